@@ -1,0 +1,42 @@
+//! # ferrokafka-protocol
+//!
+//! The Kafka wire protocol without I/O: this crate turns bytes into typed
+//! messages and back, and never touches a socket, a clock or a runtime.
+//! The async client (`ferrokafka`) drives it; the fake cluster reuses it.
+//!
+//! ```text
+//!   socket bytes ──► frame::FrameDecoder ──► header::ResponseHeader + body
+//!                                              │
+//!                    bounded::decode_response ◄┘  (counts checked before
+//!                                                  kafka-protocol allocates)
+//!   record bytes ──► record::BatchDecoder ──► zero-copy RecordView
+//! ```
+//!
+//! What it holds:
+//! - [`frame`]: the 4-byte length prefix, a frame-size cap, and the
+//!   "wrong port or security.protocol?" sniffing of a first reply.
+//! - [`header`]: request header v1/v2 and response header v0/v1.
+//! - [`versions`]: the table of API versions we implement and the
+//!   negotiation against a broker's ApiVersions answer.
+//! - [`bounded`]: decoding of every response the client reads, with each
+//!   array and string length checked against the bytes left in the frame
+//!   before `kafka-protocol` is allowed to allocate for it.
+//! - [`record`]: record batch v2, an encoder and a lazy zero-copy decoder.
+//! - [`compression`]: gzip, snappy, lz4 and zstd in pure Rust, with a cap
+//!   on decompressed size.
+//!
+//! Message structs are `kafka-protocol`'s, re-exported as [`messages`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod bounded;
+pub mod compression;
+mod error;
+pub mod frame;
+pub mod header;
+pub mod record;
+pub mod versions;
+
+pub use error::ProtocolError;
+pub use kafka_protocol::messages;
+pub use kafka_protocol::protocol::StrBytes;

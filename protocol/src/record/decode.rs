@@ -1,0 +1,1113 @@
+//! The lazy, zero-copy record batch decoder.
+
+use std::fmt;
+use std::str::Utf8Error;
+
+use bytes::Bytes;
+
+use crate::compression::{self, Compression, CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES};
+
+use super::control::ControlRecordType;
+use super::varint::{take_varint, take_varlong, VarintError};
+use super::{
+    attr, layout, RecordError, TimestampType, BATCH_HEADER_SIZE, LOG_OVERHEAD, MAGIC_V2,
+    MIN_BATCH_LENGTH,
+};
+
+/// Fewest bytes a record takes: a one-byte varint for the length and for
+/// each of the six fields after it.
+const MIN_RECORD_SIZE: usize = 7;
+
+/// Reads `N` bytes at `at` as an array; zeros if out of range (callers
+/// check the length first, so this never happens).
+#[inline(always)]
+fn array_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at + N)
+        .and_then(|s| <[u8; N]>::try_from(s).ok())
+        .unwrap_or([0; N])
+}
+
+#[inline(always)]
+fn i64_at(b: &[u8], at: usize) -> i64 {
+    i64::from_be_bytes(array_at(b, at))
+}
+
+#[inline(always)]
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(array_at(b, at))
+}
+
+#[inline(always)]
+fn i16_at(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes(array_at(b, at))
+}
+
+/// A batch cut short at the end of a fetched buffer, which
+/// [`BatchDecoder`] skipped.
+///
+/// Brokers fill a fetch response up to the requested size and may cut the
+/// last batch; the consumer fetches it again from its base offset. If the
+/// cut batch is the first one in the response, the fetch size is smaller
+/// than the batch (`batch_length + 12` bytes are needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartialTail {
+    /// Bytes skipped at the end of the buffer.
+    pub bytes: usize,
+    /// Base offset of the cut batch, if at least 8 bytes of it arrived.
+    pub base_offset: Option<i64>,
+    /// Its `batchLength`, if at least 12 bytes of it arrived.
+    pub batch_length: Option<i32>,
+}
+
+/// Iterates over the record batches of a fetched records buffer.
+///
+/// Yields each complete batch as a [`RecordBatch`] (its CRC verified unless
+/// [`verify_crc(false)`](Self::verify_crc)). Stops at the end of the buffer;
+/// a batch cut short at the end is skipped and reported by
+/// [`partial_tail`](Self::partial_tail). After an error, iteration ends:
+/// the boundaries of the following batches cannot be trusted.
+///
+/// ```
+/// # use bytes::{Bytes, BytesMut};
+/// # use ferrokafka_protocol::record::{BatchDecoder, BatchEncoder, BatchOptions};
+/// # let mut out = BytesMut::new();
+/// # let mut enc = BatchEncoder::new();
+/// # let mut w = enc.begin(&mut out, &BatchOptions::default()).unwrap();
+/// # w.append(1, Some(b"k"), Some(b"v"), &[]).unwrap();
+/// # w.finish().unwrap();
+/// # let fetched: Bytes = out.freeze();
+/// for batch in BatchDecoder::new(fetched) {
+///     let batch = batch?;
+///     let records = batch.records()?;
+///     for record in &records {
+///         let record = record?;
+///         println!("{} {:?}", record.offset(), record.value());
+///     }
+/// }
+/// # Ok::<(), ferrokafka_protocol::record::RecordError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchDecoder {
+    buf: Bytes,
+    pos: usize,
+    max_decompressed_bytes: usize,
+    partial_tail: Option<PartialTail>,
+    verify_crc: bool,
+    done: bool,
+}
+
+impl BatchDecoder {
+    /// A decoder over `buf`, with CRC verification on and the
+    /// decompression limit at [`DEFAULT_MAX_DECOMPRESSED_BYTES`].
+    pub fn new(buf: Bytes) -> Self {
+        BatchDecoder {
+            buf,
+            pos: 0,
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            partial_tail: None,
+            verify_crc: true,
+            done: false,
+        }
+    }
+
+    /// Turns CRC verification of each batch on (the default) or off.
+    pub fn verify_crc(mut self, verify: bool) -> Self {
+        self.verify_crc = verify;
+        self
+    }
+
+    /// Sets the cap on each batch's decompressed records (see
+    /// [`crate::compression`]); it is passed on to the batches.
+    pub fn max_decompressed_bytes(mut self, limit: usize) -> Self {
+        self.max_decompressed_bytes = limit;
+        self
+    }
+
+    /// Bytes of the buffer consumed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The batch cut short at the end of the buffer, once iteration has
+    /// reached it; `None` if the buffer ended on a batch boundary (or
+    /// iteration has not got there).
+    pub fn partial_tail(&self) -> Option<PartialTail> {
+        self.partial_tail
+    }
+
+    fn fail(&mut self, e: RecordError) -> Option<Result<RecordBatch, RecordError>> {
+        self.done = true;
+        Some(Err(e))
+    }
+}
+
+impl Iterator for BatchDecoder {
+    type Item = Result<RecordBatch, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        if rest.len() < LOG_OVERHEAD {
+            self.done = true;
+            if !rest.is_empty() {
+                self.partial_tail = Some(PartialTail {
+                    bytes: rest.len(),
+                    base_offset: (rest.len() >= 8).then(|| i64_at(rest, layout::BASE_OFFSET)),
+                    batch_length: None,
+                });
+            }
+            return None;
+        }
+        let base_offset = i64_at(rest, layout::BASE_OFFSET);
+        let batch_length = i32_at(rest, layout::LENGTH);
+        if batch_length < MIN_BATCH_LENGTH {
+            return self.fail(RecordError::InvalidLength {
+                base_offset,
+                what: "batch length",
+                value: i64::from(batch_length),
+            });
+        }
+        if let Some(&magic) = rest.get(layout::MAGIC) {
+            let magic = magic as i8;
+            if magic != MAGIC_V2 {
+                return self.fail(RecordError::InvalidMagic { base_offset, magic });
+            }
+        }
+        // batch_length >= 49, so the cast is lossless.
+        let total = LOG_OVERHEAD + batch_length as usize;
+        if rest.len() < total {
+            self.done = true;
+            self.partial_tail = Some(PartialTail {
+                bytes: rest.len(),
+                base_offset: Some(base_offset),
+                batch_length: Some(batch_length),
+            });
+            return None;
+        }
+        let data = self.buf.slice(self.pos..self.pos + total);
+        self.pos += total;
+        let batch = match RecordBatch::parse(data) {
+            Ok(batch) => batch.with_max_decompressed_bytes(self.max_decompressed_bytes),
+            Err(e) => return self.fail(e),
+        };
+        if self.verify_crc {
+            if let Err(e) = batch.verify_crc() {
+                return self.fail(e);
+            }
+        }
+        Some(Ok(batch))
+    }
+}
+
+impl std::iter::FusedIterator for BatchDecoder {}
+
+/// One record batch: its header, decoded, and its records, not yet.
+///
+/// Holds the batch's bytes (a [`Bytes`] sharing the fetched buffer).
+#[derive(Clone)]
+pub struct RecordBatch {
+    data: Bytes,
+    base_offset: i64,
+    last_offset: i64,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    producer_id: i64,
+    max_decompressed_bytes: usize,
+    partition_leader_epoch: i32,
+    last_offset_delta: i32,
+    base_sequence: i32,
+    record_count: i32,
+    crc: u32,
+    attributes: i16,
+    producer_epoch: i16,
+}
+
+impl fmt::Debug for RecordBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordBatch")
+            .field("base_offset", &self.base_offset)
+            .field("last_offset", &self.last_offset)
+            .field("record_count", &self.record_count)
+            .field("size_in_bytes", &self.data.len())
+            .field("attributes", &format_args!("{:#06x}", self.attributes))
+            .field("base_timestamp", &self.base_timestamp)
+            .field("max_timestamp", &self.max_timestamp)
+            .field("producer_id", &self.producer_id)
+            .field("producer_epoch", &self.producer_epoch)
+            .field("base_sequence", &self.base_sequence)
+            .field("partition_leader_epoch", &self.partition_leader_epoch)
+            .field("crc", &format_args!("{:#010x}", self.crc))
+            .finish()
+    }
+}
+
+impl RecordBatch {
+    /// Decodes the header of one complete batch (`batch` must be exactly
+    /// `12 + batchLength` bytes). Does not verify the CRC: see
+    /// [`verify_crc`](Self::verify_crc).
+    pub fn parse(batch: Bytes) -> Result<Self, RecordError> {
+        let b = &batch[..];
+        let base_offset = if b.len() >= 8 {
+            i64_at(b, layout::BASE_OFFSET)
+        } else {
+            -1
+        };
+        if b.len() < BATCH_HEADER_SIZE {
+            return Err(RecordError::Truncated {
+                base_offset,
+                what: "batch header",
+            });
+        }
+        let batch_length = i32_at(b, layout::LENGTH);
+        if i64::from(batch_length) != (b.len() - LOG_OVERHEAD) as i64 {
+            return Err(RecordError::InvalidLength {
+                base_offset,
+                what: "batch length (it disagrees with the bytes given)",
+                value: i64::from(batch_length),
+            });
+        }
+        let magic = b[layout::MAGIC] as i8;
+        if magic != MAGIC_V2 {
+            return Err(RecordError::InvalidMagic { base_offset, magic });
+        }
+        let record_count = i32_at(b, layout::RECORD_COUNT);
+        if record_count < 0 {
+            return Err(RecordError::InvalidLength {
+                base_offset,
+                what: "record count",
+                value: i64::from(record_count),
+            });
+        }
+        let last_offset_delta = i32_at(b, layout::LAST_OFFSET_DELTA);
+        let last_offset = base_offset
+            .checked_add(i64::from(last_offset_delta))
+            .ok_or(RecordError::Overflow {
+                base_offset,
+                what: "last offset (base offset + last offset delta)",
+            })?;
+        Ok(RecordBatch {
+            base_offset,
+            last_offset,
+            base_timestamp: i64_at(b, layout::BASE_TIMESTAMP),
+            max_timestamp: i64_at(b, layout::MAX_TIMESTAMP),
+            producer_id: i64_at(b, layout::PRODUCER_ID),
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            partition_leader_epoch: i32_at(b, layout::LEADER_EPOCH),
+            last_offset_delta,
+            base_sequence: i32_at(b, layout::BASE_SEQUENCE),
+            record_count,
+            crc: u32::from_be_bytes(array_at(b, layout::CRC)),
+            attributes: i16_at(b, layout::ATTRIBUTES),
+            producer_epoch: i16_at(b, layout::PRODUCER_EPOCH),
+            data: batch,
+        })
+    }
+
+    /// Sets the cap on the decompressed records of this batch.
+    pub fn with_max_decompressed_bytes(mut self, limit: usize) -> Self {
+        self.max_decompressed_bytes = limit;
+        self
+    }
+
+    /// Offset of the first record (`baseOffset`).
+    #[inline]
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    /// Offset of the last record: `baseOffset + lastOffsetDelta`. After
+    /// compaction the batch may hold fewer records, but still spans these
+    /// offsets.
+    #[inline]
+    pub fn last_offset(&self) -> i64 {
+        self.last_offset
+    }
+
+    /// `lastOffsetDelta` as stored.
+    #[inline]
+    pub fn last_offset_delta(&self) -> i32 {
+        self.last_offset_delta
+    }
+
+    /// The offset after this batch, where a consumer resumes
+    /// (`last_offset + 1`, saturating).
+    #[inline]
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset.saturating_add(1)
+    }
+
+    /// `batchLength`: bytes after the length field.
+    #[inline]
+    pub fn batch_length(&self) -> i32 {
+        // parse checked it equals data.len() - 12.
+        (self.data.len() - LOG_OVERHEAD) as i32
+    }
+
+    /// Size of the whole batch in bytes (`batchLength + 12`).
+    #[inline]
+    pub fn size_in_bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// `partitionLeaderEpoch`.
+    #[inline]
+    pub fn partition_leader_epoch(&self) -> i32 {
+        self.partition_leader_epoch
+    }
+
+    /// The magic byte: always [`MAGIC_V2`].
+    #[inline]
+    pub fn magic(&self) -> i8 {
+        MAGIC_V2
+    }
+
+    /// The CRC stored in the header.
+    #[inline]
+    pub fn crc(&self) -> u32 {
+        self.crc
+    }
+
+    /// The raw attributes.
+    #[inline]
+    pub fn attributes(&self) -> i16 {
+        self.attributes
+    }
+
+    /// The codec of the records region; an unknown codec id is an error
+    /// (the header stays readable, so a consumer can skip the batch).
+    #[inline]
+    pub fn compression(&self) -> Result<Compression, CompressionError> {
+        Compression::from_attributes(self.attributes)
+    }
+
+    /// What the timestamps mean (attribute bit 3).
+    #[inline]
+    pub fn timestamp_type(&self) -> TimestampType {
+        if self.attributes & attr::TIMESTAMP_TYPE != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
+    }
+
+    /// Whether the batch belongs to a transaction (attribute bit 4).
+    #[inline]
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & attr::TRANSACTIONAL != 0
+    }
+
+    /// Whether the batch holds control records (attribute bit 5).
+    #[inline]
+    pub fn is_control(&self) -> bool {
+        self.attributes & attr::CONTROL != 0
+    }
+
+    /// Whether `baseTimestamp` holds a compaction delete horizon (attribute
+    /// bit 6).
+    #[inline]
+    pub fn has_delete_horizon(&self) -> bool {
+        self.attributes & attr::DELETE_HORIZON != 0
+    }
+
+    /// The delete horizon set by compaction, if any (it is stored in
+    /// `baseTimestamp`).
+    #[inline]
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        self.has_delete_horizon().then_some(self.base_timestamp)
+    }
+
+    /// `producerId` (-1 without idempotence).
+    #[inline]
+    pub fn producer_id(&self) -> i64 {
+        self.producer_id
+    }
+
+    /// `producerEpoch`.
+    #[inline]
+    pub fn producer_epoch(&self) -> i16 {
+        self.producer_epoch
+    }
+
+    /// `baseSequence` (-1 without idempotence).
+    #[inline]
+    pub fn base_sequence(&self) -> i32 {
+        self.base_sequence
+    }
+
+    /// `recordCount` as declared (never negative).
+    #[inline]
+    pub fn record_count(&self) -> i32 {
+        self.record_count
+    }
+
+    /// `baseTimestamp`: the first record's timestamp (or the delete
+    /// horizon, see [`has_delete_horizon`](Self::has_delete_horizon)).
+    #[inline]
+    pub fn base_timestamp(&self) -> i64 {
+        self.base_timestamp
+    }
+
+    /// `maxTimestamp`: the largest record timestamp, or the broker's append
+    /// time for [`TimestampType::LogAppendTime`].
+    #[inline]
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+
+    /// The batch's bytes, header included, as received.
+    #[inline]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The CRC-32C of the batch from the attributes to the end.
+    pub fn compute_crc(&self) -> u32 {
+        crc32c::crc32c(self.data.get(layout::ATTRIBUTES..).unwrap_or_default())
+    }
+
+    /// Checks the stored CRC against the batch's bytes.
+    pub fn verify_crc(&self) -> Result<(), RecordError> {
+        let actual_crc = self.compute_crc();
+        if actual_crc == self.crc {
+            Ok(())
+        } else {
+            Err(RecordError::Corrupt {
+                base_offset: self.base_offset,
+                expected_crc: self.crc,
+                actual_crc,
+            })
+        }
+    }
+
+    /// The records, decompressed if needed (within the batch's
+    /// decompression limit).
+    pub fn records(&self) -> Result<Records, RecordError> {
+        self.records_with_limit(self.max_decompressed_bytes)
+    }
+
+    /// The records, decompressed within `limit` bytes.
+    ///
+    /// Uncompressed records share the batch's buffer; compressed ones are
+    /// decompressed into one new buffer that every record view borrows.
+    /// The declared record count is checked against what the records region
+    /// could hold before anything is decoded.
+    pub fn records_with_limit(&self, limit: usize) -> Result<Records, RecordError> {
+        let codec = self.compression()?;
+        // parse checked the count is not negative.
+        let count = self.record_count as u32;
+        let too_many = |bytes: usize| (count as usize) > bytes / MIN_RECORD_SIZE;
+        let data = if codec == Compression::None {
+            self.data.slice(layout::RECORDS..)
+        } else {
+            if too_many(limit) {
+                return Err(self.bad_count());
+            }
+            let region = self.data.get(layout::RECORDS..).unwrap_or_default();
+            Bytes::from(compression::decompress(codec, region, limit)?)
+        };
+        if too_many(data.len()) {
+            return Err(self.bad_count());
+        }
+        Ok(Records {
+            data,
+            ctx: Ctx {
+                base_offset: self.base_offset,
+                base_timestamp: self.base_timestamp,
+                max_timestamp: self.max_timestamp,
+                count,
+                log_append_time: self.timestamp_type() == TimestampType::LogAppendTime,
+            },
+        })
+    }
+
+    fn bad_count(&self) -> RecordError {
+        RecordError::InvalidLength {
+            base_offset: self.base_offset,
+            what: "record count (more than the records region can hold)",
+            value: i64::from(self.record_count),
+        }
+    }
+
+    /// For a control batch, the type of its control record (commit, abort,
+    /// …); `None` for a data batch, or a control batch emptied by compaction.
+    pub fn control_type(&self) -> Result<Option<ControlRecordType>, RecordError> {
+        if !self.is_control() {
+            return Ok(None);
+        }
+        let records = self.records()?;
+        let Some(first) = records.iter().next() else {
+            return Ok(None);
+        };
+        first?.control_type().map(Some)
+    }
+}
+
+/// What every record of a batch needs from its header.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    base_offset: i64,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    count: u32,
+    log_append_time: bool,
+}
+
+/// The records of one batch, ready to iterate ([`Records::iter`]).
+///
+/// Owns the records region (shared with the fetched buffer, or the batch's
+/// decompressed buffer); the [`RecordView`]s borrow it.
+#[derive(Debug, Clone)]
+pub struct Records {
+    data: Bytes,
+    ctx: Ctx,
+}
+
+impl Records {
+    /// Iterates over the records, in order.
+    #[inline]
+    pub fn iter(&self) -> RecordIter<'_> {
+        RecordIter {
+            rest: &self.data,
+            bytes: &self.data,
+            ctx: self.ctx,
+            parsed: 0,
+        }
+    }
+
+    /// The record count the batch declares.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.ctx.count as usize
+    }
+
+    /// Whether the batch declares no records.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.ctx.count == 0
+    }
+
+    /// The (decompressed) records region.
+    #[inline]
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+}
+
+impl<'a> IntoIterator for &'a Records {
+    type Item = Result<RecordView<'a>, RecordError>;
+    type IntoIter = RecordIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Iterator over the records of a batch; yields an error (then ends) on a
+/// malformed record or when the records region does not hold exactly the
+/// declared number of records.
+#[derive(Debug, Clone)]
+pub struct RecordIter<'a> {
+    rest: &'a [u8],
+    bytes: &'a Bytes,
+    ctx: Ctx,
+    parsed: u32,
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    type Item = Result<RecordView<'a>, RecordError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.parsed == self.ctx.count {
+            if self.rest.is_empty() {
+                return None;
+            }
+            return Some(Err(self.count_mismatch()));
+        }
+        if self.rest.is_empty() {
+            return Some(Err(self.count_mismatch()));
+        }
+        match parse_record(&mut self.rest, self.bytes, &self.ctx) {
+            Ok(record) => {
+                self.parsed += 1;
+                Some(Ok(record))
+            }
+            Err(e) => {
+                self.rest = &[];
+                self.parsed = self.ctx.count;
+                Some(Err(e))
+            }
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = (self.ctx.count - self.parsed) as usize;
+        (left.min(1), Some(left + 1))
+    }
+}
+
+impl RecordIter<'_> {
+    #[cold]
+    fn count_mismatch(&mut self) -> RecordError {
+        let e = RecordError::RecordCountMismatch {
+            base_offset: self.ctx.base_offset,
+            declared: self.ctx.count as i32,
+            found: self.parsed,
+            trailing_bytes: self.rest.len(),
+        };
+        self.rest = &[];
+        self.parsed = self.ctx.count;
+        e
+    }
+}
+
+impl std::iter::FusedIterator for RecordIter<'_> {}
+
+#[cold]
+fn varint_error(base_offset: i64, what: &'static str) -> impl FnOnce(VarintError) -> RecordError {
+    move |source| RecordError::Varint {
+        base_offset,
+        what,
+        source,
+    }
+}
+
+#[cold]
+fn truncated(base_offset: i64, what: &'static str) -> RecordError {
+    RecordError::Truncated { base_offset, what }
+}
+
+#[cold]
+fn invalid(base_offset: i64, what: &'static str, value: i64) -> RecordError {
+    RecordError::InvalidLength {
+        base_offset,
+        what,
+        value,
+    }
+}
+
+/// Reads a nullable length-prefixed byte string.
+#[inline(always)]
+fn take_nullable<'a>(
+    body: &mut &'a [u8],
+    base_offset: i64,
+    len_what: &'static str,
+    what: &'static str,
+) -> Result<Option<&'a [u8]>, RecordError> {
+    let len = take_varint(body).map_err(varint_error(base_offset, len_what))?;
+    if len < 0 {
+        if len == -1 {
+            return Ok(None);
+        }
+        return Err(invalid(base_offset, len_what, i64::from(len)));
+    }
+    let len = len as usize;
+    if len > body.len() {
+        return Err(truncated(base_offset, what));
+    }
+    let (data, rest) = body.split_at(len);
+    *body = rest;
+    Ok(Some(data))
+}
+
+/// Parses one record from the front of `rest`, advancing it.
+#[inline(always)]
+fn parse_record<'a>(
+    rest: &mut &'a [u8],
+    bytes: &'a Bytes,
+    ctx: &Ctx,
+) -> Result<RecordView<'a>, RecordError> {
+    let base_offset = ctx.base_offset;
+    let len = take_varint(rest).map_err(varint_error(base_offset, "record length"))?;
+    if len < 0 {
+        return Err(invalid(base_offset, "record length", i64::from(len)));
+    }
+    let len = len as usize;
+    if len > rest.len() {
+        return Err(truncated(base_offset, "record"));
+    }
+    let (mut body, tail) = rest.split_at(len);
+    *rest = tail;
+
+    let Some((&attributes, after)) = body.split_first() else {
+        return Err(truncated(base_offset, "record attributes"));
+    };
+    body = after;
+    let timestamp_delta =
+        take_varlong(&mut body).map_err(varint_error(base_offset, "timestamp delta"))?;
+    let offset_delta = take_varint(&mut body).map_err(varint_error(base_offset, "offset delta"))?;
+    let key = take_nullable(&mut body, base_offset, "key length", "record key")?;
+    let value = take_nullable(&mut body, base_offset, "value length", "record value")?;
+    let header_count = take_varint(&mut body).map_err(varint_error(base_offset, "header count"))?;
+    let headers = body;
+    if header_count != 0 {
+        validate_headers(body, header_count, base_offset)?;
+    } else if !body.is_empty() {
+        return Err(RecordError::RecordLengthMismatch {
+            base_offset,
+            trailing_bytes: body.len(),
+        });
+    }
+
+    let Some(offset) = base_offset.checked_add(i64::from(offset_delta)) else {
+        return Err(RecordError::Overflow {
+            base_offset,
+            what: "record offset (base offset + offset delta)",
+        });
+    };
+    let timestamp = if ctx.log_append_time {
+        ctx.max_timestamp
+    } else {
+        match ctx.base_timestamp.checked_add(timestamp_delta) {
+            Some(t) => t,
+            None => {
+                return Err(RecordError::Overflow {
+                    base_offset,
+                    what: "record timestamp (base timestamp + timestamp delta)",
+                })
+            }
+        }
+    };
+    Ok(RecordView {
+        offset,
+        timestamp,
+        key,
+        value,
+        headers,
+        bytes,
+        header_count: header_count as u32,
+        offset_delta,
+        attributes: attributes as i8,
+    })
+}
+
+/// Checks that `body` holds exactly `count` well-formed headers.
+#[inline(never)]
+fn validate_headers(mut body: &[u8], count: i32, base_offset: i64) -> Result<(), RecordError> {
+    // Each header takes at least two bytes: two one-byte lengths.
+    if count < 0 || count as usize > body.len() / 2 {
+        return Err(invalid(base_offset, "header count", i64::from(count)));
+    }
+    for _ in 0..count {
+        let key_len =
+            take_varint(&mut body).map_err(varint_error(base_offset, "header key length"))?;
+        let key_len = usize::try_from(key_len)
+            .map_err(|_| invalid(base_offset, "header key length", i64::from(key_len)))?;
+        body = body
+            .get(key_len..)
+            .ok_or_else(|| truncated(base_offset, "header key"))?;
+        take_nullable(
+            &mut body,
+            base_offset,
+            "header value length",
+            "header value",
+        )?;
+    }
+    if !body.is_empty() {
+        return Err(RecordError::RecordLengthMismatch {
+            base_offset,
+            trailing_bytes: body.len(),
+        });
+    }
+    Ok(())
+}
+
+/// One record, borrowed from its batch's records buffer.
+///
+/// `key()`/`value()` give slices with no reference counting; `key_bytes()`
+/// and `value_bytes()` give [`Bytes`] that share the buffer (no copy), for
+/// keeping a record past the batch.
+#[derive(Clone, Copy)]
+pub struct RecordView<'a> {
+    offset: i64,
+    timestamp: i64,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: &'a [u8],
+    bytes: &'a Bytes,
+    header_count: u32,
+    offset_delta: i32,
+    attributes: i8,
+}
+
+impl fmt::Debug for RecordView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordView")
+            .field("offset", &self.offset)
+            .field("timestamp", &self.timestamp)
+            .field("key", &self.key.map(DebugBytes))
+            .field("value", &self.value.map(DebugBytes))
+            .field("headers", &self.headers())
+            .finish()
+    }
+}
+
+/// Formats a byte slice as an escaped byte string.
+struct DebugBytes<'a>(&'a [u8]);
+
+impl fmt::Debug for DebugBytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
+
+impl<'a> RecordView<'a> {
+    /// The record's offset: `baseOffset + offsetDelta`.
+    #[inline]
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// `offsetDelta` as stored.
+    #[inline]
+    pub fn offset_delta(&self) -> i32 {
+        self.offset_delta
+    }
+
+    /// The record's timestamp: `baseTimestamp + timestampDelta`, or the
+    /// batch's `maxTimestamp` for [`TimestampType::LogAppendTime`].
+    #[inline]
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// The record attributes byte (unused by Kafka so far).
+    #[inline]
+    pub fn attributes(&self) -> i8 {
+        self.attributes
+    }
+
+    /// The key; `None` for a null key.
+    #[inline]
+    pub fn key(&self) -> Option<&'a [u8]> {
+        self.key
+    }
+
+    /// The value; `None` for a null value (a tombstone).
+    #[inline]
+    pub fn value(&self) -> Option<&'a [u8]> {
+        self.value
+    }
+
+    /// The key as [`Bytes`] sharing the records buffer.
+    #[inline]
+    pub fn key_bytes(&self) -> Option<Bytes> {
+        self.key.map(|k| self.bytes.slice_ref(k))
+    }
+
+    /// The value as [`Bytes`] sharing the records buffer.
+    #[inline]
+    pub fn value_bytes(&self) -> Option<Bytes> {
+        self.value.map(|v| self.bytes.slice_ref(v))
+    }
+
+    /// The headers (validated, parsed as they are iterated).
+    #[inline]
+    pub fn headers(&self) -> Headers<'a> {
+        Headers {
+            raw: self.headers,
+            count: self.header_count,
+            bytes: self.bytes,
+        }
+    }
+
+    /// For a record of a control batch: its control type, from the key.
+    pub fn control_type(&self) -> Result<ControlRecordType, RecordError> {
+        let base_offset = self.offset - i64::from(self.offset_delta);
+        let key = self.key.ok_or(RecordError::InvalidControlRecord {
+            base_offset,
+            detail: "null key",
+        })?;
+        ControlRecordType::parse_key(key, base_offset)
+    }
+}
+
+/// The headers of one record: an ordered multimap (KIP-82) in which keys
+/// may repeat and values may be null.
+#[derive(Clone, Copy)]
+pub struct Headers<'a> {
+    raw: &'a [u8],
+    count: u32,
+    bytes: &'a Bytes,
+}
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> Headers<'a> {
+    /// Number of headers (duplicates included).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether there are no headers.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The headers in order.
+    #[inline]
+    pub fn iter(&self) -> HeaderIter<'a> {
+        HeaderIter {
+            raw: self.raw,
+            left: self.count,
+            bytes: self.bytes,
+        }
+    }
+
+    /// Every header with this key, in order.
+    pub fn get_all<'k>(&self, key: &'k [u8]) -> GetAll<'a, 'k> {
+        GetAll {
+            iter: self.iter(),
+            key,
+        }
+    }
+
+    /// The first header with this key.
+    pub fn first(&self, key: &[u8]) -> Option<Header<'a>> {
+        self.iter().find(|h| h.key == key)
+    }
+
+    /// The last header with this key (Java's `Headers.lastHeader`).
+    pub fn last(&self, key: &[u8]) -> Option<Header<'a>> {
+        self.iter().filter(|h| h.key == key).last()
+    }
+}
+
+impl<'a> IntoIterator for Headers<'a> {
+    type Item = Header<'a>;
+    type IntoIter = HeaderIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Iterator over a record's headers.
+#[derive(Debug, Clone)]
+pub struct HeaderIter<'a> {
+    raw: &'a [u8],
+    left: u32,
+    bytes: &'a Bytes,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = Header<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        // The headers were validated when the record was parsed; a failure
+        // here cannot happen, and would just end the iteration.
+        let parsed = (|| {
+            let key_len = usize::try_from(take_varint(&mut self.raw).ok()?).ok()?;
+            let key = self.raw.get(..key_len)?;
+            self.raw = self.raw.get(key_len..)?;
+            let value_len = take_varint(&mut self.raw).ok()?;
+            let value = if value_len < 0 {
+                None
+            } else {
+                let value_len = value_len as usize;
+                let value = self.raw.get(..value_len)?;
+                self.raw = self.raw.get(value_len..)?;
+                Some(value)
+            };
+            Some(Header {
+                key,
+                value,
+                bytes: self.bytes,
+            })
+        })();
+        match parsed {
+            Some(h) => {
+                self.left -= 1;
+                Some(h)
+            }
+            None => {
+                self.left = 0;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left as usize))
+    }
+}
+
+impl std::iter::FusedIterator for HeaderIter<'_> {}
+
+/// The headers with one key ([`Headers::get_all`]).
+#[derive(Debug, Clone)]
+pub struct GetAll<'a, 'k> {
+    iter: HeaderIter<'a>,
+    key: &'k [u8],
+}
+
+impl<'a> Iterator for GetAll<'a, '_> {
+    type Item = Header<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = self.key;
+        self.iter.find(|h| h.key == key)
+    }
+}
+
+/// One record header.
+#[derive(Clone, Copy)]
+pub struct Header<'a> {
+    key: &'a [u8],
+    value: Option<&'a [u8]>,
+    bytes: &'a Bytes,
+}
+
+impl fmt::Debug for Header<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Header")
+            .field(&DebugBytes(self.key))
+            .field(&self.value.map(DebugBytes))
+            .finish()
+    }
+}
+
+impl<'a> Header<'a> {
+    /// The key's bytes (UTF-8 when written by a conforming client).
+    #[inline]
+    pub fn key(&self) -> &'a [u8] {
+        self.key
+    }
+
+    /// The key as a string; an error if it is not valid UTF-8.
+    #[inline]
+    pub fn key_str(&self) -> Result<&'a str, Utf8Error> {
+        std::str::from_utf8(self.key)
+    }
+
+    /// The value; `None` for a null value.
+    #[inline]
+    pub fn value(&self) -> Option<&'a [u8]> {
+        self.value
+    }
+
+    /// The key as [`Bytes`] sharing the records buffer.
+    #[inline]
+    pub fn key_bytes(&self) -> Bytes {
+        self.bytes.slice_ref(self.key)
+    }
+
+    /// The value as [`Bytes`] sharing the records buffer.
+    #[inline]
+    pub fn value_bytes(&self) -> Option<Bytes> {
+        self.value.map(|v| self.bytes.slice_ref(v))
+    }
+}

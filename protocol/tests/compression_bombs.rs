@@ -1,0 +1,317 @@
+//! Decompression bombs, one family per codec, each of which would expand to
+//! 10 GiB or more. Every one must be refused with
+//! `CompressionError::LimitExceeded` once the output passes the cap, and
+//! the peak live heap during the call must stay within the cap plus a small
+//! constant (zstd: plus its window, see `compression` module docs).
+//!
+//! A counting global allocator tracks live bytes per thread (so parallel
+//! tests do not disturb each other); `realloc` counts as resizing one
+//! allocation (old size out, new size in).
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::Write;
+
+use ferrokafka_protocol::compression::{decompress, Compression, CompressionError};
+
+struct Counting;
+
+thread_local! {
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn adjust(delta: isize) {
+    let _ = TRACKING.try_with(|t| {
+        if t.get() {
+            let _ = LIVE.try_with(|live| {
+                let now = live.get() + delta;
+                live.set(now);
+                let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+            });
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            adjust(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            adjust(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        adjust(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            adjust(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const MIB: usize = 1024 * 1024;
+/// The cap used by every bomb test.
+const CAP: usize = 8 * MIB;
+/// 10 GiB: what every bomb would expand to.
+const TEN_GIB: u64 = 10 << 30;
+
+/// Decompresses `input` with the test cap, returning the result and the
+/// peak live heap bytes allocated during the call.
+fn run(codec: Compression, input: &[u8]) -> (Result<Vec<u8>, CompressionError>, usize) {
+    LIVE.with(|l| l.set(0));
+    PEAK.with(|p| p.set(0));
+    TRACKING.with(|t| t.set(true));
+    let result = decompress(codec, input, CAP);
+    TRACKING.with(|t| t.set(false));
+    let peak = PEAK.with(Cell::get).max(0) as usize;
+    (result, peak)
+}
+
+fn assert_refused(codec: Compression, input: &[u8], max_peak: usize, what: &str) {
+    let (result, peak) = run(codec, input);
+    match result {
+        Err(CompressionError::LimitExceeded { codec: c, limit }) => {
+            assert_eq!(c, codec, "{what}");
+            assert_eq!(limit, CAP, "{what}");
+        }
+        Err(other) => panic!("{what}: expected LimitExceeded, got {other}"),
+        Ok(out) => panic!("{what}: decompressed {} bytes", out.len()),
+    }
+    assert!(
+        peak <= max_peak,
+        "{what}: peak live heap {peak} bytes > allowed {max_peak}"
+    );
+    eprintln!("{what}: refused, peak live heap {} KiB", peak / 1024);
+}
+
+/// gzip: one member holding 1 MiB of zeros (about 1 KiB compressed),
+/// concatenated 10 240 times: a valid multi-member stream of ~10 MB that
+/// expands to 10 GiB.
+#[test]
+fn gzip_bomb_is_refused() {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; MIB]).unwrap();
+    let member = enc.finish().unwrap();
+    let copies = (TEN_GIB / MIB as u64) as usize;
+    let bomb = member.repeat(copies);
+    assert!(bomb.len() < 20 * MIB);
+    assert_refused(
+        Compression::Gzip,
+        &bomb,
+        CAP + MIB,
+        "gzip 10 GiB multi-member",
+    );
+}
+
+/// lz4: one compressed block of 4 MiB of zeros (about 16 KiB), repeated
+/// 2 560 times in a frame with 4 MiB blocks and no content size: 10 GiB of
+/// output from ~42 MB. Plus a frame that declares a 10 GiB content size,
+/// refused before decoding.
+#[test]
+fn lz4_bomb_is_refused() {
+    use lz4_flex::frame::{BlockSize, FrameEncoder, FrameInfo};
+    // A frame header for 4 MiB independent blocks, no checksums, from a
+    // standard encoder (first 7 bytes of an empty frame).
+    let info = FrameInfo::new().block_size(BlockSize::Max4MB);
+    let empty = FrameEncoder::with_frame_info(info, Vec::new())
+        .finish()
+        .unwrap();
+    let header = &empty[..7];
+    assert_eq!(&header[..5], &[0x04, 0x22, 0x4D, 0x18, 0x60]);
+    assert_eq!(header[5], 0x70, "BD: 4 MiB blocks");
+
+    let block = lz4_flex::block::compress(&vec![0u8; 4 * MIB]);
+    let copies = (TEN_GIB / (4 * MIB) as u64) as usize;
+    let mut bomb = Vec::with_capacity(7 + copies * (4 + block.len()) + 4);
+    bomb.extend_from_slice(header);
+    for _ in 0..copies {
+        bomb.extend_from_slice(&(block.len() as u32).to_le_bytes());
+        bomb.extend_from_slice(&block);
+    }
+    bomb.extend_from_slice(&0u32.to_le_bytes());
+    assert_refused(Compression::Lz4, &bomb, CAP + MIB, "lz4 10 GiB of blocks");
+
+    // Declared content size of 10 GiB.
+    let info = FrameInfo::new()
+        .block_size(BlockSize::Max4MB)
+        .content_size(Some(TEN_GIB));
+    let mut enc = FrameEncoder::with_frame_info(info, Vec::new());
+    assert!(enc.try_finish().is_err(), "content size mismatch");
+    let mut declared = enc.get_ref()[..15].to_vec();
+    declared.extend_from_slice(&(block.len() as u32).to_le_bytes());
+    declared.extend_from_slice(&block);
+    declared.extend_from_slice(&0u32.to_le_bytes());
+    assert_refused(
+        Compression::Lz4,
+        &declared,
+        64 * 1024,
+        "lz4 declared 10 GiB",
+    );
+}
+
+/// One zstd RLE block: 3-byte header (last flag, type 1 = RLE, size) then
+/// the byte to repeat.
+fn rle_block(size: u32, last: bool) -> [u8; 4] {
+    let h = u32::from(last) | (1 << 1) | (size << 3);
+    let b = h.to_le_bytes();
+    [b[0], b[1], b[2], 0xAB]
+}
+
+/// zstd: a hand-made frame of RLE blocks, each 4 bytes expanding to
+/// 128 KiB: 81 920 blocks (320 KiB) expand to 10 GiB. Window 128 KiB.
+#[test]
+fn zstd_rle_bomb_is_refused() {
+    let blocks = (TEN_GIB / (128 * 1024)) as usize;
+    let mut bomb = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38];
+    for i in 0..blocks {
+        bomb.extend_from_slice(&rle_block(128 * 1024, i + 1 == blocks));
+    }
+    assert_refused(
+        Compression::Zstd,
+        &bomb,
+        CAP + MIB,
+        "zstd 10 GiB of RLE blocks",
+    );
+}
+
+/// zstd with a window descriptor claiming a 2 TiB window: the decoder's
+/// window is lowered to the cap before `ruzstd` sees the header, so the
+/// peak is the output (cap) plus a window of about the cap.
+#[test]
+fn zstd_huge_window_bomb_is_bounded_by_twice_the_cap() {
+    let blocks = (TEN_GIB / (128 * 1024)) as usize;
+    // Window descriptor 0xF8: exponent 31, 2^41 bytes.
+    let mut bomb = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8];
+    for i in 0..blocks {
+        bomb.extend_from_slice(&rle_block(128 * 1024, i + 1 == blocks));
+    }
+    assert_refused(
+        Compression::Zstd,
+        &bomb,
+        2 * CAP + MIB,
+        "zstd 10 GiB, 2 TiB window",
+    );
+}
+
+/// zstd single-segment frame declaring a 10 GiB content size: refused from
+/// the header, nothing decoded.
+#[test]
+fn zstd_declared_size_bomb_is_refused_upfront() {
+    // FHD 0xE0: 8-byte content size, single segment.
+    let mut bomb = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+    bomb.extend_from_slice(&TEN_GIB.to_le_bytes());
+    bomb.extend_from_slice(&rle_block(128 * 1024, true));
+    assert_refused(Compression::Zstd, &bomb, 64 * 1024, "zstd declared 10 GiB");
+}
+
+const XERIAL_HEADER: [u8; 16] = [
+    0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1,
+];
+
+/// snappy, declared lengths: raw streams whose length header claims 10 GiB
+/// (beyond snappy's u32 limit) or 4 GiB, and a xerial block declaring
+/// 1 GiB: all refused before any output buffer is allocated.
+#[test]
+fn snappy_declared_length_bombs_are_refused_upfront() {
+    let mut raw_10g = Vec::new();
+    let mut n = TEN_GIB;
+    while n >= 0x80 {
+        raw_10g.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    raw_10g.push(n as u8);
+    raw_10g.extend_from_slice(&[0x00, 0x00, 0x00]);
+    assert_refused(
+        Compression::Snappy,
+        &raw_10g,
+        4096,
+        "snappy raw, claims 10 GiB",
+    );
+
+    let raw_4g = [0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x00];
+    assert_refused(
+        Compression::Snappy,
+        &raw_4g,
+        4096,
+        "snappy raw, claims 4 GiB",
+    );
+
+    let mut xerial = XERIAL_HEADER.to_vec();
+    let block = [0x80, 0x80, 0x80, 0x80, 0x04, 0x00, 0x00, 0x00]; // claims 1 GiB
+    xerial.extend_from_slice(&(block.len() as i32).to_be_bytes());
+    xerial.extend_from_slice(&block);
+    assert_refused(
+        Compression::Snappy,
+        &xerial,
+        4096,
+        "snappy xerial block claims 1 GiB",
+    );
+
+    // Real blocks up to 6 MiB, then one declaring past the remaining cap.
+    let small = snap::raw::Encoder::new()
+        .compress_vec(&vec![0u8; 3 * MIB])
+        .unwrap();
+    let mut mixed = XERIAL_HEADER.to_vec();
+    for _ in 0..2 {
+        mixed.extend_from_slice(&(small.len() as i32).to_be_bytes());
+        mixed.extend_from_slice(&small);
+    }
+    let over = snap::raw::Encoder::new()
+        .compress_vec(&vec![0u8; 3 * MIB])
+        .unwrap();
+    mixed.extend_from_slice(&(over.len() as i32).to_be_bytes());
+    mixed.extend_from_slice(&over);
+    assert_refused(
+        Compression::Snappy,
+        &mixed,
+        CAP + MIB,
+        "snappy xerial past the cap",
+    );
+}
+
+/// snappy, real data: one raw snappy block of 1 MiB of zeros (~48 KiB;
+/// snappy cannot do better than ~21:1), framed as a xerial stream repeated
+/// 10 240 times: ~490 MB of input expanding to 10 GiB.
+#[test]
+fn snappy_real_stream_bomb_is_refused() {
+    let block = snap::raw::Encoder::new()
+        .compress_vec(&vec![0u8; MIB])
+        .unwrap();
+    let copies = (TEN_GIB / MIB as u64) as usize;
+    let mut bomb = Vec::with_capacity(16 + copies * (4 + block.len()));
+    bomb.extend_from_slice(&XERIAL_HEADER);
+    let len = (block.len() as i32).to_be_bytes();
+    for _ in 0..copies {
+        bomb.extend_from_slice(&len);
+        bomb.extend_from_slice(&block);
+    }
+    assert_refused(
+        Compression::Snappy,
+        &bomb,
+        CAP + MIB,
+        "snappy 10 GiB xerial stream",
+    );
+
+    // The same block as one raw stream would declare 1 MiB: under the cap,
+    // so it decodes.
+    let (ok, peak) = run(Compression::Snappy, &block);
+    assert_eq!(ok.unwrap().len(), MIB);
+    assert!(peak <= MIB + 4096);
+}

@@ -10,6 +10,7 @@ use ferrokafka_protocol::bounded::supported_versions;
 use ferrokafka_protocol::compression::Compression;
 use ferrokafka_protocol::frame::encode_frame;
 use ferrokafka_protocol::messages::*;
+use ferrokafka_protocol::StrBytes;
 use ferrokafka_protocol::record::BatchBuilder;
 use kafka_protocol::protocol::Encodable;
 

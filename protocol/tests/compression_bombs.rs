@@ -226,8 +226,10 @@ const XERIAL_HEADER: [u8; 16] = [
 ];
 
 /// snappy, declared lengths: raw streams whose length header claims 10 GiB
-/// (beyond snappy's u32 limit) or 4 GiB, and a xerial block declaring
-/// 1 GiB: all refused before any output buffer is allocated.
+/// (beyond snappy's u32 limit) or 4 GiB, a xerial block declaring 1 GiB,
+/// and real blocks whose declared lengths add up past the cap: all refused
+/// before any output buffer is allocated (snappy blocks must hold exactly
+/// their declared length, so the declared sum is the output size).
 #[test]
 fn snappy_declared_length_bombs_are_refused_upfront() {
     let mut raw_10g = Vec::new();
@@ -264,7 +266,7 @@ fn snappy_declared_length_bombs_are_refused_upfront() {
         "snappy xerial block claims 1 GiB",
     );
 
-    // Real blocks up to 6 MiB, then one declaring past the remaining cap.
+    // Three real 3 MiB blocks: 9 MiB declared, past the 8 MiB cap.
     let small = snap::raw::Encoder::new()
         .compress_vec(&vec![0u8; 3 * MIB])
         .unwrap();
@@ -281,14 +283,15 @@ fn snappy_declared_length_bombs_are_refused_upfront() {
     assert_refused(
         Compression::Snappy,
         &mixed,
-        CAP + MIB,
+        4096,
         "snappy xerial past the cap",
     );
 }
 
 /// snappy, real data: one raw snappy block of 1 MiB of zeros (~48 KiB;
 /// snappy cannot do better than ~21:1), framed as a xerial stream repeated
-/// 10 240 times: ~490 MB of input expanding to 10 GiB.
+/// 10 240 times: ~490 MB of input expanding to 10 GiB. Refused from the
+/// blocks' declared lengths before any decoding or allocation.
 #[test]
 fn snappy_real_stream_bomb_is_refused() {
     let block = snap::raw::Encoder::new()
@@ -305,7 +308,7 @@ fn snappy_real_stream_bomb_is_refused() {
     assert_refused(
         Compression::Snappy,
         &bomb,
-        CAP + MIB,
+        4096,
         "snappy 10 GiB xerial stream",
     );
 

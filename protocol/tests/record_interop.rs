@@ -211,6 +211,7 @@ fn we_read_kafka_protocol_batches() {
                     .headers()
                     .iter()
                     .map(|h| {
+                        let h = h.unwrap();
                         (
                             h.key_str().unwrap().to_owned(),
                             h.value().map(<[u8]>::to_vec),

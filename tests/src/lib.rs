@@ -11,6 +11,7 @@
 //! fails with the command that installs it.
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod wire;
 
 use std::io::{BufRead, BufReader};

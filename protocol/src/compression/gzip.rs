@@ -87,8 +87,15 @@ pub(super) fn decompress(
             "empty input, expected a gzip member",
         ));
     }
+    // ISIZE, the last member's length mod 2^32, sizes the output: exact for
+    // the single member Kafka clients write. Deflate expands at most 1032:1,
+    // which bounds what a lying trailer can make us reserve.
+    let hint = input
+        .last_chunk::<4>()
+        .map_or(0, |t| u32::from_le_bytes(*t) as usize)
+        .min(input.len().saturating_mul(1032));
     let mut decoder = flate2::bufread::MultiGzDecoder::new(input);
-    read_capped(Compression::Gzip, &mut decoder, limit, out)
+    read_capped(Compression::Gzip, &mut decoder, limit, hint, out)
 }
 
 #[cfg(test)]

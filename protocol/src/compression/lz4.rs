@@ -206,14 +206,19 @@ fn decode_frame(
     }
     let frame_start = out.len();
     let remaining_at_start = limit - (frame_start - start);
-    if let Some(size) = content_size {
-        if size > remaining_at_start as u64 {
+    let bound = match content_size {
+        Some(size) if size > remaining_at_start as u64 => {
             return Err(CompressionError::LimitExceeded {
                 codec: CODEC,
                 limit,
             });
         }
-    }
+        Some(size) => size as usize,
+        None => output_bound(rest, block_max, block_checksums),
+    };
+    // One allocation for the whole frame when the bound is right (it is
+    // exact but for the last block's unused room).
+    reserve_capped(out, frame_start + bound.min(remaining_at_start), max_len);
 
     loop {
         let header = take_u32(rest, "block size")?;
@@ -292,6 +297,32 @@ fn decode_frame(
         }
     }
     Ok(())
+}
+
+/// An upper bound on a frame's output from its block headers: stored
+/// blocks count their length, compressed ones the block maximum. Stops at
+/// the end mark or at the first header that does not fit.
+fn output_bound(mut blocks: &[u8], block_max: usize, block_checksums: bool) -> usize {
+    let mut bound = 0usize;
+    while let Some((header, rest)) = blocks.split_first_chunk::<4>() {
+        let header = u32::from_le_bytes(*header);
+        if header == 0 {
+            break;
+        }
+        let len = (header & !UNCOMPRESSED_BIT) as usize;
+        let produced = if header & UNCOMPRESSED_BIT != 0 {
+            len.min(block_max)
+        } else {
+            block_max
+        };
+        bound = bound.saturating_add(produced);
+        let skip = len.saturating_add(if block_checksums { 4 } else { 0 });
+        match rest.get(skip..) {
+            Some(next) => blocks = next,
+            None => break,
+        }
+    }
+    bound
 }
 
 const P1: u32 = 0x9E37_79B1;

@@ -31,7 +31,7 @@
 //!   `CompressionLevel::Fastest` (about zstd level 1), the only compressing
 //!   level `ruzstd` implements. Output size is that of level 1; any reader
 //!   decodes it.
-//! - snappy and none: no levels; `Some(_)` is an [`CompressionError::InvalidLevel`].
+//! - snappy and none: no levels; `Some(_)` is a [`CompressionError::InvalidLevel`].
 //!
 //! # Decompression limit
 //!
@@ -39,23 +39,31 @@
 //! `max_decompressed_bytes`; [`DEFAULT_MAX_DECOMPRESSED_BYTES`] = 256 MiB
 //! unless configured). Output beyond it is refused with
 //! [`CompressionError::LimitExceeded`] as soon as the output passes the
-//! limit, and sizes a stream *declares* (snappy block lengths, lz4 and zstd
-//! content sizes) are checked against the limit before anything is
-//! allocated for them. Output grows geometrically but never past
-//! `limit + 1` bytes, so the peak heap of a decompression is the output
-//! buffer (at most `limit + 1` bytes) plus the codec's working memory:
+//! limit, and sizes a stream *declares* are checked against the limit
+//! before anything is allocated for them: snappy block lengths (their sum
+//! is refused upfront), lz4 and zstd content sizes.
+//!
+//! The output buffer is sized once from what the stream says about its
+//! size, capped by the limit and by what the input could really expand to:
+//! gzip's trailer (at most 1032× the input), snappy's declared lengths,
+//! lz4's and zstd's block headers. If that is short it grows geometrically,
+//! never past `limit + 1` bytes. So the peak heap of a decompression is the
+//! output buffer (at most `limit + 1` bytes) plus the codec's working
+//! memory:
 //!
 //! - gzip: the inflate state, about 45 KiB;
 //! - snappy: nothing (blocks are decoded straight into the output);
 //! - lz4: nothing (our own frame reader decodes each block straight into
 //!   the output);
 //! - zstd: `ruzstd` keeps a copy of the last *window* of output, so add the
-//!   frame's window size. We shrink a declared window larger than the
+//!   frame's window size. We lower a declared window larger than the
 //!   remaining limit to just above it (no valid stream within the limit can
-//!   reach further back), so the zstd worst case is about `2 × limit`;
-//!   frames written by Kafka's Java producer at the default level declare a
+//!   reach further back), so the zstd worst case is about `2 × limit`.
+//!   Frames written by Kafka's Java producer at the default level declare a
 //!   2 MiB window, and a frame that declares a content size above the limit
-//!   is refused before decoding.
+//!   is refused before decoding. Each thread keeps its zstd decoder (tables
+//!   and window buffer) for the next batch when the window was at most
+//!   4 MiB.
 //!
 //! Nothing in this module panics on any input.
 
@@ -546,13 +554,17 @@ fn reserve_capped(out: &mut Vec<u8>, needed: usize, max_len: usize) {
 
 /// Reads `reader` to its end into `out`, refusing more than `limit` bytes.
 ///
-/// Reads at most `limit + 1` bytes: the extra byte proves the stream is
-/// longer than the limit. On error `out` may hold partial output; the public
-/// entry points truncate it.
+/// `hint` is the expected output size (0 if unknown): the first buffer is
+/// sized for it (never past the limit), so a right hint means a single
+/// allocation. Callers bound hints taken from the input by what the input
+/// could really expand to. Reads at most `limit + 1` bytes: the extra byte
+/// proves the stream is longer than the limit. On error `out` may hold
+/// partial output; the public entry points truncate it.
 fn read_capped<R: Read + ?Sized>(
     codec: Compression,
     reader: &mut R,
     limit: usize,
+    hint: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), CompressionError> {
     let start = out.len();
@@ -564,7 +576,13 @@ fn read_capped<R: Read + ?Sized>(
                 out.truncate(filled);
                 return Err(CompressionError::LimitExceeded { codec, limit });
             }
-            let grow = (filled - start).max(MIN_GROWTH);
+            let grow = if filled == start && hint > 0 {
+                // One spare byte, so the read that finds the end needs no
+                // more room.
+                hint.saturating_add(1)
+            } else {
+                (filled - start).max(MIN_GROWTH)
+            };
             let new_len = filled.saturating_add(grow).min(max_len);
             reserve_capped(out, new_len, max_len);
             out.resize(new_len, 0);
@@ -633,10 +651,21 @@ mod tests {
     fn read_capped_stops_one_byte_past_the_limit() {
         let data = vec![7u8; 100_000];
         let mut out = Vec::new();
-        read_capped(Compression::None, &mut &data[..], 100_000, &mut out).unwrap();
+        read_capped(Compression::None, &mut &data[..], 100_000, 0, &mut out).unwrap();
         assert_eq!(out, data);
         let mut out = Vec::new();
-        let err = read_capped(Compression::None, &mut &data[..], 99_999, &mut out).unwrap_err();
+        read_capped(
+            Compression::None,
+            &mut &data[..],
+            100_000,
+            100_000,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, data);
+        assert_eq!(out.capacity(), 100_001, "a right hint is one allocation");
+        let mut out = Vec::new();
+        let err = read_capped(Compression::None, &mut &data[..], 99_999, 0, &mut out).unwrap_err();
         assert!(matches!(
             err,
             CompressionError::LimitExceeded { limit: 99_999, .. }

@@ -10,8 +10,10 @@
 //! Reading also accepts raw snappy (a stream not starting with the magic,
 //! as some non-Java clients write) and xerial streams concatenated one after
 //! another (a magic where a block length is expected), as snappy-java does.
-//! Every block's declared uncompressed length is checked against the
-//! remaining limit before any memory is reserved for it.
+//! The blocks' declared uncompressed lengths are summed and checked against
+//! the limit before any memory is reserved (snappy verifies each block holds
+//! exactly its declared length), and each block is checked again against
+//! the remaining limit as it is decoded.
 
 use super::{reserve_capped, Compression, CompressionError, OutputBuffer};
 
@@ -99,6 +101,33 @@ fn decode_block(
     Ok(len)
 }
 
+/// Sum of the uncompressed lengths a xerial stream's blocks declare, as far
+/// as its framing parses (saturating).
+fn declared_total(mut rest: &[u8]) -> usize {
+    let mut total = 0usize;
+    while !rest.is_empty() {
+        if rest.starts_with(&MAGIC) {
+            match rest.get(HEADER.len()..) {
+                Some(next) => rest = next,
+                None => break,
+            }
+            continue;
+        }
+        let Some((len_bytes, tail)) = rest.split_first_chunk::<4>() else {
+            break;
+        };
+        let Ok(block_len) = usize::try_from(i32::from_be_bytes(*len_bytes)) else {
+            break;
+        };
+        let Some((block, next)) = tail.split_at_checked(block_len) else {
+            break;
+        };
+        total = total.saturating_add(snap::raw::decompress_len(block).unwrap_or(0));
+        rest = next;
+    }
+    total
+}
+
 pub(super) fn decompress(
     input: &[u8],
     limit: usize,
@@ -111,6 +140,17 @@ pub(super) fn decompress(
         decode_block(&mut decoder, input, limit, limit, max_len, out)?;
         return Ok(());
     }
+    // The blocks declare their lengths, and snappy checks each block holds
+    // exactly its declared length: their sum is the output size. Refuse it
+    // above the limit before decoding anything; else allocate it once.
+    let declared = declared_total(input);
+    if declared > limit {
+        return Err(CompressionError::LimitExceeded {
+            codec: CODEC,
+            limit,
+        });
+    }
+    reserve_capped(out, start + declared, max_len);
     let mut rest = input;
     let mut produced = 0usize;
     while !rest.is_empty() {

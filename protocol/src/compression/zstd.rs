@@ -12,8 +12,14 @@
 //!   before `ruzstd` sees it, so `ruzstd` never reserves more than that for
 //!   its window; a stream that stays within the limit cannot reference data
 //!   further back, so its output is unchanged;
-//! - output is read in bounded chunks and refused once it passes the limit.
+//! - output is read in bounded chunks and refused once it passes the limit,
+//!   into a buffer sized from the block headers (an upper bound, capped by
+//!   the limit), so it is usually allocated once.
+//!
+//! Each thread keeps one decoder between calls (its tables and window
+//! buffer are reused), unless the last call needed a window above 4 MiB.
 
+use std::cell::RefCell;
 use std::io::Read;
 
 use ruzstd::decoding::{FrameDecoder, StreamingDecoder};
@@ -63,6 +69,40 @@ fn read_le(bytes: &[u8]) -> u64 {
         .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
 
+/// Largest window a thread keeps a decoder for between calls (see
+/// [`with_decoder`]): 4 MiB, above the 2 MiB window the Java producer's
+/// default level declares, so a consumer thread retains at most about that.
+const CACHE_MAX_WINDOW: u64 = 4 * 1024 * 1024;
+
+thread_local! {
+    /// One decoder per thread, reused across batches: `ruzstd` allocates a
+    /// few dozen buffers when a decoder first sees a frame and reuses them
+    /// after, so a consumer decoding batch after batch allocates them once.
+    static DECODER: RefCell<Option<FrameDecoder>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's cached decoder (or a new one), then keeps
+/// the decoder for the next call unless `f` reports it used a window above
+/// [`CACHE_MAX_WINDOW`] (its buffers are then freed instead of kept).
+fn with_decoder<R>(f: impl FnOnce(&mut FrameDecoder) -> (R, u64)) -> R {
+    let cached = DECODER
+        .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten();
+    let mut decoder = cached.unwrap_or_default();
+    // Windows are bounded below, before the decoder sees a frame header.
+    decoder.set_max_window_size(u64::MAX);
+    let (result, largest_window) = f(&mut decoder);
+    if largest_window <= CACHE_MAX_WINDOW {
+        let _ = DECODER.try_with(|slot| {
+            if let Ok(mut s) = slot.try_borrow_mut() {
+                *s = Some(decoder);
+            }
+        });
+    }
+    result
+}
+
 pub(super) fn decompress(
     input: &[u8],
     limit: usize,
@@ -71,10 +111,21 @@ pub(super) fn decompress(
     if input.is_empty() {
         return Err(corrupt("empty input, expected a zstd frame"));
     }
+    with_decoder(|decoder| {
+        let mut largest_window = 0;
+        let result = decompress_frames(decoder, input, limit, out, &mut largest_window);
+        (result, largest_window)
+    })
+}
+
+fn decompress_frames(
+    decoder: &mut FrameDecoder,
+    input: &[u8],
+    limit: usize,
+    out: &mut Vec<u8>,
+    largest_window: &mut u64,
+) -> Result<(), CompressionError> {
     let start = out.len();
-    let mut decoder = FrameDecoder::new();
-    // Windows are bounded below, before the decoder sees the frame header.
-    decoder.set_max_window_size(u64::MAX);
     let mut rest = input;
     while !rest.is_empty() {
         let Some((magic, _)) = rest.split_first_chunk::<4>() else {
@@ -103,9 +154,96 @@ pub(super) fn decompress(
             )));
         }
         let remaining = limit - (out.len() - start);
-        rest = decode_frame(&mut decoder, rest, remaining, limit, out)?;
+        rest = decode_frame(decoder, rest, remaining, limit, out, largest_window)?;
     }
     Ok(())
+}
+
+/// What a frame header says (zstd spec 3.1.1.1).
+struct FrameHeader {
+    /// Header length, magic included.
+    len: usize,
+    /// Declared content size, if any.
+    content_size: Option<u64>,
+    /// Window size: declared, or the content size for a single segment.
+    window: u64,
+    /// Whether a window descriptor byte is present (at offset 5).
+    has_window_descriptor: bool,
+}
+
+fn parse_header(frame: &[u8]) -> Result<FrameHeader, CompressionError> {
+    let truncated = || corrupt("truncated frame header");
+    let fhd = *frame.get(4).ok_or_else(truncated)?;
+    let single_segment = fhd & 0x20 != 0;
+    let dict_len = [0usize, 1, 2, 4][usize::from(fhd & 0x03)];
+    let fcs_len = match fhd >> 6 {
+        0 => usize::from(single_segment),
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let fcs_start = 5 + usize::from(!single_segment) + dict_len;
+    let len = fcs_start + fcs_len;
+    let fcs_bytes = frame.get(fcs_start..len).ok_or_else(truncated)?;
+    let content_size = (fcs_len > 0).then(|| {
+        let fcs = read_le(fcs_bytes);
+        if fcs_len == 2 {
+            fcs + 256
+        } else {
+            fcs
+        }
+    });
+    let window = if single_segment {
+        content_size.unwrap_or(0)
+    } else {
+        window_size(frame[5])
+    };
+    Ok(FrameHeader {
+        len,
+        content_size,
+        window,
+        has_window_descriptor: !single_segment,
+    })
+}
+
+/// An upper bound on a frame's output, from its block headers (each block
+/// says its type and size; a compressed block regenerates at most
+/// `min(window, 128 KiB)`), to size the output buffer. `None` when the
+/// blocks do not parse: the decoder then reports what is wrong.
+fn output_bound(frame: &[u8], header: &FrameHeader) -> Option<u64> {
+    if let Some(size) = header.content_size {
+        return Some(size);
+    }
+    let block_max = header.window.min(MAX_BLOCK);
+    let mut pos = header.len;
+    let mut bound = 0u64;
+    loop {
+        let h = frame.get(pos..pos + 3)?;
+        let h = u32::from(h[0]) | u32::from(h[1]) << 8 | u32::from(h[2]) << 16;
+        let size = usize::try_from(h >> 3).ok()?;
+        pos += 3;
+        match (h >> 1) & 0x03 {
+            0 => {
+                bound += size as u64;
+                pos = pos.checked_add(size)?;
+            }
+            1 => {
+                bound += size as u64;
+                pos += 1;
+            }
+            2 => {
+                bound += block_max;
+                pos = pos.checked_add(size)?;
+            }
+            _ => return None,
+        }
+        if h & 1 == 1 {
+            return Some(bound);
+        }
+        if pos > frame.len() {
+            return None;
+        }
+    }
 }
 
 /// Decodes the frame at the start of `frame` (magic included), appending at
@@ -116,58 +254,52 @@ fn decode_frame<'a>(
     remaining: usize,
     limit: usize,
     out: &mut Vec<u8>,
+    largest_window: &mut u64,
 ) -> Result<&'a [u8], CompressionError> {
-    let fhd = *frame
-        .get(4)
-        .ok_or_else(|| corrupt("truncated frame header"))?;
-    let single_segment = fhd & 0x20 != 0;
-    let dict_len = [0usize, 1, 2, 4][usize::from(fhd & 0x03)];
-    let fcs_len = match fhd >> 6 {
-        0 if single_segment => 1,
-        0 => 0,
-        1 => 2,
-        2 => 4,
-        _ => 8,
-    };
-    let window_len = usize::from(!single_segment);
-    let fcs_start = 5 + window_len + dict_len;
-    let fcs_bytes = frame
-        .get(fcs_start..fcs_start + fcs_len)
-        .ok_or_else(|| corrupt("truncated frame header"))?;
-    if fcs_len > 0 {
-        let mut fcs = read_le(fcs_bytes);
-        if fcs_len == 2 {
-            fcs += 256;
-        }
-        if fcs > remaining as u64 {
-            return Err(CompressionError::LimitExceeded {
-                codec: CODEC,
-                limit,
-            });
-        }
+    let header = parse_header(frame)?;
+    if header
+        .content_size
+        .is_some_and(|size| size > remaining as u64)
+    {
+        return Err(CompressionError::LimitExceeded {
+            codec: CODEC,
+            limit,
+        });
     }
 
     // The header prefix the decoder reads: magic, descriptor and, when the
     // window must be lowered, a patched window descriptor.
     let mut head = [0u8; 6];
     let mut patched = 0usize;
-    if !single_segment {
-        let declared = frame[5];
+    let mut window = header.window;
+    if header.has_window_descriptor {
         let bound = (remaining as u64).max(MAX_BLOCK);
-        if window_size(declared) > bound {
+        if window > bound {
             let lowered = descriptor_at_least(bound);
-            if window_size(lowered) < window_size(declared) {
+            if window_size(lowered) < window {
                 head.copy_from_slice(&frame[..6]);
                 head[5] = lowered;
                 patched = 6;
+                window = window_size(lowered);
             }
         }
     }
+    *largest_window = (*largest_window).max(window);
+    let hint = output_bound(frame, &header).map_or(0, |b| usize::try_from(b).unwrap_or(usize::MAX));
+
+    // Initialize the decoder on the header alone first: on a new decoder
+    // the second initialization (inside `StreamingDecoder`) then reserves
+    // the whole window at once, instead of growing it by copies that would
+    // briefly hold two windows.
+    let header_only = frame.get(patched..header.len).unwrap_or_default();
+    decoder
+        .init((&head[..patched]).chain(header_only))
+        .map_err(corrupt)?;
     let mut source = (&head[..patched]).chain(&frame[patched..]);
     {
         let mut stream =
             StreamingDecoder::new_with_decoder(&mut source, &mut *decoder).map_err(corrupt)?;
-        read_capped(CODEC, &mut stream, remaining, out).map_err(|e| match e {
+        read_capped(CODEC, &mut stream, remaining, hint, out).map_err(|e| match e {
             CompressionError::LimitExceeded { codec, .. } => {
                 CompressionError::LimitExceeded { codec, limit }
             }

@@ -22,7 +22,7 @@ const MIN_RECORD_SIZE: usize = 7;
 /// check the length first, so this never happens).
 #[inline(always)]
 fn array_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    b.get(at..at + N)
+    b.get(at..at.saturating_add(N))
         .and_then(|s| <[u8; N]>::try_from(s).ok())
         .unwrap_or([0; N])
 }
@@ -189,7 +189,7 @@ impl Iterator for BatchDecoder {
         }
         let data = self.buf.slice(self.pos..self.pos + total);
         self.pos += total;
-        let batch = match RecordBatch::parse(data) {
+        let mut batch = match RecordBatch::parse(data) {
             Ok(batch) => batch.with_max_decompressed_bytes(self.max_decompressed_bytes),
             Err(e) => return self.fail(e),
         };
@@ -197,6 +197,7 @@ impl Iterator for BatchDecoder {
             if let Err(e) = batch.verify_crc() {
                 return self.fail(e);
             }
+            batch.crc_verified = true;
         }
         Some(Ok(batch))
     }
@@ -223,6 +224,9 @@ pub struct RecordBatch {
     crc: u32,
     attributes: i16,
     producer_epoch: i16,
+    /// Set by [`BatchDecoder`] once it verified the CRC: the bytes are
+    /// immutable, so [`RecordBatch::verify_crc`] need not hash them again.
+    crc_verified: bool,
 }
 
 impl fmt::Debug for RecordBatch {
@@ -302,6 +306,7 @@ impl RecordBatch {
             crc: u32::from_be_bytes(array_at(b, layout::CRC)),
             attributes: i16_at(b, layout::ATTRIBUTES),
             producer_epoch: i16_at(b, layout::PRODUCER_EPOCH),
+            crc_verified: false,
             data: batch,
         })
     }
@@ -469,7 +474,13 @@ impl RecordBatch {
     }
 
     /// Checks the stored CRC against the batch's bytes.
+    ///
+    /// Returns at once for a batch that [`BatchDecoder`] already verified
+    /// (its default), so calling it again costs nothing.
     pub fn verify_crc(&self) -> Result<(), RecordError> {
+        if self.crc_verified {
+            return Ok(());
+        }
         let actual_crc = self.compute_crc();
         if actual_crc == self.crc {
             Ok(())
@@ -667,9 +678,16 @@ impl RecordIter<'_> {
 
 impl std::iter::FusedIterator for RecordIter<'_> {}
 
-#[cold]
+/// The `map_err` adaptor for a varint error; building it costs nothing, the
+/// error itself is built out of line.
+#[inline(always)]
 fn varint_error(base_offset: i64, what: &'static str) -> impl FnOnce(VarintError) -> RecordError {
-    move |source| RecordError::Varint {
+    move |source| varint_error_cold(base_offset, what, source)
+}
+
+#[cold]
+fn varint_error_cold(base_offset: i64, what: &'static str, source: VarintError) -> RecordError {
+    RecordError::Varint {
         base_offset,
         what,
         source,
@@ -743,9 +761,17 @@ fn parse_record<'a>(
     let key = take_nullable(&mut body, base_offset, "key length", "record key")?;
     let value = take_nullable(&mut body, base_offset, "value length", "record value")?;
     let header_count = take_varint(&mut body).map_err(varint_error(base_offset, "header count"))?;
+    // Headers are parsed when iterated; here only their count is checked
+    // against the bytes left (each header takes at least two).
     let headers = body;
     if header_count != 0 {
-        validate_headers(body, header_count, base_offset)?;
+        if header_count < 0 || header_count as usize > body.len() / 2 {
+            return Err(invalid(
+                base_offset,
+                "header count",
+                i64::from(header_count),
+            ));
+        }
     } else if !body.is_empty() {
         return Err(RecordError::RecordLengthMismatch {
             base_offset,
@@ -783,37 +809,6 @@ fn parse_record<'a>(
         offset_delta,
         attributes: attributes as i8,
     })
-}
-
-/// Checks that `body` holds exactly `count` well-formed headers.
-#[inline(never)]
-fn validate_headers(mut body: &[u8], count: i32, base_offset: i64) -> Result<(), RecordError> {
-    // Each header takes at least two bytes: two one-byte lengths.
-    if count < 0 || count as usize > body.len() / 2 {
-        return Err(invalid(base_offset, "header count", i64::from(count)));
-    }
-    for _ in 0..count {
-        let key_len =
-            take_varint(&mut body).map_err(varint_error(base_offset, "header key length"))?;
-        let key_len = usize::try_from(key_len)
-            .map_err(|_| invalid(base_offset, "header key length", i64::from(key_len)))?;
-        body = body
-            .get(key_len..)
-            .ok_or_else(|| truncated(base_offset, "header key"))?;
-        take_nullable(
-            &mut body,
-            base_offset,
-            "header value length",
-            "header value",
-        )?;
-    }
-    if !body.is_empty() {
-        return Err(RecordError::RecordLengthMismatch {
-            base_offset,
-            trailing_bytes: body.len(),
-        });
-    }
-    Ok(())
 }
 
 /// One record, borrowed from its batch's records buffer.
@@ -905,13 +900,16 @@ impl<'a> RecordView<'a> {
         self.value.map(|v| self.bytes.slice_ref(v))
     }
 
-    /// The headers (validated, parsed as they are iterated).
+    /// The headers, parsed as they are iterated. Their count was checked
+    /// against the record's bytes; a malformed header shows up as an error
+    /// item when iteration reaches it.
     #[inline]
     pub fn headers(&self) -> Headers<'a> {
         Headers {
             raw: self.headers,
             count: self.header_count,
             bytes: self.bytes,
+            base_offset: self.offset - i64::from(self.offset_delta),
         }
     }
 
@@ -927,12 +925,17 @@ impl<'a> RecordView<'a> {
 }
 
 /// The headers of one record: an ordered multimap (KIP-82) in which keys
-/// may repeat and values may be null.
+/// may repeat and values may be null, parsed lazily.
+///
+/// Iteration yields `Result`s: the first malformed header (a length past
+/// the record, a negative key length, or bytes left after the last header)
+/// is yielded as an error, and iteration ends there.
 #[derive(Clone, Copy)]
 pub struct Headers<'a> {
     raw: &'a [u8],
     count: u32,
     bytes: &'a Bytes,
+    base_offset: i64,
 }
 
 impl fmt::Debug for Headers<'_> {
@@ -942,13 +945,13 @@ impl fmt::Debug for Headers<'_> {
 }
 
 impl<'a> Headers<'a> {
-    /// Number of headers (duplicates included).
+    /// Number of headers the record declares (duplicates included).
     #[inline]
     pub fn len(&self) -> usize {
         self.count as usize
     }
 
-    /// Whether there are no headers.
+    /// Whether the record declares no headers.
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.count == 0
@@ -961,10 +964,14 @@ impl<'a> Headers<'a> {
             raw: self.raw,
             left: self.count,
             bytes: self.bytes,
+            base_offset: self.base_offset,
+            done: false,
         }
     }
 
-    /// Every header with this key, in order.
+    /// Every header with this key, in order (and any parse error met on
+    /// the way).
+    #[inline]
     pub fn get_all<'k>(&self, key: &'k [u8]) -> GetAll<'a, 'k> {
         GetAll {
             iter: self.iter(),
@@ -973,75 +980,104 @@ impl<'a> Headers<'a> {
     }
 
     /// The first header with this key.
-    pub fn first(&self, key: &[u8]) -> Option<Header<'a>> {
-        self.iter().find(|h| h.key == key)
+    pub fn first(&self, key: &[u8]) -> Result<Option<Header<'a>>, RecordError> {
+        self.get_all(key).next().transpose()
     }
 
     /// The last header with this key (Java's `Headers.lastHeader`).
-    pub fn last(&self, key: &[u8]) -> Option<Header<'a>> {
-        self.iter().filter(|h| h.key == key).last()
+    pub fn last(&self, key: &[u8]) -> Result<Option<Header<'a>>, RecordError> {
+        let mut last = None;
+        for header in self.get_all(key) {
+            last = Some(header?);
+        }
+        Ok(last)
     }
 }
 
 impl<'a> IntoIterator for Headers<'a> {
-    type Item = Header<'a>;
+    type Item = Result<Header<'a>, RecordError>;
     type IntoIter = HeaderIter<'a>;
 
+    #[inline]
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
 }
 
-/// Iterator over a record's headers.
+/// Iterator over a record's headers ([`Headers::iter`]).
 #[derive(Debug, Clone)]
 pub struct HeaderIter<'a> {
     raw: &'a [u8],
     left: u32,
     bytes: &'a Bytes,
+    base_offset: i64,
+    done: bool,
+}
+
+impl<'a> HeaderIter<'a> {
+    #[inline(always)]
+    fn parse(&mut self) -> Result<Header<'a>, RecordError> {
+        let base_offset = self.base_offset;
+        let key_len =
+            take_varint(&mut self.raw).map_err(varint_error(base_offset, "header key length"))?;
+        if key_len < 0 {
+            return Err(invalid(
+                base_offset,
+                "header key length",
+                i64::from(key_len),
+            ));
+        }
+        let key_len = key_len as usize;
+        if key_len > self.raw.len() {
+            return Err(truncated(base_offset, "header key"));
+        }
+        let (key, rest) = self.raw.split_at(key_len);
+        self.raw = rest;
+        let value = take_nullable(
+            &mut self.raw,
+            base_offset,
+            "header value length",
+            "header value",
+        )?;
+        Ok(Header {
+            key,
+            value,
+            bytes: self.bytes,
+        })
+    }
 }
 
 impl<'a> Iterator for HeaderIter<'a> {
-    type Item = Header<'a>;
+    type Item = Result<Header<'a>, RecordError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
-            return None;
-        }
-        // The headers were validated when the record was parsed; a failure
-        // here cannot happen, and would just end the iteration.
-        let parsed = (|| {
-            let key_len = usize::try_from(take_varint(&mut self.raw).ok()?).ok()?;
-            let key = self.raw.get(..key_len)?;
-            self.raw = self.raw.get(key_len..)?;
-            let value_len = take_varint(&mut self.raw).ok()?;
-            let value = if value_len < 0 {
-                None
-            } else {
-                let value_len = value_len as usize;
-                let value = self.raw.get(..value_len)?;
-                self.raw = self.raw.get(value_len..)?;
-                Some(value)
-            };
-            Some(Header {
-                key,
-                value,
-                bytes: self.bytes,
-            })
-        })();
-        match parsed {
-            Some(h) => {
-                self.left -= 1;
-                Some(h)
+            if self.done || self.raw.is_empty() {
+                return None;
             }
-            None => {
+            self.done = true;
+            return Some(Err(RecordError::RecordLengthMismatch {
+                base_offset: self.base_offset,
+                trailing_bytes: self.raw.len(),
+            }));
+        }
+        match self.parse() {
+            Ok(header) => {
+                self.left -= 1;
+                Some(Ok(header))
+            }
+            Err(e) => {
                 self.left = 0;
-                None
+                self.done = true;
+                Some(Err(e))
             }
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.left as usize))
+        (0, Some(self.left as usize + 1))
     }
 }
 
@@ -1055,11 +1091,13 @@ pub struct GetAll<'a, 'k> {
 }
 
 impl<'a> Iterator for GetAll<'a, '_> {
-    type Item = Header<'a>;
+    type Item = Result<Header<'a>, RecordError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let key = self.key;
-        self.iter.find(|h| h.key == key)
+        self.iter
+            .find(|h| h.as_ref().map_or(true, |h| h.key == key))
     }
 }
 
@@ -1109,5 +1147,86 @@ impl<'a> Header<'a> {
     #[inline]
     pub fn value_bytes(&self) -> Option<Bytes> {
         self.value.map(|v| self.bytes.slice_ref(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_stay_small() {
+        // Returned by value once per record: keep them a few words.
+        assert!(std::mem::size_of::<RecordView<'_>>() <= 96);
+        assert!(std::mem::size_of::<Option<Result<RecordView<'_>, RecordError>>>() <= 104);
+        assert!(std::mem::size_of::<Header<'_>>() <= 48);
+    }
+
+    #[test]
+    fn out_of_range_reads_are_zero_not_panics() {
+        assert_eq!(i64_at(&[1, 2, 3], 0), 0);
+        assert_eq!(i32_at(&[], 5), 0);
+        assert_eq!(i16_at(&[0, 7], 0), 7);
+        assert_eq!(i16_at(&[0, 7], usize::MAX - 1), 0);
+    }
+
+    #[test]
+    fn empty_and_tiny_buffers() {
+        let mut d = BatchDecoder::new(Bytes::new());
+        assert!(d.next().is_none());
+        assert!(d.partial_tail().is_none());
+        let mut d = BatchDecoder::new(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 9, 0]));
+        assert!(d.next().is_none());
+        assert_eq!(
+            d.partial_tail(),
+            Some(PartialTail {
+                bytes: 9,
+                base_offset: Some(9),
+                batch_length: None
+            })
+        );
+        assert!(d.next().is_none());
+        assert!(RecordBatch::parse(Bytes::new()).is_err());
+    }
+
+    #[test]
+    fn malformed_headers_are_error_items() {
+        let bytes = Bytes::from_static(&[0x7e, b'k']);
+        let headers = Headers {
+            raw: &bytes,
+            count: 3,
+            bytes: &bytes,
+            base_offset: 10,
+        };
+        let items: Vec<_> = headers.iter().collect();
+        assert_eq!(items.len(), 1);
+        assert!(matches!(
+            items[0],
+            Err(RecordError::Truncated {
+                base_offset: 10,
+                what: "header key"
+            })
+        ));
+        assert_eq!(headers.len(), 3);
+        assert!(headers.first(b"k").is_err());
+        // Bytes after the declared headers.
+        let bytes = Bytes::from_static(&[0x02, b'k', 0x01, 0xaa]);
+        let headers = Headers {
+            raw: &bytes,
+            count: 1,
+            bytes: &bytes,
+            base_offset: 0,
+        };
+        let items: Vec<_> = headers.iter().collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].as_ref().unwrap().key(), b"k");
+        assert!(items[0].as_ref().unwrap().value().is_none());
+        assert!(matches!(
+            items[1],
+            Err(RecordError::RecordLengthMismatch {
+                trailing_bytes: 1,
+                ..
+            })
+        ));
     }
 }

@@ -349,7 +349,9 @@ impl BatchEncoder {
         out: &'a mut BytesMut,
         options: &BatchOptions,
     ) -> Result<BatchWriter<'a>, RecordError> {
-        options.compression.validate_level(options.compression_level)?;
+        options
+            .compression
+            .validate_level(options.compression_level)?;
         if options.compression != Compression::None {
             compressor_for(&mut self.compressor, options)?;
         }
@@ -688,4 +690,42 @@ pub fn write_control_batch(
         &[],
     )?;
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_bits() {
+        let mut o = BatchOptions::default();
+        assert_eq!(o.attributes(), 0);
+        o.compression = Compression::Zstd;
+        o.timestamp_type = TimestampType::LogAppendTime;
+        assert_eq!(o.attributes(), 0x0c);
+        o.transactional = true;
+        o.control = true;
+        assert_eq!(o.attributes(), 0x3c);
+    }
+
+    #[test]
+    fn record_sizes_match_what_is_written() {
+        let headers: &[(&str, Option<&[u8]>)] = &[("a", None), ("bb", Some(b"ccc"))];
+        let value = vec![7u8; 300];
+        let state = BatchState::default();
+        let p = state
+            .prepare(0, 5, Some(b"key"), Some(&value), headers)
+            .unwrap();
+        let mut buf = Vec::new();
+        p.parts.write(&mut buf, p.body_len);
+        assert_eq!(buf.len(), p.total);
+        let full = BatchState {
+            count: i32::MAX,
+            ..BatchState::default()
+        };
+        assert!(matches!(
+            full.prepare(0, 0, None, None, &[]),
+            Err(RecordError::TooManyRecords)
+        ));
+    }
 }

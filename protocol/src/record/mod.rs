@@ -35,19 +35,26 @@
 //! [`bytes::BytesMut`]; [`BatchWriter::append`] adds records;
 //! [`BatchWriter::finish`] fills in the header and CRC. Uncompressed records
 //! are written straight into the output; compressed ones go through one
-//! scratch buffer the encoder reuses. [`write_control_batch`] writes a
-//! transaction marker.
+//! scratch buffer the encoder reuses. [`BatchBuilder`] is the owned form
+//! (records buffered until `finish(&mut out)`, reusable batch after batch).
+//! [`write_control_batch`] writes a transaction marker.
 //!
 //! # Reading
 //!
 //! [`BatchDecoder`] iterates over the batches of a fetched records buffer
-//! (a [`bytes::Bytes`]): each [`RecordBatch`] exposes its header and, through
-//! [`RecordBatch::records`], its records as [`RecordView`]s that borrow the
-//! buffer (or, for a compressed batch, one decompressed buffer per batch).
-//! Nothing is allocated per record; every length is checked against the
-//! bytes left before use, every offset and timestamp computed with checked
-//! arithmetic, and a truncated final batch (brokers cut the last batch to the
-//! fetch size) ends iteration quietly ([`BatchDecoder::partial_tail`]).
+//! (a [`bytes::Bytes`]), verifying each CRC by default: each
+//! [`RecordBatch`] exposes its header and, through [`RecordBatch::records`],
+//! its records as [`RecordView`]s that borrow the buffer (or, for a
+//! compressed batch, one decompressed buffer per batch, produced within the
+//! decompression limit). Nothing is allocated per record; every length and
+//! count is checked against the bytes left before use, every offset and
+//! timestamp computed with checked arithmetic, and a truncated final batch
+//! (brokers cut the last batch to the fetch size) ends iteration quietly
+//! ([`BatchDecoder::partial_tail`]). A record's [`Headers`] are parsed only
+//! when iterated, as `Result`s; their count is checked with the record.
+//!
+//! Legacy message sets (magic 0 and 1, before Kafka 0.11) are not read:
+//! they are reported as [`RecordError::InvalidMagic`].
 
 mod control;
 mod decode;

@@ -14,7 +14,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
-pub struct Counting;
+pub(crate) struct Counting;
 
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -51,17 +51,17 @@ unsafe impl GlobalAlloc for Counting {
 
 /// What one measured closure allocated.
 #[derive(Debug, Clone, Copy)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// The largest single allocation, in bytes.
-    pub largest: usize,
+    pub(crate) largest: usize,
     /// The peak of live heap bytes above the level at the start.
-    pub peak_above_start: usize,
+    pub(crate) peak_above_start: usize,
     /// How many allocations were made.
-    pub count: usize,
+    pub(crate) count: usize,
 }
 
 /// Runs `f` alone (other measuring tests wait) and reports its allocations.
-pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Measured) {
+pub(crate) fn measure<T>(f: impl FnOnce() -> T) -> (T, Measured) {
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let start_live = LIVE.load(Relaxed);
     LARGEST.store(0, Relaxed);

@@ -1,0 +1,167 @@
+//! Records produced by librdkafka (PyPI confluent-kafka) with every codec,
+//! headers with repeated keys and null values, null keys and values and
+//! explicit timestamps, read back by our reader byte for byte, in order.
+//!
+//! Needs the virtualenv that .ci/run makes:
+//!   python3 -m venv .venv && .venv/bin/pip install confluent-kafka
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use futures::StreamExt;
+use ferrokafka::admin::NewTopic;
+use ferrokafka::protocol::compression::Compression;
+use ferrokafka::protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use ferrokafka::protocol::messages::{BrokerId, FetchRequest, TopicName};
+use ferrokafka::protocol::record::{BatchDecoder, TimestampType};
+use ferrokafka::protocol::StrBytes;
+use ferrokafka::{Client, TopicPartition};
+use ferrokafka::ReadRange;
+use ferrokafka_tests::Nisshi;
+
+struct Expected {
+    partition: i32,
+    timestamp: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s == "-" {
+        return None;
+    }
+    Some(
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect(),
+    )
+}
+
+fn parse(line: &str) -> Expected {
+    let f: Vec<&str> = line.split('\t').collect();
+    assert_eq!(f.len(), 5, "{line}");
+    Expected {
+        partition: f[0].parse().unwrap(),
+        timestamp: f[1].parse().unwrap(),
+        key: unhex(f[2]),
+        value: unhex(f[3]),
+        headers: if f[4].is_empty() {
+            Vec::new()
+        } else {
+            f[4]
+                .split(',')
+                .map(|h| {
+                    let (k, v) = h.split_once('=').unwrap();
+                    (unhex(k).unwrap(), unhex(v))
+                })
+                .collect()
+        },
+    }
+}
+
+fn venv_python() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    python.is_file().then_some(python)
+}
+
+#[tokio::test]
+async fn reads_librdkafka_records_byte_exact() {
+    let Some(python) = venv_python() else {
+        eprintln!(
+            "\n!!!!! SKIPPED reads_librdkafka_records_byte_exact: no .venv with confluent-kafka.\n\
+             !!!!! Create it with: python3 -m venv .venv && .venv/bin/pip install confluent-kafka\n"
+        );
+        return;
+    };
+    let broker = Nisshi::start();
+    let client = common::client(&broker).await;
+    client.admin().create_topic(NewTopic::new("interop", 5, 1)).await.unwrap();
+
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/produce_confluent.py");
+    let bootstrap = broker.bootstrap();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python).arg(script).arg(bootstrap).arg("interop").output()
+    })
+    .await
+    .unwrap()
+    .expect("run the interop producer");
+    assert!(
+        output.status.success(),
+        "the librdkafka producer failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected: Vec<Expected> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(parse)
+        .collect();
+
+    for partition in 0..5 {
+        let want: Vec<&Expected> = expected.iter().filter(|e| e.partition == partition).collect();
+        assert!(want.len() > 40, "partition {partition}");
+        let mut stream = client.read(vec![ReadRange::new("interop", partition, 0..want.len() as i64)]);
+        let mut got = Vec::new();
+        while let Some(r) = stream.next().await {
+            got.push(r.unwrap());
+        }
+        assert_eq!(got.len(), want.len(), "partition {partition}");
+        for (i, (r, e)) in got.iter().zip(&want).enumerate() {
+            let at = format!("partition {partition} record {i}");
+            assert_eq!(r.offset, i as i64, "{at}");
+            assert_eq!(r.timestamp, e.timestamp, "{at}");
+            assert_eq!(r.timestamp_type, TimestampType::CreateTime, "{at}");
+            assert_eq!(r.key.as_deref(), e.key.as_deref(), "{at}");
+            assert_eq!(r.value.as_deref(), e.value.as_deref(), "{at}");
+            let headers: Vec<(Vec<u8>, Option<Vec<u8>>)> = r
+                .headers
+                .iter()
+                .map(|h| (h.key.to_vec(), h.value.as_ref().map(|v| v.to_vec())))
+                .collect();
+            assert_eq!(headers, e.headers, "{at}");
+        }
+        // The codec really was used: look at the stored batches.
+        let codecs = stored_codecs(&client, partition).await;
+        assert_eq!(codecs, vec![Compression::ALL[partition as usize]], "partition {partition}");
+    }
+}
+
+/// The distinct codecs of the batches stored in a partition.
+async fn stored_codecs(client: &Client, partition: i32) -> Vec<Compression> {
+    let conn = client
+        .leader_connection(&TopicPartition::new("interop", partition))
+        .await
+        .unwrap();
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_bytes(50 << 20)
+        .with_min_bytes(1)
+        .with_max_wait_ms(100)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("interop")))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(0)
+                .with_current_leader_epoch(-1)
+                .with_last_fetched_epoch(-1)
+                .with_log_start_offset(-1)
+                .with_partition_max_bytes(50 << 20)])]);
+    let response = conn.send(&request).await.unwrap();
+    assert!(!response.responses.is_empty(), "{response:?}");
+    let records = response.responses[0].partitions[0].records.clone().unwrap();
+    let mut codecs = Vec::new();
+    for batch in BatchDecoder::new(records) {
+        let codec = batch.unwrap().compression().unwrap();
+        if !codecs.contains(&codec) {
+            codecs.push(codec);
+        }
+    }
+    codecs
+}

@@ -77,10 +77,9 @@ fn creates_describes_and_deletes_a_topic(backend: &Backend) {
     }
 
     let request = if client.version(ApiKey::DeleteTopics) >= 6 {
-        DeleteTopicsRequest::default().with_topics(vec![
-            delete_topics_request::DeleteTopicState::default()
-                .with_name(Some(topic_name("admin-topic"))),
-        ])
+        DeleteTopicsRequest::default()
+            .with_topics(vec![delete_topics_request::DeleteTopicState::default()
+                .with_name(Some(topic_name("admin-topic")))])
     } else {
         DeleteTopicsRequest::default().with_topic_names(vec![topic_name("admin-topic")])
     };
@@ -100,7 +99,11 @@ fn produces_and_fetches_every_codec(backend: &Backend) {
             .map(|j| Rec {
                 timestamp: 1_700_000_000_000 + (i * 10 + j) as i64,
                 key: (j % 2 == 0).then(|| format!("key-{i}-{j}").into_bytes()),
-                value: Some(format!("{}-value-{j}", codec.name()).repeat(20).into_bytes()),
+                value: Some(
+                    format!("{}-value-{j}", codec.name())
+                        .repeat(20)
+                        .into_bytes(),
+                ),
             })
             .collect();
         let answer = produce(&mut client, "codecs", 0, plain_batch(codec, &records)).unwrap();
@@ -146,7 +149,12 @@ fn lists_offsets_by_timestamp(backend: &Backend) {
         let records: Vec<Rec> = (0..3)
             .map(|i| Rec::value(t0 + b * 100 + i, format!("b{b}-{i}")))
             .collect();
-        let answer = produce(&mut client, "times", 0, plain_batch(Compression::None, &records));
+        let answer = produce(
+            &mut client,
+            "times",
+            0,
+            plain_batch(Compression::None, &records),
+        );
         assert_eq!(answer.unwrap().error_code, 0);
     }
     let at = |client: &mut _, ts| {
@@ -159,8 +167,18 @@ fn lists_offsets_by_timestamp(backend: &Backend) {
     assert_eq!(at(&mut client, t0), (0, t0), "{}", backend.name());
     assert_eq!(at(&mut client, t0 + 1), (1, t0 + 1), "{}", backend.name());
     // Between batches: the first record at or after the timestamp.
-    assert_eq!(at(&mut client, t0 + 50), (3, t0 + 100), "{}", backend.name());
-    assert_eq!(at(&mut client, t0 + 201), (7, t0 + 201), "{}", backend.name());
+    assert_eq!(
+        at(&mut client, t0 + 50),
+        (3, t0 + 100),
+        "{}",
+        backend.name()
+    );
+    assert_eq!(
+        at(&mut client, t0 + 201),
+        (7, t0 + 201),
+        "{}",
+        backend.name()
+    );
     // After every record: no offset.
     assert_eq!(at(&mut client, t0 + 1_000).0, -1, "{}", backend.name());
 }
@@ -171,11 +189,19 @@ fn fetch_returns_whole_batches_within_max_bytes(backend: &Backend) {
     let mut sizes = Vec::new();
     for b in 0..3 {
         let records: Vec<Rec> = (0..4)
-            .map(|i| Rec::value(1_700_000_000_000, format!("batch-{b}-record-{i}").repeat(10)))
+            .map(|i| {
+                Rec::value(
+                    1_700_000_000_000,
+                    format!("batch-{b}-record-{i}").repeat(10),
+                )
+            })
             .collect();
         let bytes = plain_batch(Compression::None, &records);
         sizes.push(bytes.len() as i32);
-        assert_eq!(produce(&mut client, "limits", 0, bytes).unwrap().error_code, 0);
+        assert_eq!(
+            produce(&mut client, "limits", 0, bytes).unwrap().error_code,
+            0
+        );
     }
     // A limit smaller than the first batch still returns it whole (KIP-74).
     let (_, fetched) = fetch(&mut client, "limits", 0, 0, 10).unwrap();
@@ -186,10 +212,18 @@ fn fetch_returns_whole_batches_within_max_bytes(backend: &Backend) {
     // Nisshi 0.8.1 sends every whole batch it has past the limit, so it is
     // held only to "whole batches, the first one included".
     let (data, fetched) = fetch(&mut client, "limits", 0, 0, sizes[0] + sizes[1] / 2).unwrap();
-    assert!(fetched.len() >= 4 && fetched.len() % 4 == 0, "{}", backend.name());
+    assert!(
+        fetched.len() >= 4 && fetched.len() % 4 == 0,
+        "{}",
+        backend.name()
+    );
     if backend.fake_cluster().is_some() {
         assert_eq!(fetched.len(), 4);
-        assert_eq!(data.records.unwrap().len(), sizes[0] as usize, "no partial batch");
+        assert_eq!(
+            data.records.unwrap().len(),
+            sizes[0] as usize,
+            "no partial batch"
+        );
     }
     // Enough for all.
     let (_, fetched) = fetch(&mut client, "limits", 0, 0, sizes.iter().sum()).unwrap();
@@ -204,7 +238,13 @@ fn deduplicates_idempotent_retries(backend: &Backend) {
     let first = idempotent_batch(pid, epoch, 0, 3, "a");
     let answer = produce(&mut client, "idempotent", 0, first.clone()).unwrap();
     assert_eq!((answer.error_code, answer.base_offset), (0, 0));
-    let answer = produce(&mut client, "idempotent", 0, idempotent_batch(pid, epoch, 3, 2, "b")).unwrap();
+    let answer = produce(
+        &mut client,
+        "idempotent",
+        0,
+        idempotent_batch(pid, epoch, 3, 2, "b"),
+    )
+    .unwrap();
     assert_eq!((answer.error_code, answer.base_offset), (0, 3));
 
     // A retry of the first batch is acknowledged with its original offset
@@ -217,11 +257,28 @@ fn deduplicates_idempotent_retries(backend: &Backend) {
         backend.name()
     );
     // A gap in the sequence is OUT_OF_ORDER_SEQUENCE_NUMBER.
-    let gap = produce(&mut client, "idempotent", 0, idempotent_batch(pid, epoch, 9, 1, "c")).unwrap();
+    let gap = produce(
+        &mut client,
+        "idempotent",
+        0,
+        idempotent_batch(pid, epoch, 9, 1, "c"),
+    )
+    .unwrap();
     assert_eq!(gap.error_code, 45, "{}: {gap:?}", backend.name());
     // The next in-order batch is accepted right after the retained ones.
-    let next = produce(&mut client, "idempotent", 0, idempotent_batch(pid, epoch, 5, 1, "d")).unwrap();
-    assert_eq!((next.error_code, next.base_offset), (0, 5), "{}", backend.name());
+    let next = produce(
+        &mut client,
+        "idempotent",
+        0,
+        idempotent_batch(pid, epoch, 5, 1, "d"),
+    )
+    .unwrap();
+    assert_eq!(
+        (next.error_code, next.base_offset),
+        (0, 5),
+        "{}",
+        backend.name()
+    );
 
     let (data, fetched) = fetch(&mut client, "idempotent", 0, 0, 1 << 20).unwrap();
     assert_eq!(data.high_watermark, 6, "{}", backend.name());
@@ -229,5 +286,10 @@ fn deduplicates_idempotent_retries(backend: &Backend) {
         .iter()
         .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
         .collect();
-    assert_eq!(values, ["a-0", "a-1", "a-2", "b-0", "b-1", "d-0"], "{}", backend.name());
+    assert_eq!(
+        values,
+        ["a-0", "a-1", "a-2", "b-0", "b-1", "d-0"],
+        "{}",
+        backend.name()
+    );
 }

@@ -34,7 +34,10 @@ fn one(value: &str) -> Bytes {
 }
 
 fn hwm(cluster: &FakeCluster, topic: &str, partition: i32) -> i64 {
-    cluster.partition_state(topic, partition).unwrap().high_watermark
+    cluster
+        .partition_state(topic, partition)
+        .unwrap()
+        .high_watermark
 }
 
 fn is_eof(error: &WireError) -> bool {
@@ -57,7 +60,10 @@ fn an_injected_error_reaches_the_client_and_nothing_is_appended() {
     assert_eq!(hwm(&cluster, "t", 0), 0, "a failed produce appends nothing");
     assert_eq!(cluster.fault_hits(fault), 1);
     // The fault fired once; the retry goes through.
-    assert_eq!(produce(&mut client, "t", 0, one("a")).unwrap().error_code, 0);
+    assert_eq!(
+        produce(&mut client, "t", 0, one("a")).unwrap().error_code,
+        0
+    );
     assert_eq!(hwm(&cluster, "t", 0), 1);
     // Non-partition APIs fail as a whole.
     cluster.inject(
@@ -67,7 +73,10 @@ fn an_injected_error_reaches_the_client_and_nothing_is_appended() {
     let response: InitProducerIdResponse = client
         .call(&InitProducerIdRequest::default().with_transactional_id(None))
         .unwrap();
-    assert_eq!(response.error_code, ResponseError::CoordinatorLoadInProgress.code());
+    assert_eq!(
+        response.error_code,
+        ResponseError::CoordinatorLoadInProgress.code()
+    );
 }
 
 #[test]
@@ -114,7 +123,11 @@ fn the_nth_request_is_the_one_that_fails() {
             .action(FaultAction::Error(ResponseError::RequestTimedOut)),
     );
     let codes: Vec<i16> = (0..6)
-        .map(|i| produce(&mut client, "t", 0, one(&i.to_string())).unwrap().error_code)
+        .map(|i| {
+            produce(&mut client, "t", 0, one(&i.to_string()))
+                .unwrap()
+                .error_code
+        })
         .collect();
     let timed_out = ResponseError::RequestTimedOut.code();
     assert_eq!(codes, [0, 0, timed_out, timed_out, 0, 0]);
@@ -170,7 +183,14 @@ fn closing_after_apply_keeps_the_write_and_the_idempotent_retry_is_a_duplicate()
     let sent: Vec<(i64, i16, i32, u64)> = cluster
         .produced_batches()
         .iter()
-        .map(|b| (b.producer_id, b.producer_epoch, b.base_sequence, b.connection))
+        .map(|b| {
+            (
+                b.producer_id,
+                b.producer_epoch,
+                b.base_sequence,
+                b.connection,
+            )
+        })
         .collect();
     assert_eq!(sent.len(), 2);
     assert_eq!((sent[0].0, sent[0].1, sent[0].2), (pid, epoch, 0));
@@ -214,22 +234,26 @@ fn raw_bytes_replace_the_answer() {
     // A frame announcing 2 GiB: the client's frame cap refuses it.
     let mut client = client_for(&cluster, 0);
     cluster.inject(
-        Fault::on(ApiKey::Metadata)
-            .action(FaultAction::RawBytes(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 1, 2]))),
+        Fault::on(ApiKey::Metadata).action(FaultAction::RawBytes(Bytes::from_static(&[
+            0x7f, 0xff, 0xff, 0xff, 1, 2,
+        ]))),
     );
     let error = client
         .call::<_, MetadataResponse>(&MetadataRequest::default().with_topics(None))
         .unwrap_err();
     assert!(
-        matches!(error, WireError::Protocol(ProtocolError::Frame(FrameError::TooLarge { .. }))),
+        matches!(
+            error,
+            WireError::Protocol(ProtocolError::Frame(FrameError::TooLarge { .. }))
+        ),
         "{error:?}"
     );
     // A well-framed body that is garbage for the API: the bounded decoder
     // refuses it instead of allocating.
     let mut client = client_for(&cluster, 0);
-    let correlation = 1; // ApiVersions took correlation id 0.
+    let correlation: i32 = 1; // ApiVersions took correlation id 0.
     let mut garbage = vec![0, 0, 0, 12];
-    garbage.extend_from_slice(&(correlation as i32).to_be_bytes());
+    garbage.extend_from_slice(&correlation.to_be_bytes());
     garbage.extend_from_slice(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
     cluster.inject(Fault::on(ApiKey::Metadata).action(FaultAction::RawBytes(Bytes::from(garbage))));
     let error = client
@@ -244,12 +268,18 @@ fn a_leader_move_redirects_the_client() {
     let leader = cluster.partition_state("t", 0).unwrap().leader;
     let other = 1 - leader;
     let mut old = client_for(&cluster, leader);
-    assert_eq!(produce(&mut old, "t", 0, one("before")).unwrap().error_code, 0);
+    assert_eq!(
+        produce(&mut old, "t", 0, one("before")).unwrap().error_code,
+        0
+    );
     let epoch = cluster.move_leader("t", 0, other).unwrap();
     assert_eq!(epoch, 1);
     // The old leader refuses, naming the new one (Produce v10+).
     let refused = produce(&mut old, "t", 0, one("refused")).unwrap();
-    assert_eq!(refused.error_code, ResponseError::NotLeaderOrFollower.code());
+    assert_eq!(
+        refused.error_code,
+        ResponseError::NotLeaderOrFollower.code()
+    );
     assert_eq!(refused.current_leader.leader_id.0, other);
     assert_eq!(refused.current_leader.leader_epoch, 1);
     let (data, _) = fetch(&mut old, "t", 0, 0, 1 << 20).unwrap();
@@ -273,11 +303,19 @@ fn a_stopped_broker_refuses_and_drops_connections_and_comes_back_intact() {
     let leader = cluster.partition_state("t", 0).unwrap().leader;
     let addr = cluster.broker_addr(leader).unwrap();
     let mut client = client_for(&cluster, leader);
-    assert_eq!(produce(&mut client, "t", 0, one("kept")).unwrap().error_code, 0);
+    assert_eq!(
+        produce(&mut client, "t", 0, one("kept"))
+            .unwrap()
+            .error_code,
+        0
+    );
     cluster.stop_broker(leader).unwrap();
     assert!(!cluster.is_running(leader));
     let error = produce(&mut client, "t", 0, one("dropped")).unwrap_err();
-    assert!(is_eof(&error) || matches!(&error, WireError::Io(e) if e.kind() == ErrorKind::BrokenPipe), "{error:?}");
+    assert!(
+        is_eof(&error) || matches!(&error, WireError::Io(e) if e.kind() == ErrorKind::BrokenPipe),
+        "{error:?}"
+    );
     let refused = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
     cluster.restart_broker(leader).unwrap();
@@ -295,26 +333,87 @@ fn idempotence_errors_match_kafka() {
     // No state for the producer and a sequence other than 0.
     let unknown = produce(&mut client, "t", 0, idempotent_batch(pid, epoch, 5, 1, "x")).unwrap();
     assert_eq!(unknown.error_code, ResponseError::UnknownProducerId.code());
-    assert_eq!(produce(&mut client, "t", 0, idempotent_batch(pid, epoch, 0, 2, "x")).unwrap().error_code, 0);
+    assert_eq!(
+        produce(&mut client, "t", 0, idempotent_batch(pid, epoch, 0, 2, "x"))
+            .unwrap()
+            .error_code,
+        0
+    );
     // A newer epoch must start at 0; after it, the old epoch is fenced.
-    let bumped = produce(&mut client, "t", 0, idempotent_batch(pid, epoch + 1, 2, 1, "y")).unwrap();
-    assert_eq!(bumped.error_code, ResponseError::OutOfOrderSequenceNumber.code());
-    assert_eq!(produce(&mut client, "t", 0, idempotent_batch(pid, epoch + 1, 0, 1, "y")).unwrap().error_code, 0);
+    let bumped = produce(
+        &mut client,
+        "t",
+        0,
+        idempotent_batch(pid, epoch + 1, 2, 1, "y"),
+    )
+    .unwrap();
+    assert_eq!(
+        bumped.error_code,
+        ResponseError::OutOfOrderSequenceNumber.code()
+    );
+    assert_eq!(
+        produce(
+            &mut client,
+            "t",
+            0,
+            idempotent_batch(pid, epoch + 1, 0, 1, "y")
+        )
+        .unwrap()
+        .error_code,
+        0
+    );
     let fenced = produce(&mut client, "t", 0, idempotent_batch(pid, epoch, 2, 1, "z")).unwrap();
-    assert_eq!(fenced.error_code, ResponseError::InvalidProducerEpoch.code());
+    assert_eq!(
+        fenced.error_code,
+        ResponseError::InvalidProducerEpoch.code()
+    );
     // Only the last five batches are remembered.
     for seq in 1..7 {
-        assert_eq!(produce(&mut client, "t", 0, idempotent_batch(pid, epoch + 1, seq, 1, "w")).unwrap().error_code, 0);
+        assert_eq!(
+            produce(
+                &mut client,
+                "t",
+                0,
+                idempotent_batch(pid, epoch + 1, seq, 1, "w")
+            )
+            .unwrap()
+            .error_code,
+            0
+        );
     }
-    let old_retry = produce(&mut client, "t", 0, idempotent_batch(pid, epoch + 1, 1, 1, "w")).unwrap();
-    assert_eq!(old_retry.error_code, ResponseError::OutOfOrderSequenceNumber.code());
-    let recent_retry = produce(&mut client, "t", 0, idempotent_batch(pid, epoch + 1, 6, 1, "w")).unwrap();
+    let old_retry = produce(
+        &mut client,
+        "t",
+        0,
+        idempotent_batch(pid, epoch + 1, 1, 1, "w"),
+    )
+    .unwrap();
+    assert_eq!(
+        old_retry.error_code,
+        ResponseError::OutOfOrderSequenceNumber.code()
+    );
+    let recent_retry = produce(
+        &mut client,
+        "t",
+        0,
+        idempotent_batch(pid, epoch + 1, 6, 1, "w"),
+    )
+    .unwrap();
     // x-0,x-1 at 0-1, y at 2, w1..w6 at 3..8.
     assert_eq!((recent_retry.error_code, recent_retry.base_offset), (0, 8));
     // Deleting all its records forgets the producer.
     cluster.delete_records("t", 0, -1).unwrap();
-    let forgotten = produce(&mut client, "t", 0, idempotent_batch(pid, epoch + 1, 7, 1, "v")).unwrap();
-    assert_eq!(forgotten.error_code, ResponseError::UnknownProducerId.code());
+    let forgotten = produce(
+        &mut client,
+        "t",
+        0,
+        idempotent_batch(pid, epoch + 1, 7, 1, "v"),
+    )
+    .unwrap();
+    assert_eq!(
+        forgotten.error_code,
+        ResponseError::UnknownProducerId.code()
+    );
 }
 
 #[test]
@@ -349,8 +448,18 @@ fn read_committed_stops_at_open_transactions_and_lists_aborted_ones() {
             &[Rec::value(1_700_000_000_000, value)],
         )
     };
-    assert_eq!(produce(&mut client, "t", 0, one("plain")).unwrap().error_code, 0);
-    assert_eq!(produce(&mut client, "t", 0, txn(77, 0, "aborted")).unwrap().error_code, 0);
+    assert_eq!(
+        produce(&mut client, "t", 0, one("plain"))
+            .unwrap()
+            .error_code,
+        0
+    );
+    assert_eq!(
+        produce(&mut client, "t", 0, txn(77, 0, "aborted"))
+            .unwrap()
+            .error_code,
+        0
+    );
     let read = |client: &mut WireClient, isolation| {
         let response: FetchResponse = client
             .call(&fetch_request("t", 0, 0, 1 << 20, isolation))
@@ -359,14 +468,24 @@ fn read_committed_stops_at_open_transactions_and_lists_aborted_ones() {
     };
     let committed = read(&mut client, 1);
     assert_eq!(committed.last_stable_offset, 1);
-    assert_eq!(decode_records(committed.records.unwrap(), 0).len(), 1, "stops at the open transaction");
-    assert_eq!(decode_records(read(&mut client, 0).records.unwrap(), 0).len(), 2);
+    assert_eq!(
+        decode_records(committed.records.unwrap(), 0).len(),
+        1,
+        "stops at the open transaction"
+    );
+    assert_eq!(
+        decode_records(read(&mut client, 0).records.unwrap(), 0).len(),
+        2
+    );
     assert_eq!(cluster.end_transaction(77, false).unwrap(), 1);
     let committed = read(&mut client, 1);
     assert_eq!(committed.last_stable_offset, 3, "after the abort marker");
     let aborted = committed.aborted_transactions.unwrap();
     assert_eq!((aborted[0].producer_id.0, aborted[0].first_offset), (77, 1));
-    assert!(cluster.end_transaction(77, true).is_err(), "nothing open any more");
+    assert!(
+        cluster.end_transaction(77, true).is_err(),
+        "nothing open any more"
+    );
 }
 
 #[test]
@@ -376,12 +495,20 @@ fn log_append_time_topics_stamp_batches() {
         .build()
         .unwrap();
     let mut client = client_for(&cluster, 0);
-    let answer = produce(&mut client, "stamped", 0, plain_batch(Compression::Lz4, &[Rec::value(5, "a"), Rec::value(6, "b")])).unwrap();
+    let answer = produce(
+        &mut client,
+        "stamped",
+        0,
+        plain_batch(Compression::Lz4, &[Rec::value(5, "a"), Rec::value(6, "b")]),
+    )
+    .unwrap();
     assert_eq!(answer.error_code, 0);
     assert!(answer.log_append_time_ms > 1_600_000_000_000, "{answer:?}");
     // The stored batch is stamped (CRC rewritten), and reads back valid.
     let (_, records) = fetch(&mut client, "stamped", 0, 0, 1 << 20).unwrap();
-    assert!(records.iter().all(|r| r.timestamp == answer.log_append_time_ms));
+    assert!(records
+        .iter()
+        .all(|r| r.timestamp == answer.log_append_time_ms));
     let p = list_offset(&mut client, "stamped", 0, answer.log_append_time_ms);
     assert_eq!((p.offset, p.timestamp), (0, answer.log_append_time_ms));
 }
@@ -396,7 +523,9 @@ fn sasl_plain_gates_every_request() {
     let authenticate = |password: &str| {
         let mut client = client_for(&cluster, 0);
         let handshake: SaslHandshakeResponse = client
-            .call(&SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")))
+            .call(
+                &SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")),
+            )
             .unwrap();
         assert_eq!(handshake.error_code, 0);
         assert_eq!(handshake.mechanisms, [StrBytes::from_static_str("PLAIN")]);
@@ -411,10 +540,16 @@ fn sasl_plain_gates_every_request() {
     let error = produce(&mut client, "t", 0, one("x")).unwrap_err();
     assert!(is_eof(&error), "{error:?}");
     let (_, answer) = authenticate("wrong");
-    assert_eq!(answer.error_code, ResponseError::SaslAuthenticationFailed.code());
+    assert_eq!(
+        answer.error_code,
+        ResponseError::SaslAuthenticationFailed.code()
+    );
     let (mut client, answer) = authenticate("s3cret");
     assert_eq!(answer.error_code, 0);
-    assert_eq!(produce(&mut client, "t", 0, one("x")).unwrap().error_code, 0);
+    assert_eq!(
+        produce(&mut client, "t", 0, one("x")).unwrap().error_code,
+        0
+    );
 }
 
 #[test]
@@ -423,7 +558,8 @@ fn a_single_member_group_joins_syncs_and_commits() {
     let mut any = client_for(&cluster, 0);
     let batched = any.version(ApiKey::FindCoordinator) >= 4;
     let request = if batched {
-        FindCoordinatorRequest::default().with_coordinator_keys(vec![StrBytes::from_static_str("g")])
+        FindCoordinatorRequest::default()
+            .with_coordinator_keys(vec![StrBytes::from_static_str("g")])
     } else {
         FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g"))
     };
@@ -443,9 +579,10 @@ fn a_single_member_group_joins_syncs_and_commits() {
                     .with_rebalance_timeout_ms(10_000)
                     .with_member_id(StrBytes::from_string(member.to_owned()))
                     .with_protocol_type(StrBytes::from_static_str("consumer"))
-                    .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default()
-                        .with_name(StrBytes::from_static_str("range"))
-                        .with_metadata(Bytes::from_static(b"meta"))]),
+                    .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+                    )
+                    .with_name(StrBytes::from_static_str("range"))
+                    .with_metadata(Bytes::from_static(b"meta"))]),
             )
             .unwrap()
     };
@@ -454,7 +591,10 @@ fn a_single_member_group_joins_syncs_and_commits() {
     let member = first.member_id.to_string();
     let joined = join(&mut client, &member);
     assert_eq!(joined.error_code, 0, "{joined:?}");
-    assert_eq!((joined.generation_id, joined.leader.as_str()), (1, member.as_str()));
+    assert_eq!(
+        (joined.generation_id, joined.leader.as_str()),
+        (1, member.as_str())
+    );
     assert_eq!(joined.members.len(), 1);
     let synced: SyncGroupResponse = client
         .call(
@@ -462,12 +602,17 @@ fn a_single_member_group_joins_syncs_and_commits() {
                 .with_group_id(GroupId(StrBytes::from_static_str("g")))
                 .with_generation_id(1)
                 .with_member_id(StrBytes::from_string(member.clone()))
-                .with_assignments(vec![sync_group_request::SyncGroupRequestAssignment::default()
-                    .with_member_id(StrBytes::from_string(member.clone()))
-                    .with_assignment(Bytes::from_static(b"all of it"))]),
+                .with_assignments(vec![
+                    sync_group_request::SyncGroupRequestAssignment::default()
+                        .with_member_id(StrBytes::from_string(member.clone()))
+                        .with_assignment(Bytes::from_static(b"all of it")),
+                ]),
         )
         .unwrap();
-    assert_eq!((synced.error_code, &synced.assignment[..]), (0, &b"all of it"[..]));
+    assert_eq!(
+        (synced.error_code, &synced.assignment[..]),
+        (0, &b"all of it"[..])
+    );
     let heartbeat: HeartbeatResponse = client
         .call(
             &HeartbeatRequest::default()
@@ -483,11 +628,15 @@ fn a_single_member_group_joins_syncs_and_commits() {
                 .with_group_id(GroupId(StrBytes::from_static_str("g")))
                 .with_generation_id_or_member_epoch(1)
                 .with_member_id(StrBytes::from_string(member.clone()))
-                .with_topics(vec![offset_commit_request::OffsetCommitRequestTopic::default()
-                    .with_name(topic_name("t"))
-                    .with_partitions(vec![offset_commit_request::OffsetCommitRequestPartition::default()
-                        .with_partition_index(1)
-                        .with_committed_offset(42)])]),
+                .with_topics(vec![
+                    offset_commit_request::OffsetCommitRequestTopic::default()
+                        .with_name(topic_name("t"))
+                        .with_partitions(vec![
+                            offset_commit_request::OffsetCommitRequestPartition::default()
+                                .with_partition_index(1)
+                                .with_committed_offset(42),
+                        ]),
+                ]),
         )
         .unwrap();
     assert_eq!(commit.topics[0].partitions[0].error_code, 0);
@@ -495,12 +644,18 @@ fn a_single_member_group_joins_syncs_and_commits() {
         .call(
             &OffsetFetchRequest::default()
                 .with_group_id(GroupId(StrBytes::from_static_str("g")))
-                .with_topics(Some(vec![offset_fetch_request::OffsetFetchRequestTopic::default()
-                    .with_name(topic_name("t"))
-                    .with_partition_indexes(vec![0, 1])])),
+                .with_topics(Some(vec![
+                    offset_fetch_request::OffsetFetchRequestTopic::default()
+                        .with_name(topic_name("t"))
+                        .with_partition_indexes(vec![0, 1]),
+                ])),
         )
         .unwrap();
-    let offsets: Vec<i64> = fetched.topics[0].partitions.iter().map(|p| p.committed_offset).collect();
+    let offsets: Vec<i64> = fetched.topics[0]
+        .partitions
+        .iter()
+        .map(|p| p.committed_offset)
+        .collect();
     assert_eq!(offsets, [-1, 42]);
     // Another broker is not the coordinator.
     let other = (coordinator + 1) % 3;
@@ -514,7 +669,11 @@ fn a_single_member_group_joins_syncs_and_commits() {
         )
         .unwrap();
     assert_eq!(refused.error_code, ResponseError::NotCoordinator.code());
-    assert!(cluster.internal_errors().is_empty(), "{:?}", cluster.internal_errors());
+    assert!(
+        cluster.internal_errors().is_empty(),
+        "{:?}",
+        cluster.internal_errors()
+    );
 }
 
 #[test]
@@ -525,9 +684,18 @@ fn apis_the_fake_serves_are_advertised_and_capped_versions_hold() {
         .build()
         .unwrap();
     let client = client_for(&cluster, 0);
-    assert_eq!(client.versions().broker_range(ApiKey::Produce), Some((3, 7)));
-    assert!(client.versions().negotiate(ApiKey::CreatePartitions).is_err());
-    assert_eq!(client.versions().broker_range(ApiKey::JoinGroup), Some((0, 7)));
+    assert_eq!(
+        client.versions().broker_range(ApiKey::Produce),
+        Some((3, 7))
+    );
+    assert!(client
+        .versions()
+        .negotiate(ApiKey::CreatePartitions)
+        .is_err());
+    assert_eq!(
+        client.versions().broker_range(ApiKey::JoinGroup),
+        Some((0, 7))
+    );
 }
 
 #[test]
@@ -537,10 +705,12 @@ fn create_partitions_grows_a_topic() {
     let response: CreatePartitionsResponse = client
         .call(
             &CreatePartitionsRequest::default()
-                .with_topics(vec![create_partitions_request::CreatePartitionsTopic::default()
-                    .with_name(topic_name("grow"))
-                    .with_count(5)
-                    .with_assignments(None)])
+                .with_topics(vec![
+                    create_partitions_request::CreatePartitionsTopic::default()
+                        .with_name(topic_name("grow"))
+                        .with_count(5)
+                        .with_assignments(None),
+                ])
                 .with_timeout_ms(5_000),
         )
         .unwrap();
@@ -549,12 +719,17 @@ fn create_partitions_grows_a_topic() {
     let shrink: CreatePartitionsResponse = client
         .call(
             &CreatePartitionsRequest::default()
-                .with_topics(vec![create_partitions_request::CreatePartitionsTopic::default()
-                    .with_name(topic_name("grow"))
-                    .with_count(3)
-                    .with_assignments(None)])
+                .with_topics(vec![
+                    create_partitions_request::CreatePartitionsTopic::default()
+                        .with_name(topic_name("grow"))
+                        .with_count(3)
+                        .with_assignments(None),
+                ])
                 .with_timeout_ms(5_000),
         )
         .unwrap();
-    assert_eq!(shrink.results[0].error_code, ResponseError::InvalidPartitions.code());
+    assert_eq!(
+        shrink.results[0].error_code,
+        ResponseError::InvalidPartitions.code()
+    );
 }

@@ -1,0 +1,166 @@
+//! [`FakeClusterBuilder`]: how many brokers, on which ports, with which
+//! topics, users and limits.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kafka_protocol::messages::ApiKey;
+
+use crate::cluster::FakeCluster;
+use crate::error::FakeError;
+
+/// Builds a [`FakeCluster`]. Every setting has a default; see each method.
+///
+/// ```
+/// use ferrokafka_fake::FakeCluster;
+///
+/// let cluster = FakeCluster::builder()
+///     .brokers(3)
+///     .topic("orders", 6)
+///     .topic_with_configs("audit", 1, [("message.timestamp.type", "LogAppendTime")])
+///     .build()?;
+/// assert_eq!(cluster.broker_ids(), vec![0, 1, 2]);
+/// # Ok::<(), ferrokafka_fake::FakeError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FakeClusterBuilder {
+    pub(crate) brokers: usize,
+    pub(crate) base_port: u16,
+    pub(crate) topics: Vec<(String, i32, BTreeMap<String, String>)>,
+    pub(crate) auto_create_topics: bool,
+    pub(crate) default_partitions: i32,
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_versions: HashMap<ApiKey, i16>,
+    pub(crate) plain_users: HashMap<String, String>,
+    pub(crate) cluster_id: String,
+    pub(crate) record_requests: bool,
+}
+
+impl Default for FakeClusterBuilder {
+    fn default() -> Self {
+        FakeClusterBuilder {
+            brokers: 1,
+            base_port: 0,
+            topics: Vec::new(),
+            auto_create_topics: true,
+            default_partitions: 1,
+            max_frame_size: 100 * 1024 * 1024,
+            max_versions: HashMap::new(),
+            plain_users: HashMap::new(),
+            cluster_id: "ferrokafka-fake".to_owned(),
+            record_requests: true,
+        }
+    }
+}
+
+impl FakeClusterBuilder {
+    /// Number of brokers, with ids 0, 1, …; default 1.
+    pub fn brokers(mut self, count: usize) -> Self {
+        self.brokers = count;
+        self
+    }
+
+    /// Port of broker 0; broker `i` listens on `port + i`. Default 0: every
+    /// broker takes a free port (see [`FakeCluster::bootstrap`]). Brokers
+    /// always listen on 127.0.0.1.
+    pub fn port(mut self, port: u16) -> Self {
+        self.base_port = port;
+        self
+    }
+
+    /// A topic to create at start, with default configs.
+    pub fn topic(self, name: impl Into<String>, partitions: i32) -> Self {
+        self.topic_with_configs(name, partitions, Vec::<(String, String)>::new())
+    }
+
+    /// A topic to create at start, with topic configs (the keys
+    /// DescribeConfigs lists: `message.timestamp.type`,
+    /// `max.message.bytes`, `cleanup.policy`, …).
+    pub fn topic_with_configs<K: Into<String>, V: Into<String>>(
+        mut self,
+        name: impl Into<String>,
+        partitions: i32,
+        configs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let configs = configs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.topics.push((name.into(), partitions, configs));
+        self
+    }
+
+    /// Whether Metadata (and Produce) create unknown topics, as Kafka's
+    /// `auto.create.topics.enable`; default true, like Kafka.
+    pub fn auto_create_topics(mut self, enabled: bool) -> Self {
+        self.auto_create_topics = enabled;
+        self
+    }
+
+    /// Partitions of auto-created topics and of CreateTopics with -1, as
+    /// Kafka's `num.partitions`; default 1.
+    pub fn default_partitions(mut self, partitions: i32) -> Self {
+        self.default_partitions = partitions;
+        self
+    }
+
+    /// The largest request frame a broker reads; a client announcing a
+    /// larger one is disconnected. Default 100 MiB, as Kafka's
+    /// `socket.request.max.bytes`.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Caps the versions of `api` the brokers advertise and accept, to
+    /// impersonate an older Kafka. A cap below the fake's minimum removes
+    /// the API altogether.
+    pub fn max_version(mut self, api: ApiKey, version: i16) -> Self {
+        self.max_versions.insert(api, version);
+        self
+    }
+
+    /// Requires SASL PLAIN authentication and adds a user. Until a
+    /// connection authenticates, every request but ApiVersions,
+    /// SaslHandshake and SaslAuthenticate closes it, as Kafka does.
+    pub fn sasl_plain_user(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.plain_users.insert(user.into(), password.into());
+        self
+    }
+
+    /// The cluster id Metadata reports; default `ferrokafka-fake`.
+    pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
+        self.cluster_id = id.into();
+        self
+    }
+
+    /// Whether to keep every request for [`FakeCluster::requests`]; default
+    /// true. Turn it off for long runs: records keep their payloads.
+    pub fn record_requests(mut self, enabled: bool) -> Self {
+        self.record_requests = enabled;
+        self
+    }
+
+    /// Starts the cluster: binds every broker's port and serves requests on
+    /// the cluster's own runtime threads, so it works from synchronous
+    /// tests and from inside any async runtime alike.
+    pub fn build(self) -> Result<FakeCluster, FakeError> {
+        if self.brokers == 0 {
+            return Err(FakeError::Config(
+                "a cluster needs at least one broker".to_owned(),
+            ));
+        }
+        if self.default_partitions < 1 {
+            return Err(FakeError::Config(format!(
+                "default_partitions must be at least 1, not {}",
+                self.default_partitions
+            )));
+        }
+        if self.base_port != 0 && usize::from(self.base_port) + self.brokers - 1 > 65535 {
+            return Err(FakeError::Config(format!(
+                "{} brokers from port {} run past port 65535",
+                self.brokers, self.base_port
+            )));
+        }
+        FakeCluster::start(self)
+    }
+}

@@ -1,0 +1,52 @@
+//! SaslHandshake (key 17), version 1.
+//!
+//! Behaviour, as a Kafka broker with a SASL listener:
+//! - Lists the enabled mechanisms (`PLAIN` when the cluster has PLAIN
+//!   users). An unknown mechanism gets UNSUPPORTED_SASL_MECHANISM and the
+//!   connection is closed after the answer.
+//! - A handshake on a cluster without SASL, or after authentication, gets
+//!   ILLEGAL_SASL_STATE (as Kafka's request handler answers it).
+//!
+//! Skipped: version 0 (raw SASL tokens after the handshake); SCRAM-SHA-256/
+//! 512 and OAUTHBEARER wait for the server side of `ferrokafka-auth`.
+
+use kafka_protocol::messages::{ApiKey, ResponseKind, SaslHandshakeRequest, SaslHandshakeResponse};
+
+use super::{str_bytes, ApiSpec, Ctx, Handled};
+use crate::state::code;
+
+pub(crate) const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::SaslHandshake,
+    min: 1,
+    max: 1,
+};
+
+/// The mechanisms a cluster offers.
+pub(crate) fn mechanisms(ctx: &Ctx<'_>) -> Vec<&'static str> {
+    if ctx.state.settings.plain_users.is_empty() {
+        Vec::new()
+    } else {
+        vec!["PLAIN"]
+    }
+}
+
+pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &SaslHandshakeRequest) -> Handled {
+    let enabled = mechanisms(ctx);
+    let mut response = SaslHandshakeResponse::default()
+        .with_mechanisms(enabled.iter().map(|m| str_bytes(*m)).collect());
+    if let Some(error) = ctx.forced_code() {
+        response.error_code = error;
+        return Handled::Respond(ResponseKind::SaslHandshake(response));
+    }
+    if enabled.is_empty() || ctx.conn.authenticated {
+        response.error_code = code::ILLEGAL_SASL_STATE;
+        return Handled::Respond(ResponseKind::SaslHandshake(response));
+    }
+    let asked = request.mechanism.to_string();
+    if !enabled.contains(&asked.as_str()) {
+        response.error_code = code::UNSUPPORTED_SASL_MECHANISM;
+        return Handled::RespondThenClose(ResponseKind::SaslHandshake(response));
+    }
+    ctx.conn.mechanism = Some(asked);
+    Handled::Respond(ResponseKind::SaslHandshake(response))
+}

@@ -31,12 +31,25 @@ async fn create_describe_list_and_delete_topics() {
 
     let topic = admin.describe_topic("alpha").await.unwrap();
     assert_eq!(topic.partitions.len(), 3);
-    assert!(topic.partitions.values().all(|p| p.leader >= 0), "{topic:?}");
+    assert!(
+        topic.partitions.values().all(|p| p.leader >= 0),
+        "{topic:?}"
+    );
 
     let listed = admin.list_topics().await.unwrap();
     let names: Vec<&str> = listed.iter().map(|t| t.name.as_str()).collect();
-    assert!(names.contains(&"alpha") && names.contains(&"beta"), "{names:?}");
-    assert_eq!(listed.iter().find(|t| t.name == "alpha").unwrap().partitions, 3);
+    assert!(
+        names.contains(&"alpha") && names.contains(&"beta"),
+        "{names:?}"
+    );
+    assert_eq!(
+        listed
+            .iter()
+            .find(|t| t.name == "alpha")
+            .unwrap()
+            .partitions,
+        3
+    );
 
     let configs = admin
         .describe_configs(&ConfigResource::Topic("alpha".into()))
@@ -50,15 +63,30 @@ async fn create_describe_list_and_delete_topics() {
     );
 
     // Creating it again is a per-topic error that names the topic.
-    let err = admin.create_topic(NewTopic::new("alpha", 1, 1)).await.unwrap_err();
+    let err = admin
+        .create_topic(NewTopic::new("alpha", 1, 1))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(36), "{err}");
     assert!(err.to_string().contains("alpha"), "{err}");
 
     admin.delete_topic("alpha").await.unwrap();
-    let names: Vec<String> = admin.list_topics().await.unwrap().into_iter().map(|t| t.name).collect();
-    assert!(!names.contains(&"alpha".to_owned()) && names.contains(&"beta".to_owned()), "{names:?}");
+    let names: Vec<String> = admin
+        .list_topics()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(
+        !names.contains(&"alpha".to_owned()) && names.contains(&"beta".to_owned()),
+        "{names:?}"
+    );
     let err = admin.delete_topic("alpha").await.unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::UnknownTopicOrPartition), "{err}");
+    assert!(
+        matches!(err.kind(), ErrorKind::UnknownTopicOrPartition),
+        "{err}"
+    );
     client.close().await;
 }
 
@@ -77,7 +105,10 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
     let broker = Nisshi::start();
     let client = common::client(&broker).await;
     let admin = client.admin();
-    admin.create_topic(NewTopic::new("offsets", 2, 1)).await.unwrap();
+    admin
+        .create_topic(NewTopic::new("offsets", 2, 1))
+        .await
+        .unwrap();
     let tp = TopicPartition::new("offsets", 0);
     // 30 records, timestamps 1_000_000 + offset, batches of 10.
     common::produce_values(&client, &tp, 30, 10, 1_000_000, Compression::None).await;
@@ -92,21 +123,43 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
         (empty.clone(), OffsetSpec::Latest),
         (TopicPartition::new("offsets", 7), OffsetSpec::Latest),
     ];
-    let got = admin.list_offsets(&specs, IsolationLevel::ReadUncommitted).await.unwrap();
-    let offset = |i: usize| got[i].1.as_ref().map(|o| o.offset).map_err(|e| e.to_string());
+    let got = admin
+        .list_offsets(&specs, IsolationLevel::ReadUncommitted)
+        .await
+        .unwrap();
+    let offset = |i: usize| {
+        got[i]
+            .1
+            .as_ref()
+            .map(|o| o.offset)
+            .map_err(|e| e.to_string())
+    };
     assert_eq!(offset(0), Ok(0));
     assert_eq!(offset(1), Ok(30));
-    assert_eq!(offset(2), Ok(15), "first record at or after the timestamp, mid-batch");
+    assert_eq!(
+        offset(2),
+        Ok(15),
+        "first record at or after the timestamp, mid-batch"
+    );
     assert_eq!(offset(3), Ok(0));
     assert_eq!(offset(4), Ok(-1), "no record that late");
     assert_eq!(offset(5), Ok(0));
     let err = got[6].1.as_ref().unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::UnknownTopicOrPartition), "{err}");
-    assert_eq!(err.topic_partition(), Some(&TopicPartition::new("offsets", 7)));
+    assert!(
+        matches!(err.kind(), ErrorKind::UnknownTopicOrPartition),
+        "{err}"
+    );
+    assert_eq!(
+        err.topic_partition(),
+        Some(&TopicPartition::new("offsets", 7))
+    );
     assert_eq!(got[2].1.as_ref().unwrap().timestamp, 1_000_015);
 
     let committed = admin
-        .list_offsets(&[(tp.clone(), OffsetSpec::Latest)], IsolationLevel::ReadCommitted)
+        .list_offsets(
+            &[(tp.clone(), OffsetSpec::Latest)],
+            IsolationLevel::ReadCommitted,
+        )
         .await
         .unwrap();
     assert_eq!(committed[0].1.as_ref().unwrap().offset, 30);
@@ -117,14 +170,20 @@ async fn delete_records_then_list_earliest() {
     let broker = Nisshi::start();
     let client = common::client(&broker).await;
     let admin = client.admin();
-    admin.create_topic(NewTopic::new("trim", 1, 1)).await.unwrap();
+    admin
+        .create_topic(NewTopic::new("trim", 1, 1))
+        .await
+        .unwrap();
     let tp = TopicPartition::new("trim", 0);
     common::produce_values(&client, &tp, 20, 5, 0, Compression::None).await;
 
     let deleted = admin.delete_records(&[(tp.clone(), 7)]).await.unwrap();
     assert_eq!(deleted[0].1.as_ref().ok(), Some(&7));
     let earliest = admin
-        .list_offsets(&[(tp.clone(), OffsetSpec::Earliest)], IsolationLevel::ReadUncommitted)
+        .list_offsets(
+            &[(tp.clone(), OffsetSpec::Earliest)],
+            IsolationLevel::ReadUncommitted,
+        )
         .await
         .unwrap();
     assert_eq!(earliest[0].1.as_ref().unwrap().offset, 7);
@@ -141,7 +200,10 @@ async fn create_partitions_unsupported_by_the_broker_is_a_typed_error() {
     let broker = Nisshi::start();
     let client = common::client(&broker).await;
     let admin = client.admin();
-    admin.create_topic(NewTopic::new("grow", 1, 1)).await.unwrap();
+    admin
+        .create_topic(NewTopic::new("grow", 1, 1))
+        .await
+        .unwrap();
     let err = admin.create_partitions("grow", 3).await.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Version(_)), "{err}");
     assert!(err.to_string().contains("CreatePartitions"), "{err}");

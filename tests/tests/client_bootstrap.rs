@@ -55,9 +55,15 @@ async fn closed_port_is_reported_as_refused() {
     let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
     assert_eq!(err.attempts.len(), 1, "{err}");
     assert_eq!(err.attempts[0].failure, ConnectFailure::Refused, "{err}");
-    assert!(err.attempts[0].tries > 1, "kept retrying until the deadline: {err}");
+    assert!(
+        err.attempts[0].tries > 1,
+        "kept retrying until the deadline: {err}"
+    );
     let text = err.to_string();
-    assert!(text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -69,6 +75,7 @@ async fn every_address_is_listed() {
     ))
     .await;
     let text = err.to_string();
+    eprintln!("{text}");
     assert!(text.contains(&format!("127.0.0.1:{closed}")), "{text}");
     assert!(text.contains(&format!("localhost:{http}")), "{text}");
     assert!(text.contains("no-such-host.invalid:9092"), "{text}");
@@ -79,7 +86,11 @@ async fn every_address_is_listed() {
         .unwrap();
     assert!(matches!(dns.failure, ConnectFailure::Dns(_)), "{text}");
     // localhost may resolve to 127.0.0.1 and ::1; every resolved address is tried.
-    let http_attempts: Vec<_> = err.attempts.iter().filter(|a| a.server.port == http).collect();
+    let http_attempts: Vec<_> = err
+        .attempts
+        .iter()
+        .filter(|a| a.server.port == http)
+        .collect();
     assert!(!http_attempts.is_empty());
     assert!(http_attempts.iter().all(|a| a.resolved.is_some()), "{text}");
     assert!(
@@ -95,8 +106,14 @@ async fn http_port_is_named() {
     let port = scripted_server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
     let failure = &err.attempts[0].failure;
-    assert!(matches!(failure, ConnectFailure::WrongProtocol(s) if s.contains("HTTP")), "{err}");
-    assert!(err.to_string().contains("wrong port or security.protocol?"), "{err}");
+    assert!(
+        matches!(failure, ConnectFailure::WrongProtocol(s) if s.contains("HTTP")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("wrong port or security.protocol?"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -106,8 +123,14 @@ async fn tls_port_answering_with_an_alert_is_named() {
     let port = scripted_server(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
     let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
     let failure = &err.attempts[0].failure;
-    assert!(matches!(failure, ConnectFailure::WrongProtocol(s) if s.contains("TLS")), "{err}");
-    assert!(err.to_string().contains("wrong port or security.protocol?"), "{err}");
+    assert!(
+        matches!(failure, ConnectFailure::WrongProtocol(s) if s.contains("TLS")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("wrong port or security.protocol?"),
+        "{err}"
+    );
 }
 
 struct Killed(Child);
@@ -126,7 +149,17 @@ async fn real_tls_server_is_reported_as_wrong_port_or_protocol() {
     std::fs::create_dir_all(&dir).unwrap();
     let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -163,10 +196,16 @@ async fn real_tls_server_is_reported_as_wrong_port_or_protocol() {
     drop(server);
     let failure = &err.attempts[0].failure;
     assert!(
-        matches!(failure, ConnectFailure::ClosedDuringHandshake | ConnectFailure::WrongProtocol(_)),
+        matches!(
+            failure,
+            ConnectFailure::ClosedDuringHandshake | ConnectFailure::WrongProtocol(_)
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("wrong port or security.protocol?"), "{err}");
+    assert!(
+        err.to_string().contains("wrong port or security.protocol?"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -181,7 +220,10 @@ async fn garbage_replies_are_typed_errors() {
         let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
         let failure = &err.attempts[0].failure;
         assert!(
-            matches!(failure, ConnectFailure::Malformed(_) | ConnectFailure::ClosedDuringHandshake),
+            matches!(
+                failure,
+                ConnectFailure::Malformed(_) | ConnectFailure::ClosedDuringHandshake
+            ),
             "{reply:?}: {err}"
         );
     }
@@ -193,5 +235,8 @@ async fn silent_port_times_out_within_the_deadline() {
     let port = listener.local_addr().unwrap().port();
     let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
     drop(listener);
-    assert!(matches!(err.attempts[0].failure, ConnectFailure::TimedOut(_, _)), "{err}");
+    assert!(
+        matches!(err.attempts[0].failure, ConnectFailure::TimedOut(_, _)),
+        "{err}"
+    );
 }

@@ -10,16 +10,16 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use futures::StreamExt;
 use ferrokafka::admin::NewTopic;
 use ferrokafka::protocol::compression::Compression;
 use ferrokafka::protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use ferrokafka::protocol::messages::{BrokerId, FetchRequest, TopicName};
 use ferrokafka::protocol::record::{BatchDecoder, TimestampType};
 use ferrokafka::protocol::StrBytes;
-use ferrokafka::{Client, TopicPartition};
 use ferrokafka::ReadRange;
+use ferrokafka::{Client, TopicPartition};
 use ferrokafka_tests::Nisshi;
+use futures::StreamExt;
 
 struct Expected {
     partition: i32,
@@ -52,8 +52,7 @@ fn parse(line: &str) -> Expected {
         headers: if f[4].is_empty() {
             Vec::new()
         } else {
-            f[4]
-                .split(',')
+            f[4].split(',')
                 .map(|h| {
                     let (k, v) = h.split_once('=').unwrap();
                     (unhex(k).unwrap(), unhex(v))
@@ -80,12 +79,20 @@ async fn reads_librdkafka_records_byte_exact() {
     };
     let broker = Nisshi::start();
     let client = common::client(&broker).await;
-    client.admin().create_topic(NewTopic::new("interop", 5, 1)).await.unwrap();
+    client
+        .admin()
+        .create_topic(NewTopic::new("interop", 5, 1))
+        .await
+        .unwrap();
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/produce_confluent.py");
     let bootstrap = broker.bootstrap();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(python).arg(script).arg(bootstrap).arg("interop").output()
+        Command::new(python)
+            .arg(script)
+            .arg(bootstrap)
+            .arg("interop")
+            .output()
     })
     .await
     .unwrap()
@@ -103,9 +110,16 @@ async fn reads_librdkafka_records_byte_exact() {
         .collect();
 
     for partition in 0..5 {
-        let want: Vec<&Expected> = expected.iter().filter(|e| e.partition == partition).collect();
+        let want: Vec<&Expected> = expected
+            .iter()
+            .filter(|e| e.partition == partition)
+            .collect();
         assert!(want.len() > 40, "partition {partition}");
-        let mut stream = client.read(vec![ReadRange::new("interop", partition, 0..want.len() as i64)]);
+        let mut stream = client.read(vec![ReadRange::new(
+            "interop",
+            partition,
+            0..want.len() as i64,
+        )]);
         let mut got = Vec::new();
         while let Some(r) = stream.next().await {
             got.push(r.unwrap());
@@ -127,7 +141,11 @@ async fn reads_librdkafka_records_byte_exact() {
         }
         // The codec really was used: look at the stored batches.
         let codecs = stored_codecs(&client, partition).await;
-        assert_eq!(codecs, vec![Compression::ALL[partition as usize]], "partition {partition}");
+        assert_eq!(
+            codecs,
+            vec![Compression::ALL[partition as usize]],
+            "partition {partition}"
+        );
     }
 }
 

@@ -68,10 +68,9 @@ fn creates_describes_and_deletes_a_topic() {
     assert_eq!(topic.partitions.len(), 3);
 
     let request = if client.version(ApiKey::DeleteTopics) >= 6 {
-        DeleteTopicsRequest::default().with_topics(vec![
-            delete_topics_request::DeleteTopicState::default()
-                .with_name(Some(topic_name("admin-topic"))),
-        ])
+        DeleteTopicsRequest::default()
+            .with_topics(vec![delete_topics_request::DeleteTopicState::default()
+                .with_name(Some(topic_name("admin-topic")))])
     } else {
         DeleteTopicsRequest::default().with_topic_names(vec![topic_name("admin-topic")])
     };

@@ -24,7 +24,10 @@ pub async fn client(broker: &Nisshi) -> Client {
 
 /// Sends one record batch to the partition's leader; returns its base offset.
 pub async fn produce(client: &Client, tp: &TopicPartition, batch: Bytes) -> i64 {
-    let conn = client.leader_connection(tp).await.expect("leader connection");
+    let conn = client
+        .leader_connection(tp)
+        .await
+        .expect("leader connection");
     let request = ProduceRequest::default()
         .with_acks(-1)
         .with_timeout_ms(10_000)
@@ -56,7 +59,12 @@ pub async fn produce_values(
         for o in next..next + n {
             let key = format!("k{o}");
             let value = format!("v{o}");
-            builder.append(base_ts + o, Some(key.as_bytes()), Some(value.as_bytes()), &[("h", Some(b"x"))]);
+            builder.append(
+                base_ts + o,
+                Some(key.as_bytes()),
+                Some(value.as_bytes()),
+                &[("h", Some(b"x"))],
+            );
         }
         let mut out = BytesMut::new();
         builder.finish(&mut out).unwrap();

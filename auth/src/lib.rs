@@ -1,12 +1,21 @@
 //! # ferrokafka-auth
 //!
-//! Security settings and mechanisms for ferrokafka: TLS settings for rustls
-//! (CA, client certificate and key, hostname verification) and the SASL
-//! mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) with their token
-//! providers. The mechanisms are sans-IO state machines; the client drives
-//! them over its connections.
-//!
-//! Nothing is implemented here yet: the security issue fills this crate.
-//! It exists now so that the dependency direction
-//! (protocol ← auth ← client ← streaming) is fixed from the start.
+//! Security for ferrokafka, without I/O: the SASL mechanisms (PLAIN,
+//! SCRAM-SHA-256/512, OAUTHBEARER) as sans-IO state machines, the parser
+//! for Java's `sasl.jaas.config`, TLS client settings for rustls (ring),
+//! and [`Secret`], the type every password, client secret, token and key
+//! passphrase lives in (redacted in `Debug`/`Display`, zeroized on drop).
+//! The client crate drives the mechanisms over its connections.
 #![forbid(unsafe_code)]
+
+pub mod entra;
+pub mod jaas;
+#[cfg(feature = "server")]
+pub mod jwt;
+pub mod sasl;
+mod secret;
+pub mod tls;
+pub mod token;
+
+pub use sasl::{Credentials, Mechanism, SaslClient, SaslError, SaslStep};
+pub use secret::Secret;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferrokafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use ferrokafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+use ferrokafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
 use ferrokafka_protocol::StrBytes;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -17,7 +17,7 @@ use crate::config::{BrokerAddress, ClientConfig};
 use crate::error::{BootstrapAttempt, BootstrapError, ConnectFailure, Error, ErrorKind, Result};
 use crate::metadata::{Lookup, Metadata, PartitionInfo, TopicInfo};
 use crate::pool::{connect_addr, connection_options, resolve, Pool};
-use crate::transport::{Connector, TcpConnector};
+use crate::transport::Connector;
 use crate::types::TopicPartition;
 
 /// A Kafka client: cheap to clone, shared by admin calls and readers.
@@ -55,7 +55,8 @@ pub(crate) struct Inner {
 }
 
 impl Client {
-    /// Connects to the cluster over plain TCP: tries every
+    /// Connects to the cluster over TCP, or TLS when `security.protocol`
+    /// is `SSL`/`SASL_SSL` (authenticating with SASL when it says so): tries every
     /// `bootstrap.servers` entry (and every address each resolves to)
     /// until one answers, for at most `bootstrap.timeout.ms`, then loads
     /// the broker list.
@@ -63,7 +64,8 @@ impl Client {
     /// Fails with [`ErrorKind::Bootstrap`] listing every address tried and
     /// why each failed.
     pub async fn connect(config: ClientConfig) -> Result<Client> {
-        Self::connect_with(config, Arc::new(TcpConnector)).await
+        let connector = crate::security::connector_for(&config)?;
+        Self::connect_with(config, connector).await
     }
 
     /// As [`connect`](Self::connect), with another transport (TLS, an
@@ -98,10 +100,16 @@ impl Client {
         let deadline = started + config.bootstrap_timeout();
         let options = connection_options(config);
         let mut attempts: Vec<BootstrapAttempt> = Vec::new();
+        let failures_this_round = std::cell::Cell::new(0u32);
+        let transient_this_round = std::cell::Cell::new(0u32);
         let mut record = |server: &BrokerAddress,
                           resolved: Option<std::net::SocketAddr>,
                           failure: ConnectFailure| {
             tracing::debug!(%server, ?resolved, %failure, "bootstrap attempt failed");
+            failures_this_round.set(failures_this_round.get() + 1);
+            if !failure.is_permanent() {
+                transient_this_round.set(transient_this_round.get() + 1);
+            }
             if let Some(a) = attempts
                 .iter_mut()
                 .find(|a| &a.server == server && a.resolved == resolved)
@@ -183,6 +191,13 @@ impl Client {
             if now >= deadline {
                 break;
             }
+            // Wrong credentials or an untrusted certificate do not heal
+            // by retrying (and retried passwords can lock accounts).
+            if failures_this_round.get() > 0 && transient_this_round.get() == 0 {
+                break;
+            }
+            failures_this_round.set(0);
+            transient_this_round.set(0);
             let wait = backoff_with_jitter(
                 config.reconnect_backoff(),
                 config.reconnect_backoff_max(),
@@ -230,18 +245,28 @@ impl Client {
         conn: &BrokerConnection,
         topics: Option<&[Arc<str>]>,
     ) -> Result<MetadataResponse> {
+        let version = conn.version(ApiKey::Metadata)?;
+        let topics = topics.map(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(n.to_string()))))
+                })
+                .collect()
+        });
         let request = MetadataRequest::default()
-            .with_topics(topics.map(|names| {
-                names
-                    .iter()
-                    .map(|n| {
-                        MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(n.to_string()))))
-                    })
-                    .collect()
-            }))
-            .with_allow_auto_topic_creation(false);
-        conn.send(&request).await
+            // v0 cannot say "all topics" with null; its empty list does.
+            .with_topics(if version == 0 {
+                Some(topics.unwrap_or_default())
+            } else {
+                topics
+            })
+            // Before v4 the field does not exist (brokers decide); setting
+            // it would make the request impossible to encode.
+            .with_allow_auto_topic_creation(version < 4);
+        conn.send_at(&request, version, conn.request_timeout())
+            .await
     }
 
     pub(crate) fn metadata(&self) -> std::sync::MutexGuard<'_, Metadata> {

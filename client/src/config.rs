@@ -94,6 +94,13 @@ pub enum ConfigError {
         /// How to resolve it.
         hint: &'static str,
     },
+    /// `sasl.jaas.config` does not parse (the message never shows option values).
+    #[error(transparent)]
+    Jaas(#[from] ferrokafka_auth::jaas::JaasError),
+    /// The TLS files or settings cannot be used (bad PEM, unreadable file,
+    /// JKS/PKCS#12 store with the command converting it).
+    #[error(transparent)]
+    Tls(#[from] ferrokafka_auth::tls::TlsError),
     /// A value that is valid Kafka configuration but not supported yet.
     #[error("`{key}` = {value} is not supported yet: {hint}")]
     Unsupported {
@@ -343,6 +350,7 @@ pub struct ClientConfig {
     isolation_level: IsolationLevel,
     check_crcs: bool,
     security_protocol: SecurityProtocol,
+    security: crate::security::SecurityConfig,
 }
 
 impl Default for ClientConfig {
@@ -372,6 +380,7 @@ impl Default for ClientConfig {
             isolation_level: IsolationLevel::ReadUncommitted,
             check_crcs: true,
             security_protocol: SecurityProtocol::Plaintext,
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }
@@ -453,6 +462,7 @@ fn distance(a: &str, b: &str) -> usize {
 fn unknown_key(key: &str) -> ConfigError {
     let suggestion = keys::ALL
         .iter()
+        .chain(crate::security::keys::ALL.iter())
         .map(|k| (distance(key, k), *k))
         .filter(|(d, k)| *d <= 3.max(k.len() / 5))
         .min()
@@ -460,7 +470,11 @@ fn unknown_key(key: &str) -> ConfigError {
     ConfigError::UnknownKey {
         key: key.to_owned(),
         suggestion,
-        accepted: keys::ALL.to_vec(),
+        accepted: keys::ALL
+            .iter()
+            .chain(crate::security::keys::ALL.iter())
+            .copied()
+            .collect(),
     }
 }
 
@@ -474,7 +488,9 @@ impl ClientConfig {
     }
 
     /// Parses a map of Java property names. Every key must be one of
-    /// [`keys::ALL`]; the result is validated.
+    /// [`keys::ALL`] or of the security section's
+    /// [`security::keys::ALL`](crate::security::keys::ALL); the result is
+    /// validated.
     pub fn from_properties<K, V>(properties: &HashMap<K, V>) -> Result<Self, ConfigError>
     where
         K: AsRef<str>,
@@ -501,8 +517,8 @@ impl ClientConfig {
     /// consumer). The result is validated.
     pub fn take_properties(properties: &mut HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut config = ClientConfig::default();
-        for key in keys::ALL {
-            if let Some(value) = properties.remove(key) {
+        for key in keys::ALL.iter().chain(crate::security::keys::ALL.iter()) {
+            if let Some(value) = properties.remove(*key) {
                 config.set(key, &value)?;
             }
         }
@@ -586,7 +602,7 @@ impl ClientConfig {
                     true,
                 )?
             }
-            _ => return Ok(false),
+            _ => return self.security.set(key, value),
         }
         Ok(true)
     }
@@ -653,14 +669,7 @@ impl ClientConfig {
                 hint: "a fetch the broker may hold that long would time out; lower fetch.max.wait.ms or raise request.timeout.ms",
             });
         }
-        if self.security_protocol != SecurityProtocol::Plaintext {
-            return Err(ConfigError::Unsupported {
-                key: SECURITY_PROTOCOL,
-                value: self.security_protocol.name().to_owned(),
-                hint: "TLS and SASL arrive with the security work; use PLAINTEXT for now",
-            });
-        }
-        Ok(())
+        self.security.validate(self.security_protocol)
     }
 
     /// The `bootstrap.servers` entries.
@@ -751,12 +760,16 @@ impl ClientConfig {
     pub fn security_protocol(&self) -> SecurityProtocol {
         self.security_protocol
     }
+    /// The TLS and SASL settings (`ssl.*`, `sasl.*`).
+    pub fn security(&self) -> &crate::security::SecurityConfig {
+        &self.security
+    }
 
     /// Every setting as Java property names and values, for display.
     pub fn to_properties(&self) -> Vec<(&'static str, String)> {
         use keys::*;
         let ms = |d: Duration| d.as_millis().to_string();
-        vec![
+        let mut out = vec![
             (
                 BOOTSTRAP_SERVERS,
                 self.bootstrap_servers
@@ -798,7 +811,9 @@ impl ClientConfig {
             (ISOLATION_LEVEL, self.isolation_level.name().to_owned()),
             (CHECK_CRCS, self.check_crcs.to_string()),
             (SECURITY_PROTOCOL, self.security_protocol.name().to_owned()),
-        ]
+        ];
+        out.extend(self.security.to_properties());
+        out
     }
 }
 
@@ -897,6 +912,18 @@ impl ClientConfigBuilder {
         check_crcs: bool);
     setter!(/// `security.protocol`.
         security_protocol: SecurityProtocol);
+    /// The OAUTHBEARER token source (with `sasl.mechanism=OAUTHBEARER`):
+    /// a [`StaticToken`](ferrokafka_auth::token::StaticToken), a
+    /// [`TokenCallback`](ferrokafka_auth::token::TokenCallback) or your own
+    /// [`TokenProvider`](ferrokafka_auth::token::TokenProvider). Asked for
+    /// a token on every new connection.
+    pub fn oauthbearer_token_provider(
+        mut self,
+        provider: std::sync::Arc<dyn ferrokafka_auth::token::TokenProvider>,
+    ) -> Self {
+        self.config.security.set_token_provider(provider);
+        self
+    }
 
     /// Validates and returns the configuration.
     pub fn build(self) -> Result<ClientConfig, ConfigError> {
@@ -1127,7 +1154,16 @@ mod tests {
             ("security.protocol", "SASL_SSL"),
         ]))
         .unwrap_err();
-        assert!(matches!(err, ConfigError::Unsupported { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Missing {
+                    key: "sasl.mechanism",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -199,12 +199,48 @@ pub enum ConnectFailure {
     /// The TLS handshake failed.
     #[error("TLS handshake failed: {0}")]
     Tls(String),
+    /// SASL authentication failed (bad credentials, a mechanism the broker
+    /// does not enable, or a server that failed the client's checks).
+    #[error("SASL {mechanism} authentication as user {user:?} failed: {reason}")]
+    Authentication {
+        /// The mechanism (`PLAIN`, `SCRAM-SHA-256`, …).
+        mechanism: &'static str,
+        /// The user name (never the password).
+        user: String,
+        /// What went wrong and what to check.
+        reason: String,
+    },
+    /// The server failed the client's SASL checks (a SCRAM nonce that does
+    /// not extend the client's, a wrong server signature, an iteration
+    /// count outside 4096..=1000000): the connection is dropped before any
+    /// other request.
+    #[error("SASL as user {user:?}: {error}")]
+    SaslServerRejected {
+        /// The user name (never the password).
+        user: String,
+        /// What the server did wrong.
+        error: ferrokafka_auth::SaslError,
+    },
+    /// No OAUTHBEARER token could be had for now (identity provider
+    /// unreachable or overloaded); retried.
+    #[error("{0}")]
+    TokenUnavailable(String),
     /// Another socket error.
     #[error("i/o error: {0}")]
     Io(String),
 }
 
 impl ConnectFailure {
+    /// Whether retrying cannot help: SASL authentication or TLS
+    /// certificate checks failed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            ConnectFailure::Authentication { .. }
+                | ConnectFailure::SaslServerRejected { .. }
+                | ConnectFailure::Tls(_)
+        )
+    }
     pub(crate) fn from_io(error: &std::io::Error) -> Self {
         match error.kind() {
             std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
@@ -412,9 +448,14 @@ impl Error {
         self
     }
 
-    /// Attaches the topic-partition.
+    /// Attaches the topic-partition; it also narrows a topic-level context
+    /// (partition -1) of the same topic, so an error found while looking up
+    /// the topic still says which partition it ended.
     pub(crate) fn with_topic_partition(mut self, tp: TopicPartition) -> Self {
-        self.context.topic_partition.get_or_insert(tp);
+        match &self.context.topic_partition {
+            Some(known) if known.partition >= 0 || known.topic != tp.topic => {}
+            _ => self.context.topic_partition = Some(tp),
+        }
         self
     }
 

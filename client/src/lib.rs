@@ -39,8 +39,11 @@ mod client;
 pub mod config;
 mod error;
 pub mod metadata;
+pub mod oauth;
 mod pool;
+pub mod producer;
 pub mod reader;
+pub mod security;
 pub mod transport;
 mod types;
 
@@ -54,6 +57,7 @@ pub use error::{
     BootstrapAttempt, BootstrapError, BrokerRef, ConnectFailure, ConnectionFailure, Error,
     ErrorKind, Result,
 };
+pub use ferrokafka_auth as auth;
 pub use ferrokafka_protocol as protocol;
 pub use reader::{ReadRange, Record, RecordHeader, RecordStream};
 pub use types::TopicPartition;

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::backoff::backoff_with_jitter;
 use crate::broker::connection::ConnectionOptions;
-use crate::broker::handshake::establish;
+use crate::broker::handshake::establish_with;
 use crate::broker::BrokerConnection;
 use crate::config::{BrokerAddress, ClientConfig};
 use crate::error::{BrokerRef, ConnectFailure, Error, ErrorKind, Result};
@@ -59,7 +59,10 @@ impl Pool {
         let slot = self.slot(id);
         let mut slot = slot.lock().await;
         if let Some(conn) = &slot.connection {
-            if !conn.is_closed() && slot.address.as_ref() == Some(address) {
+            if !conn.is_closed()
+                && !conn.needs_replacement()
+                && slot.address.as_ref() == Some(address)
+            {
                 return Ok(conn.clone());
             }
         }
@@ -119,7 +122,10 @@ impl Pool {
             .collect();
         slots.iter().find_map(|slot| {
             let slot = slot.try_lock().ok()?;
-            slot.connection.as_ref().filter(|c| !c.is_closed()).cloned()
+            slot.connection
+                .as_ref()
+                .filter(|c| !c.is_closed() && !c.needs_replacement())
+                .cloned()
         })
     }
 
@@ -147,6 +153,11 @@ pub(crate) fn connection_options(config: &ClientConfig) -> ConnectionOptions {
         request_timeout: config.request_timeout(),
         max_in_flight: config.max_in_flight(),
         max_idle: config.connections_max_idle(),
+        sasl: config
+            .security_protocol()
+            .uses_sasl()
+            .then(|| config.security().sasl_auth().ok().map(Arc::new))
+            .flatten(),
     }
 }
 
@@ -203,8 +214,15 @@ pub(crate) async fn connect_addr(
     options: &ConnectionOptions,
     timeout: Duration,
 ) -> Result<BrokerConnection, ConnectFailure> {
-    let established =
-        establish(connector, addr, &address.host, &options.client_id, timeout).await?;
+    let established = establish_with(
+        connector,
+        addr,
+        &address.host,
+        &options.client_id,
+        options.sasl.as_deref(),
+        timeout,
+    )
+    .await?;
     Ok(BrokerConnection::spawn(
         established,
         BrokerRef {

@@ -117,6 +117,11 @@ impl FakeCluster {
             default_partitions: config.default_partitions,
             api_versions,
             plain_users: config.plain_users.clone(),
+            scram_users: config.scram_users.clone(),
+            scram_fault: config.scram_fault,
+            oauth_tokens: config.oauth_tokens.clone(),
+            oauth_jwt: config.oauth_jwt.clone(),
+            sasl_session_lifetime: config.sasl_session_lifetime,
         };
         let mut state = ClusterState::new(settings, brokers.clone());
         for (name, partitions, configs) in &config.topics {
@@ -136,7 +141,10 @@ impl FakeCluster {
             max_frame_size: config.max_frame_size,
             next_connection: AtomicU64::new(0),
             broker_up: (0..config.brokers).map(|_| AtomicBool::new(true)).collect(),
-            sasl_required: !config.plain_users.is_empty(),
+            sasl_required: !config.plain_users.is_empty()
+                || !config.scram_users.is_empty()
+                || !config.oauth_tokens.is_empty()
+                || config.oauth_jwt.is_some(),
             internal_errors: Mutex::new(Vec::new()),
         });
         let mut slots = Vec::with_capacity(config.brokers);

@@ -31,6 +31,11 @@ pub struct FakeClusterBuilder {
     pub(crate) max_frame_size: usize,
     pub(crate) max_versions: HashMap<ApiKey, i16>,
     pub(crate) plain_users: HashMap<String, String>,
+    pub(crate) scram_users: HashMap<String, ferrokafka_auth::sasl::ScramStoredCredential>,
+    pub(crate) scram_fault: Option<ScramFault>,
+    pub(crate) oauth_tokens: HashMap<String, String>,
+    pub(crate) oauth_jwt: Option<(Vec<u8>, String)>,
+    pub(crate) sasl_session_lifetime: Option<std::time::Duration>,
     pub(crate) cluster_id: String,
     pub(crate) record_requests: bool,
 }
@@ -46,6 +51,11 @@ impl Default for FakeClusterBuilder {
             max_frame_size: 100 * 1024 * 1024,
             max_versions: HashMap::new(),
             plain_users: HashMap::new(),
+            scram_users: HashMap::new(),
+            scram_fault: None,
+            oauth_tokens: HashMap::new(),
+            oauth_jwt: None,
+            sasl_session_lifetime: None,
             cluster_id: "ferrokafka-fake".to_owned(),
             record_requests: true,
         }
@@ -127,6 +137,58 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// Requires SASL authentication and adds a SCRAM user (4096 PBKDF2
+    /// iterations) for `hash` (SCRAM-SHA-256 or SCRAM-SHA-512).
+    pub fn sasl_scram_user(
+        mut self,
+        hash: ScramHash,
+        user: impl Into<String>,
+        password: &str,
+    ) -> Self {
+        let salt: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
+        self.scram_users.insert(
+            user.into(),
+            ferrokafka_auth::sasl::ScramStoredCredential::new(hash, password, &salt, 4096),
+        );
+        self
+    }
+
+    /// Requires SASL authentication and accepts this OAUTHBEARER bearer
+    /// token as `principal` (RFC 7628 client message; extensions allowed).
+    pub fn sasl_oauthbearer_token(
+        mut self,
+        token: impl Into<String>,
+        principal: impl Into<String>,
+    ) -> Self {
+        self.oauth_tokens.insert(token.into(), principal.into());
+        self
+    }
+
+    /// Requires SASL authentication and accepts OAUTHBEARER JWTs signed
+    /// with HS256 under `key` for `audience` (signature, `exp` and `aud`
+    /// checked; `sub` is the principal). The SASL session ends when the
+    /// token expires (KIP-368), or earlier with
+    /// [`sasl_session_lifetime`](Self::sasl_session_lifetime).
+    pub fn sasl_oauthbearer_jwt(mut self, key: &[u8], audience: impl Into<String>) -> Self {
+        self.oauth_jwt = Some((key.to_vec(), audience.into()));
+        self
+    }
+
+    /// Grants SASL sessions this lifetime (`session_lifetime_ms` in
+    /// SaslAuthenticate v1+) and closes a connection that sends a request
+    /// after its session expired, as Kafka does with
+    /// `connections.max.reauth.ms` (KIP-368).
+    pub fn sasl_session_lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.sasl_session_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Makes the SCRAM server misbehave, to test what clients refuse.
+    pub fn scram_fault(mut self, fault: ScramFault) -> Self {
+        self.scram_fault = Some(fault);
+        self
+    }
+
     /// The cluster id Metadata reports; default `ferrokafka-fake`.
     pub fn cluster_id(mut self, id: impl Into<String>) -> Self {
         self.cluster_id = id.into();
@@ -163,4 +225,20 @@ impl FakeClusterBuilder {
         }
         FakeCluster::start(self)
     }
+}
+
+pub use ferrokafka_auth::sasl::ScramHash;
+
+/// A SCRAM server misbehaviour ([`FakeClusterBuilder::scram_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScramFault {
+    /// The server-first message carries a nonce that does not extend the
+    /// client's (a replay or a man in the middle).
+    BadNonce,
+    /// The server-final message carries a wrong signature (a server that
+    /// does not know the password).
+    BadServerSignature,
+    /// The server-first message asks for this many PBKDF2 iterations.
+    Iterations(u64),
 }

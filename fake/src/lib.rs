@@ -103,9 +103,11 @@ pub mod proxy;
 mod state;
 
 pub use cluster::{FakeCluster, PartitionState};
-pub use config::FakeClusterBuilder;
+pub use config::{FakeClusterBuilder, ScramFault, ScramHash};
 pub use control::{Fault, FaultAction, FaultId, ProducedBatch, RecordedRequest};
 pub use error::FakeError;
+/// HS256 JWT signing and validation, for test identity providers.
+pub use ferrokafka_auth::jwt;
 pub use kafka_protocol::messages;
 pub use kafka_protocol::ResponseError;
 pub use proxy::ChaosProxy;

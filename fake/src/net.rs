@@ -241,6 +241,13 @@ async fn process(
         );
         return Step::Close;
     }
+    if conn
+        .session_expires_at
+        .is_some_and(|at| std::time::Instant::now() >= at)
+    {
+        tracing::debug!(broker_id, ?api, "closing: SASL session expired (KIP-368)");
+        return Step::Close;
+    }
     let fired = lock(&shared.faults).fire(broker_id, &request);
     let client_id = header.client_id.as_ref().map(|s| s.to_string());
     if shared.record_requests {

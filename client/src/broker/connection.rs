@@ -100,6 +100,8 @@ pub(crate) struct ConnectionOptions {
     pub(crate) request_timeout: Duration,
     pub(crate) max_in_flight: usize,
     pub(crate) max_idle: Duration,
+    /// SASL authentication run on every new connection.
+    pub(crate) sasl: Option<Arc<crate::security::SaslAuth>>,
 }
 
 enum Command {
@@ -115,6 +117,9 @@ enum Command {
 }
 
 struct Shared {
+    /// When new requests should move to a new connection (SASL session
+    /// lifetime).
+    replace_after: Option<Instant>,
     broker: BrokerRef,
     versions: BrokerVersions,
     options: ConnectionOptions,
@@ -151,7 +156,16 @@ impl BrokerConnection {
     ) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(false);
+        // KIP-368: the broker closes a connection whose SASL session has
+        // expired. New requests move to a fresh (re-authenticated)
+        // connection at 80% of the lifetime, minus up to 5% jitter;
+        // requests in flight on the old one finish there.
+        let replace_after = established.session_lifetime.map(|lifetime| {
+            let jitter = lifetime.mul_f64(0.05 * fastrand::f64());
+            Instant::now() + lifetime.mul_f64(0.8).saturating_sub(jitter)
+        });
         let shared = Arc::new(Shared {
+            replace_after,
             broker,
             versions: established.versions,
             in_flight: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
@@ -211,6 +225,14 @@ impl BrokerConnection {
     /// Whether the connection has failed or been closed.
     pub fn is_closed(&self) -> bool {
         self.shared.closed.load(Ordering::Acquire) || self.commands.is_closed()
+    }
+
+    /// Whether the broker's SASL session on this connection is close to
+    /// expiring, so that new requests should use a fresh connection.
+    pub fn needs_replacement(&self) -> bool {
+        self.shared
+            .replace_after
+            .is_some_and(|at| Instant::now() >= at)
     }
 
     /// Why the connection failed, once it has.
@@ -306,7 +328,10 @@ impl BrokerConnection {
             correlation_id: 0, // the connection task assigns it
             client_id: Some(&self.shared.options.client_id),
         };
-        encode(&mut frame, &header)?;
+        // Our request, not the broker's bytes: a field the negotiated
+        // version cannot carry is the caller's mistake, not a malformed response.
+        encode(&mut frame, &header)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument(e.to_string())))?;
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Request {

@@ -1,18 +1,30 @@
-//! Connection set-up: transport (TCP, later TLS) → ApiVersions → (later
-//! SASL). Each step runs sequentially on the raw transport before the
-//! connection task takes it over, and each failure becomes a
-//! [`ConnectFailure`] that says what the peer looked like.
+//! Connection set-up: transport (TCP or TLS, inside the connector) →
+//! ApiVersions → SASL (SaslHandshake v1 + SaslAuthenticate). Each step runs
+//! sequentially on the raw transport before the connection task takes it
+//! over, and each failure becomes a [`ConnectFailure`] that says what the
+//! peer looked like.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrokafka_auth::SaslStep;
+use ferrokafka_protocol::bounded::decode_response;
 use ferrokafka_protocol::frame::{FrameDecoder, FrameError};
-use ferrokafka_protocol::header::{decode_response_header, encode_request, RequestHeader};
+use ferrokafka_protocol::header::{
+    decode_response_header, encode_request, response_header_version, RequestHeader,
+};
 use ferrokafka_protocol::messages::ApiKey;
 use ferrokafka_protocol::versions::{ApiVersionsExchange, BrokerVersions, ExchangeStep};
 use ferrokafka_protocol::ProtocolError;
+use kafka_protocol::messages::{
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::StrBytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zeroize::Zeroize;
+
+use crate::security::SaslAuth;
 
 use crate::error::ConnectFailure;
 use crate::transport::{BoxTransport, Connector};
@@ -24,9 +36,13 @@ pub(crate) struct Established {
     /// Bytes read past the handshake (none from a well-behaved broker).
     pub(crate) read_buf: BytesMut,
     pub(crate) decoder: FrameDecoder,
+    /// The SASL session lifetime the broker granted (SaslAuthenticate v1+;
+    /// `None` without SASL or when the broker sets no limit).
+    pub(crate) session_lifetime: Option<Duration>,
 }
 
 /// Opens a transport to `addr` and runs the handshake, all within `timeout`.
+#[cfg(test)]
 pub(crate) async fn establish(
     connector: &dyn Connector,
     addr: SocketAddr,
@@ -34,19 +50,213 @@ pub(crate) async fn establish(
     client_id: &str,
     timeout: Duration,
 ) -> Result<Established, ConnectFailure> {
+    establish_with(connector, addr, host, client_id, None, timeout).await
+}
+
+/// As [`establish`], authenticating with `sasl` after ApiVersions.
+pub(crate) async fn establish_with(
+    connector: &dyn Connector,
+    addr: SocketAddr,
+    host: &str,
+    client_id: &str,
+    sasl: Option<&SaslAuth>,
+    timeout: Duration,
+) -> Result<Established, ConnectFailure> {
     let deadline = tokio::time::Instant::now() + timeout;
     let transport = tokio::time::timeout_at(deadline, connector.connect(addr, host))
         .await
         .map_err(|_| ConnectFailure::TimedOut(timeout, "the TCP connect"))??;
-    // TLS will go here (inside the connector), SASL after ApiVersions.
-    tokio::time::timeout_at(deadline, api_versions(transport, client_id))
+    let mut established = tokio::time::timeout_at(deadline, api_versions(transport, client_id))
         .await
         .map_err(|_| {
             ConnectFailure::TimedOut(
                 timeout,
                 "the ApiVersions handshake (the port accepted the connection but did not answer like a Kafka broker)",
             )
-        })?
+        })??;
+    if let Some(sasl) = sasl {
+        let lifetime =
+            tokio::time::timeout_at(deadline, authenticate(&mut established, sasl, client_id))
+                .await
+                .map_err(|_| ConnectFailure::TimedOut(timeout, "SASL authentication"))??;
+        established.session_lifetime = lifetime;
+    }
+    Ok(established)
+}
+
+/// Kafka's UNSUPPORTED_SASL_MECHANISM.
+const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+
+/// One request/response on the handshake transport (correlation ids after
+/// the ApiVersions ones).
+async fn exchange<Req, Resp>(
+    est: &mut Established,
+    api_key: ApiKey,
+    api_version: i16,
+    correlation_id: i32,
+    client_id: &str,
+    request: &Req,
+) -> Result<Resp, ConnectFailure>
+where
+    Req: kafka_protocol::protocol::Encodable,
+    Resp: ferrokafka_protocol::bounded::BoundedResponse,
+{
+    let mut out = BytesMut::new();
+    let header = RequestHeader {
+        api_key,
+        api_version,
+        correlation_id,
+        client_id: Some(client_id),
+    };
+    encode_request(&mut out, &header, request).map_err(protocol_failure)?;
+    let written = est.transport.write_all(&out).await;
+    // The frame may carry a password or a SCRAM proof.
+    out[..].zeroize();
+    written.map_err(|e| io_failure(&e))?;
+    est.transport.flush().await.map_err(|e| io_failure(&e))?;
+    let frame = read_frame(&mut est.transport, &mut est.decoder, &mut est.read_buf).await?;
+    let (header, mut body) =
+        decode_response_header(frame, response_header_version(api_key, api_version))
+            .map_err(protocol_failure)?;
+    if header.correlation_id != correlation_id {
+        return Err(ConnectFailure::Malformed(format!(
+            "the {api_key:?} answer carries correlation id {}, expected {correlation_id}",
+            header.correlation_id
+        )));
+    }
+    decode_response::<Resp>(&mut body, api_version)
+        .map_err(|e| ConnectFailure::Malformed(format!("{api_key:?}: {e}")))
+}
+
+/// SaslHandshake v1, then SaslAuthenticate rounds until the mechanism is
+/// done. Returns the session lifetime the broker granted.
+async fn authenticate(
+    est: &mut Established,
+    sasl: &SaslAuth,
+    client_id: &str,
+) -> Result<Option<Duration>, ConnectFailure> {
+    let mechanism = sasl.mechanism();
+    let fail = |reason: String| ConnectFailure::Authentication {
+        mechanism: mechanism.name(),
+        user: sasl.username().to_owned(),
+        reason,
+    };
+    let handshake_version = est.versions.negotiate(ApiKey::SaslHandshake).map_err(|e| {
+        fail(format!(
+            "{e} (is SASL enabled on this listener? check security.protocol)"
+        ))
+    })?;
+    if handshake_version < 1 {
+        return Err(fail(
+            "the broker supports only SaslHandshake v0 (raw SASL frames, Kafka before 1.0), which ferrokafka does not implement".to_owned(),
+        ));
+    }
+    let auth_version = est
+        .versions
+        .negotiate(ApiKey::SaslAuthenticate)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut correlation_id = 100;
+    let request =
+        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism.name()));
+    let response: SaslHandshakeResponse = exchange(
+        est,
+        ApiKey::SaslHandshake,
+        1,
+        correlation_id,
+        client_id,
+        &request,
+    )
+    .await?;
+    if response.error_code != 0 {
+        let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
+        return Err(fail(if response.error_code == UNSUPPORTED_SASL_MECHANISM {
+            format!(
+                "the broker does not enable {mechanism} on this listener; it offers {offered:?}: set sasl.mechanism to one of them"
+            )
+        } else {
+            format!(
+                "SaslHandshake failed with error code {}",
+                response.error_code
+            )
+        }));
+    }
+    let mut client = sasl.client().await.map_err(|e| {
+        if e.is_transient() {
+            ConnectFailure::TokenUnavailable(e.to_string())
+        } else {
+            fail(e.to_string())
+        }
+    })?;
+    let mut out = client.start().map_err(|e| fail(e.to_string()))?;
+    // PLAIN and OAUTHBEARER take one round, SCRAM two.
+    for _ in 0..4 {
+        correlation_id += 1;
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(out.to_vec()));
+        let result: Result<SaslAuthenticateResponse, _> = exchange(
+            est,
+            ApiKey::SaslAuthenticate,
+            auth_version,
+            correlation_id,
+            client_id,
+            &request,
+        )
+        .await;
+        // Zero the request's copy of the secret bytes.
+        if let Ok(mut bytes) = request.auth_bytes.try_into_mut() {
+            bytes[..].zeroize();
+        }
+        let response = result?;
+        if response.error_code != 0 {
+            let message = response
+                .error_message
+                .as_ref()
+                .map(|m| m.as_str().chars().take(300).collect::<String>())
+                .unwrap_or_default();
+            return Err(fail(format!(
+                "the broker refused it (error code {}): {message} (check the user name and password, and that the user exists for {mechanism})",
+                response.error_code
+            )));
+        }
+        let step = client
+            .receive(&response.auth_bytes)
+            .map_err(|error| match error {
+                // The server's own refusal (SCRAM `e=invalid-proof`): wrong
+                // credentials, not a misbehaving server.
+                ferrokafka_auth::SaslError::ServerError { message, .. } => fail(format!(
+                    "the broker refused it: {message} (check the user name and password, and that the user exists for {mechanism})"
+                )),
+                error => ConnectFailure::SaslServerRejected {
+                    user: sasl.username().to_owned(),
+                    error,
+                },
+            })?;
+        match step {
+            SaslStep::Send(next) => out = next,
+            SaslStep::Done => {
+                let lifetime = (response.session_lifetime_ms > 0)
+                    .then(|| Duration::from_millis(response.session_lifetime_ms as u64));
+                tracing::debug!(%mechanism, user = sasl.username(), ?lifetime, "SASL authenticated");
+                return Ok(lifetime);
+            }
+            _ => return Err(fail("unknown SASL step".to_owned())),
+        }
+    }
+    Err(fail(
+        "the broker kept the exchange going past the mechanism's last step".to_owned(),
+    ))
+}
+
+/// An I/O error during set-up. A TLS alert after the handshake (TLS 1.3
+/// servers check the client certificate after the client finished, so
+/// "client certificate required" arrives here) is a TLS failure.
+fn io_failure(error: &std::io::Error) -> ConnectFailure {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+    {
+        Some(tls) => ConnectFailure::Tls(ferrokafka_auth::tls::explain(tls)),
+        None => ConnectFailure::from_io(error),
+    }
 }
 
 fn frame_failure(error: FrameError) -> ConnectFailure {
@@ -87,11 +297,8 @@ async fn api_versions(
         transport
             .write_all(&out)
             .await
-            .map_err(|e| ConnectFailure::from_io(&e))?;
-        transport
-            .flush()
-            .await
-            .map_err(|e| ConnectFailure::from_io(&e))?;
+            .map_err(|e| io_failure(&e))?;
+        transport.flush().await.map_err(|e| io_failure(&e))?;
         let frame = read_frame(&mut transport, &mut decoder, &mut read_buf).await?;
         // ApiVersions always answers with response header v0.
         let (header, body): (_, Bytes) =
@@ -109,6 +316,7 @@ async fn api_versions(
                     versions,
                     read_buf,
                     decoder,
+                    session_lifetime: None,
                 })
             }
             ExchangeStep::Retry { .. } => continue,
@@ -139,10 +347,7 @@ async fn read_frame(
             .saturating_sub(buf.len())
             .clamp(4096, 1 << 20);
         buf.reserve(want);
-        let n = transport
-            .read_buf(buf)
-            .await
-            .map_err(|e| ConnectFailure::from_io(&e))?;
+        let n = transport.read_buf(buf).await.map_err(|e| io_failure(&e))?;
         if n == 0 {
             // One more look: a short non-Kafka answer followed by a close.
             decoder.decode(buf).map_err(frame_failure)?;

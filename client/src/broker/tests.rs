@@ -166,6 +166,7 @@ fn options(max_in_flight: usize) -> ConnectionOptions {
         request_timeout: Duration::from_secs(30),
         max_in_flight,
         max_idle: Duration::from_secs(600),
+        sasl: None,
     }
 }
 

@@ -2,15 +2,17 @@
 //!
 //! Behaviour, as a Kafka broker with a SASL listener:
 //! - Lists the enabled mechanisms (`PLAIN` when the cluster has PLAIN
-//!   users). An unknown mechanism gets UNSUPPORTED_SASL_MECHANISM and the
+//!   users, `SCRAM-SHA-256`/`SCRAM-SHA-512` when it has SCRAM users of
+//!   that hash). An unknown mechanism gets UNSUPPORTED_SASL_MECHANISM and the
 //!   connection is closed after the answer.
 //! - A handshake on a cluster without SASL, or after authentication, gets
 //!   ILLEGAL_SASL_STATE (as Kafka's request handler answers it).
 //!
-//! Skipped: version 0 (raw SASL tokens after the handshake); SCRAM-SHA-256/
-//! 512 and OAUTHBEARER wait for the server side of `ferrokafka-auth`.
+//! Skipped: version 0 (raw SASL tokens after the handshake).
 
 use kafka_protocol::messages::{ApiKey, ResponseKind, SaslHandshakeRequest, SaslHandshakeResponse};
+
+use ferrokafka_auth::sasl::ScramHash;
 
 use super::{str_bytes, ApiSpec, Ctx, Handled};
 use crate::state::code;
@@ -23,11 +25,20 @@ pub(crate) const SPEC: ApiSpec = ApiSpec {
 
 /// The mechanisms a cluster offers.
 pub(crate) fn mechanisms(ctx: &Ctx<'_>) -> Vec<&'static str> {
-    if ctx.state.settings.plain_users.is_empty() {
-        Vec::new()
-    } else {
-        vec!["PLAIN"]
+    let settings = &ctx.state.settings;
+    let mut out = Vec::new();
+    if !settings.plain_users.is_empty() {
+        out.push("PLAIN");
     }
+    for hash in [ScramHash::Sha256, ScramHash::Sha512] {
+        if settings.scram_users.values().any(|c| c.hash == hash) {
+            out.push(hash.mechanism().name());
+        }
+    }
+    if !settings.oauth_tokens.is_empty() || settings.oauth_jwt.is_some() {
+        out.push("OAUTHBEARER");
+    }
+    out
 }
 
 pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &SaslHandshakeRequest) -> Handled {

@@ -10,15 +10,28 @@
 //! - Success: an empty server message and `session_lifetime_ms` 0 (v1+:
 //!   no re-authentication required).
 //!
-//! Skipped: SCRAM-SHA-256/512 and OAUTHBEARER (they wait for the server
-//! side of `ferrokafka-auth`), KIP-368 re-authentication.
+//! - SCRAM-SHA-256/512 (RFC 5802/7677) through `ferrokafka-auth`'s server
+//!   half: two rounds; a wrong proof gets SASL_AUTHENTICATION_FAILED. A
+//!   configured [`ScramFault`] corrupts the nonce, the iteration count or
+//!   the final signature, to test clients.
+//!
+//! - OAUTHBEARER (RFC 7628): the bearer token must be one the cluster was
+//!   given, or an HS256 JWT with a valid signature, `exp` and `aud`;
+//!   otherwise SASL_AUTHENTICATION_FAILED with `{"status":"invalid_token"}`.
+//!   The session lifetime (v1+) is the token's remaining life, or the
+//!   configured one when shorter; later requests close the connection.
+//!
+//! Skipped: in-band re-authentication (KIP-368) on the same connection.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, ResponseKind, SaslAuthenticateRequest, SaslAuthenticateResponse,
 };
 
+use ferrokafka_auth::sasl::{OAuthBearer, ScramHash, ScramServer};
+
 use super::{str_bytes, ApiSpec, Ctx, Handled};
+use crate::config::ScramFault;
 use crate::state::code;
 
 pub(crate) const SPEC: ApiSpec = ApiSpec {
@@ -28,6 +41,29 @@ pub(crate) const SPEC: ApiSpec = ApiSpec {
 };
 
 pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled {
+    let was_authenticated = ctx.conn.authenticated;
+    let mut handled = authenticate(ctx, request);
+    let now = std::time::Instant::now();
+    let token_left = ctx
+        .conn
+        .token_expires_at
+        .map(|at| at.saturating_duration_since(now));
+    let lifetime = match (ctx.state.settings.sasl_session_lifetime, token_left) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let (false, true, Some(lifetime)) = (was_authenticated, ctx.conn.authenticated, lifetime) {
+        ctx.conn.session_expires_at = Some(std::time::Instant::now() + lifetime);
+        if ctx.version >= 1 {
+            if let Handled::Respond(ResponseKind::SaslAuthenticate(response)) = &mut handled {
+                response.session_lifetime_ms = lifetime.as_millis() as i64;
+            }
+        }
+    }
+    handled
+}
+
+fn authenticate(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled {
     let fail = |error: i16, message: &str| {
         Handled::RespondThenClose(ResponseKind::SaslAuthenticate(
             SaslAuthenticateResponse::default()
@@ -56,11 +92,99 @@ pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Ha
                 "Authentication failed: Invalid username or password",
             ),
         },
+        Some(name @ ("SCRAM-SHA-256" | "SCRAM-SHA-512")) => {
+            let hash = if name == "SCRAM-SHA-256" {
+                ScramHash::Sha256
+            } else {
+                ScramHash::Sha512
+            };
+            let settings = &ctx.state.settings;
+            let server = ctx
+                .conn
+                .scram
+                .get_or_insert_with(|| ScramServer::new(hash, settings.scram_users.clone()));
+            match server.step(&request.auth_bytes) {
+                Ok((message, user)) => {
+                    let finished = user.is_some();
+                    if let Some(user) = user {
+                        ctx.conn.authenticated = true;
+                        ctx.conn.principal = Some(user);
+                        ctx.conn.scram = None;
+                    }
+                    let message = misbehave(settings.scram_fault, message, finished);
+                    Handled::Respond(ResponseKind::SaslAuthenticate(
+                        SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(message)),
+                    ))
+                }
+                Err(reason) => fail(code::SASL_AUTHENTICATION_FAILED, &reason),
+            }
+        }
+        Some("OAUTHBEARER") => {
+            let settings = &ctx.state.settings;
+            let now_secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let principal = OAuthBearer::decode(&request.auth_bytes).ok().and_then(|m| {
+                let token = m.token().expose();
+                if let Some(user) = settings.oauth_tokens.get(token) {
+                    return Some(user.clone());
+                }
+                let (key, audience) = settings.oauth_jwt.as_ref()?;
+                let claims =
+                    ferrokafka_auth::jwt::validate_hs256(token, key, audience, now_secs).ok()?;
+                ctx.conn.token_expires_at = Some(
+                    std::time::Instant::now()
+                        + std::time::Duration::from_secs(claims.expires_at - now_secs),
+                );
+                Some(claims.subject)
+            });
+            match principal {
+                Some(user) => {
+                    ctx.conn.authenticated = true;
+                    ctx.conn.principal = Some(user);
+                    Handled::Respond(ResponseKind::SaslAuthenticate(
+                        SaslAuthenticateResponse::default().with_auth_bytes(Bytes::new()),
+                    ))
+                }
+                None => fail(
+                    code::SASL_AUTHENTICATION_FAILED,
+                    "{\"status\":\"invalid_token\"}",
+                ),
+            }
+        }
         _ => fail(
             code::ILLEGAL_SASL_STATE,
             "send SaslHandshake with a mechanism before SaslAuthenticate",
         ),
     }
+}
+
+/// Applies a configured SCRAM misbehaviour to a server message.
+fn misbehave(fault: Option<ScramFault>, message: Vec<u8>, finished: bool) -> Vec<u8> {
+    let text = String::from_utf8_lossy(&message).into_owned();
+    let replaced = match (fault, finished) {
+        (Some(ScramFault::BadNonce), false) => {
+            // r=<client nonce><server part>,... → a nonce of our own.
+            let rest = text.split_once(',').map_or("", |(_, rest)| rest);
+            format!("r=not-your-nonce-{},{rest}", fastrand::u64(..))
+        }
+        (Some(ScramFault::Iterations(n)), false) => text
+            .split(',')
+            .map(|part| {
+                if part.starts_with("i=") {
+                    format!("i={n}")
+                } else {
+                    part.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        (Some(ScramFault::BadServerSignature), true) => {
+            "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()
+        }
+        _ => text,
+    };
+    replaced.into_bytes()
 }
 
 /// The authenticated user of a PLAIN message, if the password matches.

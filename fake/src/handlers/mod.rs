@@ -93,6 +93,12 @@ pub(crate) struct ConnState {
     pub(crate) mechanism: Option<String>,
     /// The authenticated user.
     pub(crate) principal: Option<String>,
+    /// A SCRAM exchange in progress.
+    pub(crate) scram: Option<ferrokafka_auth::sasl::ScramServer>,
+    /// When the SASL session expires (KIP-368), if the cluster limits it.
+    pub(crate) session_expires_at: Option<std::time::Instant>,
+    /// When the OAUTHBEARER token used to authenticate expires.
+    pub(crate) token_expires_at: Option<std::time::Instant>,
 }
 
 /// What a handler needs besides the request.

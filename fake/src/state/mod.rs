@@ -164,6 +164,17 @@ pub(crate) struct Settings {
     pub(crate) api_versions: Vec<(ApiKey, i16, i16)>,
     /// SASL PLAIN users; empty means no authentication required.
     pub(crate) plain_users: HashMap<String, String>,
+    /// SASL SCRAM users (each with its hash).
+    pub(crate) scram_users: HashMap<String, ferrokafka_auth::sasl::ScramStoredCredential>,
+    /// A deliberate SCRAM protocol violation, to test clients.
+    pub(crate) scram_fault: Option<crate::config::ScramFault>,
+    /// OAUTHBEARER tokens accepted, with the principal each stands for.
+    pub(crate) oauth_tokens: HashMap<String, String>,
+    /// HS256 key and audience of accepted OAUTHBEARER JWTs.
+    pub(crate) oauth_jwt: Option<(Vec<u8>, String)>,
+    /// SASL session lifetime granted (KIP-368); connections used past it
+    /// are closed.
+    pub(crate) sasl_session_lifetime: Option<std::time::Duration>,
 }
 
 /// Everything the handlers read and change.

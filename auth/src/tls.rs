@@ -1,0 +1,436 @@
+//! TLS client settings, turned into a rustls (ring) `ClientConfig`.
+//!
+//! Trust comes from PEM CA certificates (a file or inline text) or, when
+//! none are given, the webpki root set. A client certificate chain and
+//! key give mutual TLS. Host names are verified unless
+//! `ssl.endpoint.identification.algorithm` is set to the empty string, in
+//! which case the chain is still verified but the name is not, and every
+//! connection logs a warning.
+//!
+//! PKCS#12 trust and key stores are read in pure Rust (with their
+//! passwords). Java key stores (JKS) are refused with an error that gives
+//! the `keytool` command converting them to PKCS#12.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::Secret;
+
+/// Where PEM text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PemSource {
+    /// A file path.
+    File(PathBuf),
+    /// PEM text given inline (`ssl.truststore.certificates`, …).
+    Inline(Secret),
+}
+
+/// The format of a key or trust store (`ssl.*store.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreType {
+    /// PEM files.
+    Pem,
+    /// Java KeyStore: not readable here (the error gives the `keytool`
+    /// command converting it to PKCS#12).
+    Jks,
+    /// PKCS#12, read in pure Rust with the store's password.
+    Pkcs12,
+}
+
+impl StoreType {
+    /// Parses `PEM`, `JKS`, `PKCS12` (case-insensitive).
+    pub fn parse(value: &str) -> Option<StoreType> {
+        match value.trim().to_ascii_uppercase().as_str() {
+            "PEM" => Some(StoreType::Pem),
+            "JKS" => Some(StoreType::Jks),
+            "PKCS12" | "P12" => Some(StoreType::Pkcs12),
+            _ => None,
+        }
+    }
+}
+
+/// Why TLS settings could not be turned into a client configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("cannot read {what} from {path}: {reason}")]
+    Read {
+        /// Which setting.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        reason: String,
+    },
+    /// The PEM contained nothing usable.
+    #[error("{what}: {reason}")]
+    Pem {
+        /// Which setting.
+        what: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A store format that cannot be read; the message says how to convert it.
+    #[error("{what} has type {store:?}, which ferrokafka cannot read; convert it: {how}")]
+    UnsupportedStore {
+        /// Which setting.
+        what: &'static str,
+        /// The format.
+        store: StoreType,
+        /// The conversion command.
+        how: &'static str,
+    },
+    /// A PKCS#12 store that cannot be opened (wrong password, corrupt
+    /// file) or holds nothing usable.
+    #[error("{what}: cannot read the PKCS#12 store: {reason}")]
+    Pkcs12 {
+        /// Which setting.
+        what: &'static str,
+        /// What went wrong (never the password).
+        reason: String,
+    },
+    /// An encrypted private key.
+    #[error("the private key is encrypted (ssl.key.password is set); ferrokafka reads unencrypted PKCS#8, PKCS#1 or SEC1 PEM keys only: decrypt it with `openssl pkcs8 -in key.pem -out key-plain.pem` and protect the file with permissions")]
+    EncryptedKey,
+    /// A client certificate without a key or the reverse.
+    #[error("mutual TLS needs both a client certificate chain and its private key; only the {0} was given")]
+    HalfClientIdentity(&'static str),
+    /// rustls refused the material.
+    #[error("rustls refused the TLS settings: {0}")]
+    Rustls(String),
+}
+
+const JKS_HOW: &str = "`keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12`, then set ssl.*store.type=PKCS12 and point the location at store.p12 (or convert further to PEM with `openssl pkcs12 -in store.p12 -nodes -out store.pem`)";
+
+/// TLS client settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// Trusted CA certificates; `None` uses the webpki roots.
+    pub ca: Option<PemSource>,
+    /// The trust store's format.
+    pub ca_type: StoreType,
+    /// Client certificate chain (PEM), for mutual TLS. May also hold the key.
+    pub client_cert: Option<PemSource>,
+    /// Client private key (PEM); when absent, looked for in `client_cert`.
+    pub client_key: Option<PemSource>,
+    /// The key store's format.
+    pub keystore_type: StoreType,
+    /// Passphrase of the private key (`ssl.key.password`).
+    pub key_password: Option<Secret>,
+    /// Password of a PKCS#12 trust store (`ssl.truststore.password`).
+    pub truststore_password: Option<Secret>,
+    /// Password of a PKCS#12 key store (`ssl.keystore.password`).
+    pub keystore_password: Option<Secret>,
+    /// Verify that the certificate names the host (default true).
+    pub verify_hostname: bool,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            ca: None,
+            ca_type: StoreType::Pem,
+            client_cert: None,
+            client_key: None,
+            keystore_type: StoreType::Pem,
+            key_password: None,
+            truststore_password: None,
+            keystore_password: None,
+            verify_hostname: true,
+        }
+    }
+}
+
+fn load(what: &'static str, source: &PemSource) -> Result<Secret, TlsError> {
+    match source {
+        PemSource::Inline(text) => Ok(text.clone()),
+        PemSource::File(path) => read_file(what, path),
+    }
+}
+
+fn read_file(what: &'static str, path: &Path) -> Result<Secret, TlsError> {
+    let bytes = std::fs::read(path).map_err(|e| TlsError::Read {
+        what,
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map(Secret::new).map_err(|_| TlsError::Pem {
+        what,
+        reason: "not PEM text (binary data: a DER, JKS or PKCS#12 file? set the store type, or convert to PEM)".to_owned(),
+    })
+}
+
+fn certificates(
+    what: &'static str,
+    pem: &Secret,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem.expose().as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            what,
+            reason: format!("bad PEM: {e}"),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Pem {
+            what,
+            reason: "no `-----BEGIN CERTIFICATE-----` block found".to_owned(),
+        });
+    }
+    Ok(certs)
+}
+
+fn load_pkcs12(
+    what: &'static str,
+    source: &PemSource,
+    password: Option<&Secret>,
+) -> Result<p12_keystore::KeyStore, TlsError> {
+    let bytes = match source {
+        PemSource::File(path) => std::fs::read(path).map_err(|e| TlsError::Read {
+            what,
+            path: path.clone(),
+            reason: e.to_string(),
+        })?,
+        PemSource::Inline(_) => {
+            return Err(TlsError::Pkcs12 {
+                what,
+                reason: "a PKCS#12 store must be given as a file (ssl.*store.location)".to_owned(),
+            })
+        }
+    };
+    let password = password.map(Secret::expose).unwrap_or("");
+    p12_keystore::KeyStore::from_pkcs12(&bytes, password).map_err(|e| TlsError::Pkcs12 {
+        what,
+        reason: format!(
+            "{e} (check the password in ssl.truststore.password / ssl.keystore.password)"
+        )
+        .replace(password, "<redacted>"),
+    })
+}
+
+fn check_store(what: &'static str, store: StoreType) -> Result<(), TlsError> {
+    match store {
+        StoreType::Pem | StoreType::Pkcs12 => Ok(()),
+        StoreType::Jks => Err(TlsError::UnsupportedStore {
+            what,
+            store,
+            how: JKS_HOW,
+        }),
+    }
+}
+
+impl TlsSettings {
+    /// Builds the rustls configuration (ring provider, TLS 1.2 and 1.3).
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        match &self.ca {
+            Some(source) if self.ca_type == StoreType::Pkcs12 => {
+                let store = load_pkcs12(
+                    "ssl.truststore.location",
+                    source,
+                    self.truststore_password.as_ref(),
+                )?;
+                for (_, entry) in store.entries() {
+                    let certs: Vec<&p12_keystore::Certificate> = match entry {
+                        p12_keystore::KeyStoreEntry::Certificate(c) => vec![c],
+                        p12_keystore::KeyStoreEntry::PrivateKeyChain(k) => {
+                            k.chain().iter().collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    for cert in certs {
+                        roots
+                            .add(CertificateDer::from(cert.as_der().to_vec()))
+                            .map_err(|e| TlsError::Pkcs12 {
+                                what: "ssl.truststore.location",
+                                reason: format!("a certificate is not a usable trust anchor: {e}"),
+                            })?;
+                    }
+                }
+                if roots.is_empty() {
+                    return Err(TlsError::Pkcs12 {
+                        what: "ssl.truststore.location",
+                        reason: "the store holds no trusted certificates (trust stores need Java's trusted-certificate attribute, which `keytool -importcert` writes and `openssl pkcs12 -nokeys` does not; for an openssl-made store use the CA as PEM: ssl.truststore.type=PEM)".to_owned(),
+                    });
+                }
+            }
+            Some(source) => {
+                check_store("ssl.truststore", self.ca_type)?;
+                let pem = load(
+                    "the CA certificates (ssl.truststore.location / ssl.ca.location)",
+                    source,
+                )?;
+                for cert in certificates("the CA certificates", &pem)? {
+                    roots.add(cert).map_err(|e| TlsError::Pem {
+                        what: "the CA certificates",
+                        reason: format!("a certificate is not a usable trust anchor: {e}"),
+                    })?;
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        let builder = if self.verify_hostname {
+            builder.with_webpki_verifier(verifier)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoHostnameVerifier(verifier)))
+        };
+        let config = match (&self.client_cert, &self.client_key) {
+            (None, None) => builder.with_no_client_auth(),
+            (None, Some(_)) => return Err(TlsError::HalfClientIdentity("private key")),
+            (Some(source), None) if self.keystore_type == StoreType::Pkcs12 => {
+                let store = load_pkcs12(
+                    "ssl.keystore.location",
+                    source,
+                    self.keystore_password
+                        .as_ref()
+                        .or(self.key_password.as_ref()),
+                )?;
+                let (_, chain) = store.private_key_chain().ok_or_else(|| TlsError::Pkcs12 {
+                    what: "ssl.keystore.location",
+                    reason: "the store holds no private key with a certificate chain".to_owned(),
+                })?;
+                let certs = chain
+                    .chain()
+                    .iter()
+                    .map(|c| CertificateDer::from(c.as_der().to_vec()))
+                    .collect();
+                let key = PrivateKeyDer::Pkcs8(chain.key().to_vec().into());
+                builder
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|e| TlsError::Rustls(e.to_string()))?
+            }
+            (Some(cert_source), key_source) => {
+                check_store("ssl.keystore", self.keystore_type)?;
+                let cert_pem = load(
+                    "the client certificate (ssl.keystore.location / ssl.certificate.location)",
+                    cert_source,
+                )?;
+                let chain = certificates("the client certificate", &cert_pem)?;
+                let key_pem = match key_source {
+                    Some(source) => load(
+                        "the client key (ssl.key.location / ssl.keystore.key)",
+                        source,
+                    )?,
+                    None => cert_pem,
+                };
+                if key_pem.expose().contains("ENCRYPTED PRIVATE KEY") {
+                    return Err(TlsError::EncryptedKey);
+                }
+                let key =
+                    PrivateKeyDer::from_pem_slice(key_pem.expose().as_bytes()).map_err(|_| {
+                        if key_source.is_none() {
+                            TlsError::HalfClientIdentity(
+                                "certificate chain (no private key in the key store file)",
+                            )
+                        } else {
+                            TlsError::Pem {
+                                what: "the client key",
+                                reason: "no PKCS#8, PKCS#1 or SEC1 private key block found"
+                                    .to_owned(),
+                            }
+                        }
+                    })?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| TlsError::Rustls(e.to_string()))?
+            }
+        };
+        Ok(Arc::new(config))
+    }
+}
+
+/// Verifies the chain, dates and signatures but accepts any name
+/// (`ssl.endpoint.identification.algorithm=`).
+#[derive(Debug)]
+struct NoHostnameVerifier(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for NoHostnameVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// Explains a rustls handshake error in Kafka terms (which setting to
+/// check).
+pub fn explain(error: &rustls::Error) -> String {
+    use rustls::AlertDescription as A;
+    match error {
+        rustls::Error::InvalidCertificate(cause) => {
+            let why = match cause {
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                    "the broker's certificate does not name the host connected to (check bootstrap.servers / advertised listeners; ssl.endpoint.identification.algorithm= disables the check, insecurely)"
+                }
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    "the broker's certificate has expired"
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "the broker's certificate is not valid yet (check the clocks)"
+                }
+                CertificateError::UnknownIssuer => {
+                    "the broker's certificate is not signed by a trusted CA (set ssl.truststore.location / ssl.ca.location to the CA's PEM)"
+                }
+                CertificateError::Revoked => "the broker's certificate is revoked",
+                CertificateError::BadSignature => "the broker's certificate has a bad signature",
+                _ => "the broker's certificate was refused",
+            };
+            format!("{why} ({error})")
+        }
+        rustls::Error::AlertReceived(A::CertificateRequired | A::HandshakeFailure | A::BadCertificate | A::UnknownCA)
+            => format!("the broker refused the client certificate or requires one (mutual TLS: set ssl.keystore.location or ssl.certificate.location + ssl.key.location) ({error})"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,259 @@
+//! OAUTHBEARER token providers: where a connection gets its bearer token.
+//!
+//! [`StaticToken`] hands out one token; [`TokenCallback`] calls user code
+//! (async) for every new connection. [`EntraClientCredentials`] holds the
+//! Microsoft Entra ID client-credentials settings parsed from the Java
+//! configuration; fetching tokens with them is not implemented yet (the
+//! client refuses such a configuration with a typed error saying so).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::jaas::{JaasConfig, LoginModule};
+use crate::Secret;
+
+/// A bearer token and how long it stays valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerToken {
+    /// The token (a JWT for Entra ID).
+    pub value: Secret,
+    /// Remaining lifetime, when known.
+    pub lifetime: Option<Duration>,
+}
+
+impl BearerToken {
+    /// A token without a known lifetime.
+    pub fn new(value: Secret) -> Self {
+        BearerToken {
+            value,
+            lifetime: None,
+        }
+    }
+}
+
+/// Why no token could be had. Never carries the token or a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The provider (user callback, identity provider) failed.
+    #[error("the OAUTHBEARER token provider failed: {0}")]
+    Provider(String),
+    /// The identity provider is unreachable or overloaded for now; a
+    /// later try may succeed.
+    #[error("the OAUTHBEARER token provider is unavailable for now: {0}")]
+    Unavailable(String),
+}
+
+impl TokenError {
+    /// Whether a later try may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, TokenError::Unavailable(_))
+    }
+}
+
+/// The future a [`TokenProvider`] returns.
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<BearerToken, TokenError>> + Send + 'a>>;
+
+/// Supplies bearer tokens; asked once per new connection.
+pub trait TokenProvider: Send + Sync + fmt::Debug + 'static {
+    /// A valid token.
+    fn token(&self) -> TokenFuture<'_>;
+}
+
+/// Always the same token.
+#[derive(Debug, Clone)]
+pub struct StaticToken(BearerToken);
+
+impl StaticToken {
+    /// Wraps a token.
+    pub fn new(token: Secret) -> Self {
+        StaticToken(BearerToken::new(token))
+    }
+}
+
+impl TokenProvider for StaticToken {
+    fn token(&self) -> TokenFuture<'_> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+/// Calls an async user function for every token.
+///
+/// ```
+/// use ferrokafka_auth::token::{BearerToken, TokenCallback, TokenProvider};
+/// use ferrokafka_auth::Secret;
+/// let provider = TokenCallback::new(|| async {
+///     // Ask your identity provider here.
+///     Ok(BearerToken::new(Secret::new("eyJhbGciOi...")))
+/// });
+/// # let _: &dyn TokenProvider = &provider;
+/// ```
+pub struct TokenCallback {
+    callback: Arc<dyn Fn() -> TokenFuture<'static> + Send + Sync>,
+}
+
+impl fmt::Debug for TokenCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenCallback")
+    }
+}
+
+impl TokenCallback {
+    /// Wraps `callback`.
+    pub fn new<F, Fut>(callback: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<BearerToken, TokenError>> + Send + 'static,
+    {
+        TokenCallback {
+            callback: Arc::new(move || Box::pin(callback())),
+        }
+    }
+}
+
+impl TokenProvider for TokenCallback {
+    fn token(&self) -> TokenFuture<'_> {
+        (self.callback)()
+    }
+}
+
+/// Why the Entra ID settings were refused. Never carries the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntraConfigError {
+    /// A required JAAS option or key is missing.
+    #[error("Entra ID client credentials need {0}")]
+    Missing(&'static str),
+    /// The token endpoint URL is unsafe or malformed.
+    #[error("sasl.oauthbearer.token.endpoint.url {url:?}: {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Microsoft Entra ID client-credentials settings, as the Java client's
+/// `OAuthBearerLoginModule` + `OAuthBearerLoginCallbackHandler` take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraClientCredentials {
+    /// The tenant, from the token endpoint's path.
+    pub tenant: Option<String>,
+    /// The application (client) id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Secret,
+    /// The scope, e.g. `https://<namespace>.servicebus.windows.net/.default`.
+    pub scope: Option<String>,
+    /// The token endpoint.
+    pub token_endpoint: String,
+}
+
+impl EntraClientCredentials {
+    /// Reads the settings from the JAAS options (`clientId`,
+    /// `clientSecret`, `scope`) and the token endpoint URL. The URL must be
+    /// `https://` (never `file:` or plain `http:`).
+    pub fn from_java(jaas: &JaasConfig, token_endpoint: &str) -> Result<Self, EntraConfigError> {
+        if jaas.module() != LoginModule::OAuthBearer {
+            return Err(EntraConfigError::Missing(
+                "sasl.jaas.config with OAuthBearerLoginModule",
+            ));
+        }
+        let client_id = jaas.option("clientId").ok_or(EntraConfigError::Missing(
+            "clientId=\"...\" in sasl.jaas.config",
+        ))?;
+        let client_secret = jaas
+            .secret("clientSecret")
+            .ok_or(EntraConfigError::Missing(
+                "clientSecret=\"...\" in sasl.jaas.config",
+            ))?;
+        let url = token_endpoint.trim();
+        let bad = |reason| EntraConfigError::BadUrl {
+            url: url.to_owned(),
+            reason,
+        };
+        let rest = url
+            .strip_prefix("https://")
+            .ok_or_else(|| bad("the token endpoint must be an https:// URL (file:, http: and other schemes are refused)"))?;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if host.is_empty() || host.contains('@') {
+            return Err(bad(
+                "the URL needs a host and must not carry user information",
+            ));
+        }
+        let tenant = path
+            .split('/')
+            .next()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        Ok(EntraClientCredentials {
+            tenant,
+            client_id: client_id.to_owned(),
+            client_secret,
+            scope: jaas.option("scope").map(str::to_owned),
+            token_endpoint: url.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_event_hubs_configuration_parses() {
+        let jaas = JaasConfig::parse(
+            r#"kafkashaded.org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="app-1" clientSecret="sec-ret" scope="https://ns.servicebus.windows.net/.default" ssl.protocol="SSL";"#,
+        )
+        .unwrap();
+        let e = EntraClientCredentials::from_java(
+            &jaas,
+            "https://login.microsoft.com/tenant-42/oauth2/v2.0/token",
+        )
+        .unwrap();
+        assert_eq!(e.tenant.as_deref(), Some("tenant-42"));
+        assert_eq!(e.client_id, "app-1");
+        assert_eq!(e.client_secret.expose(), "sec-ret");
+        assert_eq!(
+            e.scope.as_deref(),
+            Some("https://ns.servicebus.windows.net/.default")
+        );
+        assert!(!format!("{e:?}").contains("sec-ret"));
+        for url in [
+            "http://login/t/x",
+            "file:///etc/passwd",
+            "https://u:p@h/t",
+            "ftp://x",
+        ] {
+            let err = EntraClientCredentials::from_java(&jaas, url).unwrap_err();
+            assert!(
+                matches!(err, EntraConfigError::BadUrl { .. }),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn static_and_callback_providers() {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let s = StaticToken::new(Secret::new("abc"));
+        let mut f = s.token();
+        let std::task::Poll::Ready(Ok(t)) = f.as_mut().poll(&mut cx) else {
+            panic!()
+        };
+        assert_eq!(t.value.expose(), "abc");
+        let c = TokenCallback::new(|| async { Err(TokenError::Provider("down".into())) });
+        let mut f = c.token();
+        assert!(matches!(
+            f.as_mut().poll(&mut cx),
+            std::task::Poll::Ready(Err(_))
+        ));
+    }
+}

@@ -1,0 +1,214 @@
+//! A local Entra-like HTTPS token endpoint for the OAUTHBEARER tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Clone)]
+pub enum Reply {
+    Token(&'static str, u64),
+    /// A fresh HS256 JWT (subject `app-7`, audience `kafka`) signed with
+    /// the key, `expires_in` = the lifetime in seconds.
+    Jwt(&'static [u8], u64),
+    Raw(u16, Vec<(&'static str, String)>, Vec<u8>),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply::Raw(status, Vec::new(), body.as_bytes().to_vec())
+    }
+}
+
+pub struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An Entra-like token endpoint: answers POSTs from a script, then with
+/// the fallback; records the request bodies.
+pub struct TokenEndpoint {
+    pub port: u16,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    fallback: Arc<Mutex<Reply>>,
+    pub bodies: Arc<Mutex<Vec<String>>>,
+    pub ca: PathBuf,
+    _dir: TempDir,
+}
+
+impl TokenEndpoint {
+    pub async fn start(script: Vec<Reply>, fallback: Reply) -> TokenEndpoint {
+        let dir = std::env::temp_dir().join(format!(
+            "ferrokafka-oauth-{}-{}",
+            std::process::id(),
+            fastrand_u64()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "token endpoint test CA");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let mut leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, ca_cert.pem()).unwrap();
+
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+            tokio_rustls::rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf_cert.der().clone()],
+            tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let endpoint = TokenEndpoint {
+            port,
+            script: Arc::new(Mutex::new(script.into())),
+            fallback: Arc::new(Mutex::new(fallback)),
+            bodies: Arc::new(Mutex::new(Vec::new())),
+            ca,
+            _dir: TempDir(dir),
+        };
+        let (script, fallback, bodies) = (
+            Arc::clone(&endpoint.script),
+            Arc::clone(&endpoint.fallback),
+            Arc::clone(&endpoint.bodies),
+        );
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                let (script, fallback, bodies) = (
+                    Arc::clone(&script),
+                    Arc::clone(&fallback),
+                    Arc::clone(&bodies),
+                );
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let body_start = loop {
+                        let Ok(n) = tls.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&request[..body_start]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while request.len() < body_start + length {
+                        let Ok(n) = tls.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&chunk[..n]);
+                    }
+                    bodies
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&request[body_start..]).into_owned());
+                    let reply = script
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or_else(|| fallback.lock().unwrap().clone());
+                    let (status, headers, body) = match reply {
+                        Reply::Token(token, expires_in) => (
+                            200,
+                            Vec::new(),
+                            format!(
+                                r#"{{"token_type":"Bearer","expires_in":{expires_in},"ext_expires_in":{expires_in},"access_token":"{token}"}}"#
+                            )
+                            .into_bytes(),
+                        ),
+                        Reply::Jwt(key, lifetime) => {
+                            let now = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap()
+                                .as_secs();
+                            // exp rounds up, so the token lives at least
+                            // `expires_in` seconds.
+                            let jwt = ferrokafka_fake::jwt::sign_hs256(
+                                &ferrokafka_fake::jwt::Claims {
+                                    subject: "app-7".to_owned(),
+                                    audience: "kafka".to_owned(),
+                                    expires_at: now + lifetime + 1,
+                                },
+                                key,
+                            );
+                            (
+                                200,
+                                Vec::new(),
+                                format!(
+                                    r#"{{"token_type":"Bearer","expires_in":{lifetime},"access_token":"{jwt}"}}"#
+                                )
+                                .into_bytes(),
+                            )
+                        }
+                        Reply::Raw(status, headers, body) => (status, headers, body),
+                    };
+                    let mut answer = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        body.len()
+                    );
+                    for (k, v) in headers {
+                        answer.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    answer.push_str("\r\n");
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.write_all(&body).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        endpoint
+    }
+
+    pub fn url(&self, tenant: &str) -> String {
+        format!("https://localhost:{}/{tenant}/oauth2/v2.0/token", self.port)
+    }
+
+    pub fn requests(&self) -> usize {
+        self.bodies.lock().unwrap().len()
+    }
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}

@@ -1,0 +1,700 @@
+//! The security section of the configuration: TLS (`ssl.*`) and SASL
+//! (`sasl.*`) settings under the Java client's names, plus librdkafka's
+//! `ssl.ca.location`-style and `sasl.username`/`sasl.password` aliases,
+//! and the TLS [`Connector`](crate::transport::Connector) built from them.
+//!
+//! ```
+//! use ferrokafka::ClientConfig;
+//! let config = ClientConfig::builder()
+//!     .bootstrap_servers("broker:9093")
+//!     .property("security.protocol", "SASL_SSL")
+//!     .property("sasl.mechanism", "SCRAM-SHA-512")
+//!     .property(
+//!         "sasl.jaas.config",
+//!         r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="app" password="s3cret";"#,
+//!     )
+//!     .property("ssl.truststore.location", "/etc/kafka/ca.pem")
+//!     .property("ssl.truststore.type", "PEM")
+//!     .build()?;
+//! assert!(!format!("{config:?}").contains("s3cret"));
+//! # Ok::<(), ferrokafka::ConfigError>(())
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ferrokafka_auth::jaas::{JaasConfig, LoginModule};
+use ferrokafka_auth::sasl::OAuthBearer;
+use ferrokafka_auth::sasl::ScramHash;
+use ferrokafka_auth::tls::{PemSource, StoreType, TlsSettings};
+use ferrokafka_auth::token::{EntraClientCredentials, TokenError, TokenProvider};
+use ferrokafka_auth::{Credentials, Mechanism, SaslClient, Secret};
+
+use crate::config::{ConfigError, SecurityProtocol};
+
+/// The property names of the security section.
+pub mod keys {
+    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `OAUTHBEARER`.
+    pub const SASL_MECHANISM: &str = "sasl.mechanism";
+    /// The Java login-module string (`PlainLoginModule`, `ScramLoginModule`,
+    /// `OAuthBearerLoginModule`; any package prefix).
+    pub const SASL_JAAS_CONFIG: &str = "sasl.jaas.config";
+    /// librdkafka's user name for PLAIN/SCRAM (instead of the JAAS string).
+    pub const SASL_USERNAME: &str = "sasl.username";
+    /// librdkafka's password for PLAIN/SCRAM.
+    pub const SASL_PASSWORD: &str = "sasl.password";
+    /// OAUTHBEARER token endpoint (client-credentials grant).
+    pub const SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: &str = "sasl.oauthbearer.token.endpoint.url";
+    /// ferrokafka's own: CA certificates (PEM file) trusted for the token
+    /// endpoint, when it is not signed by a public root or the Kafka CA.
+    pub const SASL_OAUTHBEARER_SSL_CA_LOCATION: &str = "sasl.oauthbearer.ssl.ca.location";
+    /// The Java login callback handler class.
+    pub const SASL_LOGIN_CALLBACK_HANDLER_CLASS: &str = "sasl.login.callback.handler.class";
+    /// CA certificates: a PEM file (with `ssl.truststore.type=PEM`).
+    pub const SSL_TRUSTSTORE_LOCATION: &str = "ssl.truststore.location";
+    /// Trust store password (JKS/PKCS#12 only; ignored for PEM).
+    pub const SSL_TRUSTSTORE_PASSWORD: &str = "ssl.truststore.password";
+    /// `PEM` (default here), `PKCS12`, or `JKS` (refused with the
+    /// `keytool` command converting it to PKCS#12).
+    pub const SSL_TRUSTSTORE_TYPE: &str = "ssl.truststore.type";
+    /// CA certificates as inline PEM text.
+    pub const SSL_TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
+    /// Client certificate chain and key: a PEM file, for mutual TLS.
+    pub const SSL_KEYSTORE_LOCATION: &str = "ssl.keystore.location";
+    /// Key store password (the key's passphrase for PEM).
+    pub const SSL_KEYSTORE_PASSWORD: &str = "ssl.keystore.password";
+    /// `PEM`, `JKS` or `PKCS12`.
+    pub const SSL_KEYSTORE_TYPE: &str = "ssl.keystore.type";
+    /// Client private key as inline PEM text.
+    pub const SSL_KEYSTORE_KEY: &str = "ssl.keystore.key";
+    /// Client certificate chain as inline PEM text.
+    pub const SSL_KEYSTORE_CERTIFICATE_CHAIN: &str = "ssl.keystore.certificate.chain";
+    /// The private key's passphrase.
+    pub const SSL_KEY_PASSWORD: &str = "ssl.key.password";
+    /// `https` (default) verifies the broker's host name; the empty string
+    /// disables the check (logged as a warning on every connection).
+    pub const SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: &str = "ssl.endpoint.identification.algorithm";
+    /// librdkafka: CA PEM file.
+    pub const SSL_CA_LOCATION: &str = "ssl.ca.location";
+    /// librdkafka: client certificate PEM file.
+    pub const SSL_CERTIFICATE_LOCATION: &str = "ssl.certificate.location";
+    /// librdkafka: client key PEM file.
+    pub const SSL_KEY_LOCATION: &str = "ssl.key.location";
+    /// `TLSv1.2`, `TLSv1.3`, `TLS` or `SSL`: accepted; rustls always
+    /// negotiates TLS 1.3 or 1.2.
+    pub const SSL_PROTOCOL: &str = "ssl.protocol";
+
+    /// Every key of the section.
+    pub const ALL: [&str; 23] = [
+        SASL_MECHANISM,
+        SASL_OAUTHBEARER_SSL_CA_LOCATION,
+        SASL_JAAS_CONFIG,
+        SASL_USERNAME,
+        SASL_PASSWORD,
+        SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+        SASL_LOGIN_CALLBACK_HANDLER_CLASS,
+        SSL_TRUSTSTORE_LOCATION,
+        SSL_TRUSTSTORE_PASSWORD,
+        SSL_TRUSTSTORE_TYPE,
+        SSL_TRUSTSTORE_CERTIFICATES,
+        SSL_KEYSTORE_LOCATION,
+        SSL_KEYSTORE_PASSWORD,
+        SSL_KEYSTORE_TYPE,
+        SSL_KEYSTORE_KEY,
+        SSL_KEYSTORE_CERTIFICATE_CHAIN,
+        SSL_KEY_PASSWORD,
+        SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
+        SSL_CA_LOCATION,
+        SSL_CERTIFICATE_LOCATION,
+        SSL_KEY_LOCATION,
+        SSL_PROTOCOL,
+        // Kept last: librdkafka's spelling of the mechanism key.
+        SASL_MECHANISMS,
+    ];
+    /// librdkafka's `sasl.mechanisms`.
+    pub const SASL_MECHANISMS: &str = "sasl.mechanisms";
+}
+
+/// The security settings as given (validated by
+/// [`ClientConfig::validate`](crate::ClientConfig::validate)).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecurityConfig {
+    sasl_mechanism: Option<Mechanism>,
+    jaas: Option<JaasConfig>,
+    username: Option<String>,
+    password: Option<Secret>,
+    token_endpoint: Option<String>,
+    token_endpoint_ca: Option<PathBuf>,
+    callback_handler: Option<String>,
+    tls: TlsSettings,
+    tls_keys_set: Vec<&'static str>,
+    ssl_protocol: Option<String>,
+    token_provider: Option<ProviderHandle>,
+    /// The Entra ID provider, made once and shared by every connection
+    /// (so its token cache is too).
+    entra_provider: Arc<std::sync::OnceLock<ProviderHandle>>,
+}
+
+/// A shared [`TokenProvider`], compared by identity.
+#[derive(Clone, Debug)]
+pub struct ProviderHandle(pub Arc<dyn TokenProvider>);
+
+impl PartialEq for ProviderHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ProviderHandle {}
+
+/// How connections authenticate, resolved from the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SaslAuth {
+    /// PLAIN.
+    Plain(Credentials),
+    /// SCRAM-SHA-256 / SCRAM-SHA-512.
+    Scram(ScramHash, Credentials),
+    /// OAUTHBEARER with a token from `provider` and SASL extensions
+    /// (JAAS options `extension_<name>="<value>"`).
+    OAuthBearer {
+        /// Where tokens come from.
+        provider: ProviderHandle,
+        /// SASL extensions (KIP-342).
+        extensions: Vec<(String, String)>,
+    },
+}
+
+impl SaslAuth {
+    /// The mechanism sent in `SaslHandshake`.
+    pub fn mechanism(&self) -> Mechanism {
+        match self {
+            SaslAuth::Plain(_) => Mechanism::Plain,
+            SaslAuth::Scram(hash, _) => hash.mechanism(),
+            SaslAuth::OAuthBearer { .. } => Mechanism::OAuthBearer,
+        }
+    }
+    /// A fresh exchange for one connection (OAUTHBEARER asks its provider
+    /// for a token first).
+    pub async fn client(&self) -> Result<SaslClient, TokenError> {
+        match self {
+            SaslAuth::Plain(c) => Ok(SaslClient::plain(c)),
+            SaslAuth::Scram(hash, c) => Ok(SaslClient::scram(*hash, c)),
+            SaslAuth::OAuthBearer {
+                provider,
+                extensions,
+            } => {
+                let token = provider.0.token().await?;
+                let invalid = |e: ferrokafka_auth::sasl::OAuthBearerError| {
+                    TokenError::Provider(e.to_string())
+                };
+                let mut message = OAuthBearer::new(token.value).map_err(invalid)?;
+                for (k, v) in extensions {
+                    message = message.extension(k, v).map_err(invalid)?;
+                }
+                Ok(SaslClient::oauthbearer(message))
+            }
+        }
+    }
+    /// The user name (for errors and logs; `(token)` for OAUTHBEARER).
+    pub fn username(&self) -> &str {
+        match self {
+            SaslAuth::Plain(c) | SaslAuth::Scram(_, c) => &c.username,
+            SaslAuth::OAuthBearer { .. } => "(token)",
+        }
+    }
+}
+
+fn mark(set: &mut Vec<&'static str>, key: &'static str) {
+    if !set.contains(&key) {
+        set.push(key);
+    }
+}
+
+fn store_type(key: &'static str, value: &str) -> Result<StoreType, ConfigError> {
+    StoreType::parse(value).ok_or_else(|| ConfigError::InvalidValue {
+        key,
+        value: value.to_owned(),
+        expected: "one of PEM, JKS, PKCS12".to_owned(),
+    })
+}
+
+impl SecurityConfig {
+    /// Sets one key; `Ok(false)` when the key is not in this section.
+    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        use keys::*;
+        let path = |v: &str| Some(PemSource::File(PathBuf::from(v.trim())));
+        let inline = |v: &str| Some(PemSource::Inline(Secret::new(v)));
+        match key {
+            SASL_MECHANISM | SASL_MECHANISMS => {
+                let m = Mechanism::parse(value).ok_or_else(|| ConfigError::InvalidValue {
+                    key: SASL_MECHANISM,
+                    value: value.to_owned(),
+                    expected: "one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (GSSAPI/Kerberos is not supported)".to_owned(),
+                })?;
+                self.sasl_mechanism = Some(m);
+            }
+            SASL_JAAS_CONFIG => self.jaas = Some(JaasConfig::parse(value)?),
+            SASL_USERNAME => self.username = Some(value.to_owned()),
+            SASL_PASSWORD => self.password = Some(Secret::new(value)),
+            SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL => {
+                self.token_endpoint = Some(value.trim().to_owned())
+            }
+            SASL_OAUTHBEARER_SSL_CA_LOCATION => {
+                self.token_endpoint_ca = Some(PathBuf::from(value.trim()))
+            }
+            SASL_LOGIN_CALLBACK_HANDLER_CLASS => {
+                self.callback_handler = Some(value.trim().to_owned())
+            }
+            SSL_TRUSTSTORE_LOCATION | SSL_CA_LOCATION => {
+                mark(&mut self.tls_keys_set, SSL_TRUSTSTORE_LOCATION);
+                self.tls.ca = path(value);
+            }
+            SSL_TRUSTSTORE_CERTIFICATES => {
+                mark(&mut self.tls_keys_set, SSL_TRUSTSTORE_CERTIFICATES);
+                self.tls.ca = inline(value);
+            }
+            SSL_TRUSTSTORE_PASSWORD => {
+                // PKCS#12 stores have one; PEM trust needs none.
+                mark(&mut self.tls_keys_set, SSL_TRUSTSTORE_PASSWORD);
+                self.tls.truststore_password = (!value.is_empty()).then(|| Secret::new(value));
+            }
+            SSL_TRUSTSTORE_TYPE => self.tls.ca_type = store_type(SSL_TRUSTSTORE_TYPE, value)?,
+            SSL_KEYSTORE_LOCATION | SSL_CERTIFICATE_LOCATION => {
+                mark(&mut self.tls_keys_set, SSL_KEYSTORE_LOCATION);
+                self.tls.client_cert = path(value);
+            }
+            SSL_KEYSTORE_CERTIFICATE_CHAIN => {
+                mark(&mut self.tls_keys_set, SSL_KEYSTORE_CERTIFICATE_CHAIN);
+                self.tls.client_cert = inline(value);
+            }
+            SSL_KEYSTORE_KEY => {
+                mark(&mut self.tls_keys_set, SSL_KEYSTORE_KEY);
+                self.tls.client_key = inline(value);
+            }
+            SSL_KEY_LOCATION => {
+                mark(&mut self.tls_keys_set, SSL_KEY_LOCATION);
+                self.tls.client_key = path(value);
+            }
+            SSL_KEYSTORE_TYPE => self.tls.keystore_type = store_type(SSL_KEYSTORE_TYPE, value)?,
+            SSL_KEYSTORE_PASSWORD => {
+                self.tls.keystore_password = (!value.is_empty()).then(|| Secret::new(value));
+            }
+            SSL_KEY_PASSWORD => {
+                self.tls.key_password = (!value.is_empty()).then(|| Secret::new(value));
+            }
+            SSL_ENDPOINT_IDENTIFICATION_ALGORITHM => {
+                self.tls.verify_hostname = match value.trim() {
+                    "" => false,
+                    v if v.eq_ignore_ascii_case("https") => true,
+                    _ => return Err(ConfigError::InvalidValue {
+                        key: SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
+                        value: value.to_owned(),
+                        expected:
+                            "`https` (verify the broker's host name) or the empty string (do not)"
+                                .to_owned(),
+                    }),
+                }
+            }
+            SSL_PROTOCOL => {
+                let ok = ["TLSv1.2", "TLSv1.3", "TLS", "SSL"];
+                if !ok.iter().any(|p| p.eq_ignore_ascii_case(value.trim())) {
+                    return Err(ConfigError::InvalidValue {
+                        key: SSL_PROTOCOL,
+                        value: value.to_owned(),
+                        expected: "TLSv1.3, TLSv1.2, TLS or SSL (rustls negotiates TLS 1.3 or 1.2; older versions are refused)".to_owned(),
+                    });
+                }
+                self.ssl_protocol = Some(value.trim().to_owned());
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The TLS settings.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
+    /// Whether host-name verification is on.
+    pub fn verify_hostname(&self) -> bool {
+        self.tls.verify_hostname
+    }
+
+    /// Checks the section against `security.protocol`.
+    pub(crate) fn validate(&self, protocol: SecurityProtocol) -> Result<(), ConfigError> {
+        use crate::config::keys::SECURITY_PROTOCOL;
+        if !protocol.uses_sasl() {
+            let given = [
+                (keys::SASL_MECHANISM, self.sasl_mechanism.is_some()),
+                (keys::SASL_JAAS_CONFIG, self.jaas.is_some()),
+                (keys::SASL_USERNAME, self.username.is_some()),
+            ];
+            if let Some((key, _)) = given.iter().find(|(_, set)| *set) {
+                return Err(ConfigError::Conflict {
+                    key,
+                    value: "(set)".to_owned(),
+                    other: SECURITY_PROTOCOL,
+                    other_value: protocol.name().to_owned(),
+                    hint: "SASL settings do nothing without SASL: set security.protocol to SASL_SSL or SASL_PLAINTEXT, or remove them",
+                });
+            }
+        } else {
+            self.sasl_auth()?;
+        }
+        if !protocol.uses_tls() {
+            if let Some(key) = self.tls_keys_set.first() {
+                return Err(ConfigError::Conflict {
+                    key,
+                    value: "(set)".to_owned(),
+                    other: SECURITY_PROTOCOL,
+                    other_value: protocol.name().to_owned(),
+                    hint: "TLS settings do nothing without TLS: set security.protocol to SSL or SASL_SSL, or remove them",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The SASL authentication connections run, when `security.protocol`
+    /// uses SASL.
+    pub fn sasl_auth(&self) -> Result<SaslAuth, ConfigError> {
+        let mechanism = match (self.sasl_mechanism, self.jaas.as_ref().map(JaasConfig::module)) {
+            (Some(m), _) => m,
+            // Java defaults to GSSAPI; a login module tells what was meant.
+            (None, Some(LoginModule::Plain)) => Mechanism::Plain,
+            (None, Some(LoginModule::OAuthBearer)) => Mechanism::OAuthBearer,
+            (None, _) => {
+                return Err(ConfigError::Missing {
+                    key: keys::SASL_MECHANISM,
+                    hint: "set it to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (Java's default GSSAPI/Kerberos is not supported)",
+                })
+            }
+        };
+        let expected_module = match mechanism {
+            Mechanism::Plain => LoginModule::Plain,
+            Mechanism::ScramSha256 | Mechanism::ScramSha512 => LoginModule::Scram,
+            _ => LoginModule::OAuthBearer,
+        };
+        if let Some(jaas) = &self.jaas {
+            if jaas.module() != expected_module {
+                return Err(ConfigError::Conflict {
+                    key: keys::SASL_JAAS_CONFIG,
+                    value: jaas.class().to_owned(),
+                    other: keys::SASL_MECHANISM,
+                    other_value: mechanism.name().to_owned(),
+                    hint: "the login module must match the mechanism: PlainLoginModule for PLAIN, ScramLoginModule for SCRAM-*, OAuthBearerLoginModule for OAUTHBEARER",
+                });
+            }
+        }
+        if mechanism == Mechanism::OAuthBearer {
+            return self.oauthbearer();
+        }
+        let credentials = self.credentials()?;
+        Ok(match mechanism {
+            Mechanism::Plain => SaslAuth::Plain(credentials),
+            Mechanism::ScramSha256 => SaslAuth::Scram(ScramHash::Sha256, credentials),
+            _ => SaslAuth::Scram(ScramHash::Sha512, credentials),
+        })
+    }
+
+    fn oauthbearer(&self) -> Result<SaslAuth, ConfigError> {
+        let extensions: Vec<(String, String)> = self
+            .jaas
+            .iter()
+            .flat_map(|j| {
+                j.option_names()
+                    .filter_map(|name| {
+                        let key = name.strip_prefix("extension_")?;
+                        Some((key.to_owned(), j.option(name)?.to_owned()))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (key, value) in &extensions {
+            OAuthBearer::new(Secret::new("t"))
+                .and_then(|m| m.extension(key, value))
+                .map_err(|e| ConfigError::InvalidValue {
+                    key: keys::SASL_JAAS_CONFIG,
+                    value: format!("extension_{key}"),
+                    expected: e.to_string(),
+                })?;
+        }
+        if let Some(provider) = &self.token_provider {
+            return Ok(SaslAuth::OAuthBearer {
+                provider: provider.clone(),
+                extensions,
+            });
+        }
+        if let Some(entra) = self.entra_client_credentials()? {
+            let provider = match self.entra_provider.get() {
+                Some(p) => p.clone(),
+                None => {
+                    let ca = self
+                        .token_endpoint_ca
+                        .clone()
+                        .map(PemSource::File)
+                        .or_else(|| self.tls.ca.clone());
+                    let made =
+                        ProviderHandle(Arc::new(crate::oauth::EntraTokenProvider::new(entra, ca)?));
+                    self.entra_provider.get_or_init(|| made).clone()
+                }
+            };
+            return Ok(SaslAuth::OAuthBearer {
+                provider,
+                extensions,
+            });
+        }
+        Err(ConfigError::Missing {
+            key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+            hint: "OAUTHBEARER needs a token source: a token provider (ClientConfigBuilder::oauthbearer_token_provider), or Entra ID client credentials (sasl.oauthbearer.token.endpoint.url plus clientId/clientSecret/scope in sasl.jaas.config)",
+        })
+    }
+
+    /// The Entra ID / OIDC client-credentials settings, when configured
+    /// the Java way (token endpoint URL + `OAuthBearerLoginModule` with
+    /// `clientId`/`clientSecret`, or the `OAuthBearerLoginCallbackHandler`
+    /// class).
+    pub fn entra_client_credentials(&self) -> Result<Option<EntraClientCredentials>, ConfigError> {
+        let handler_means_entra = self.callback_handler.as_deref().is_some_and(|c| {
+            c.ends_with(".secured.OAuthBearerLoginCallbackHandler")
+                || c == "OAuthBearerLoginCallbackHandler"
+        });
+        if let Some(class) = &self.callback_handler {
+            if !handler_means_entra {
+                return Err(ConfigError::Unsupported {
+                    key: keys::SASL_LOGIN_CALLBACK_HANDLER_CLASS,
+                    value: class.clone(),
+                    hint: "only the OAuthBearerLoginCallbackHandler (client credentials) is understood; other Java callback classes cannot run here",
+                });
+            }
+        }
+        let (Some(jaas), Some(url)) = (&self.jaas, &self.token_endpoint) else {
+            if handler_means_entra {
+                return Err(ConfigError::Missing {
+                    key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+                    hint: "the client-credentials callback handler needs the token endpoint, e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
+                });
+            }
+            return Ok(None);
+        };
+        EntraClientCredentials::from_java(jaas, url)
+            .map(Some)
+            .map_err(|e| ConfigError::InvalidValue {
+                key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+                value: url.clone(),
+                expected: e.to_string(),
+            })
+    }
+
+    /// Sets the OAUTHBEARER token provider.
+    pub(crate) fn set_token_provider(&mut self, provider: Arc<dyn TokenProvider>) {
+        self.token_provider = Some(ProviderHandle(provider));
+    }
+
+    fn credentials(&self) -> Result<Credentials, ConfigError> {
+        let from_jaas = self
+            .jaas
+            .as_ref()
+            .and_then(|j| Some((j.option("username")?.to_owned(), j.secret("password")?)));
+        if let Some(jaas) = &self.jaas {
+            if jaas
+                .option("tokenauth")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            {
+                return Err(ConfigError::Unsupported {
+                    key: keys::SASL_JAAS_CONFIG,
+                    value: "tokenauth=true".to_owned(),
+                    hint: "delegation-token SCRAM is not supported yet; use a SCRAM user's name and password",
+                });
+            }
+        }
+        match (from_jaas, &self.username, &self.password) {
+            (Some((user, password)), _, _) => Ok(Credentials::new(user, password)),
+            (None, Some(user), Some(password)) => Ok(Credentials::new(user.clone(), password.clone())),
+            (None, Some(_), None) => Err(ConfigError::Missing {
+                key: keys::SASL_PASSWORD,
+                hint: "sasl.username is set; set sasl.password too",
+            }),
+            _ => Err(ConfigError::Missing {
+                key: keys::SASL_JAAS_CONFIG,
+                hint: "PLAIN and SCRAM need a user name and password: sasl.jaas.config with username=\"...\" password=\"...\", or sasl.username + sasl.password",
+            }),
+        }
+    }
+
+    /// The settings as (key, value) pairs for display; secrets redacted.
+    pub(crate) fn to_properties(&self) -> Vec<(&'static str, String)> {
+        use keys::*;
+        let mut out = Vec::new();
+        if let Some(m) = self.sasl_mechanism {
+            out.push((SASL_MECHANISM, m.name().to_owned()));
+        }
+        if self.jaas.is_some() {
+            out.push((SASL_JAAS_CONFIG, "<redacted>".to_owned()));
+        }
+        if let Some(u) = &self.username {
+            out.push((SASL_USERNAME, u.clone()));
+        }
+        if self.password.is_some() {
+            out.push((SASL_PASSWORD, "<redacted>".to_owned()));
+        }
+        if let Some(u) = &self.token_endpoint {
+            out.push((SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, u.clone()));
+        }
+        if let Some(PemSource::File(p)) = &self.tls.ca {
+            out.push((SSL_TRUSTSTORE_LOCATION, p.display().to_string()));
+        }
+        if let Some(PemSource::File(p)) = &self.tls.client_cert {
+            out.push((SSL_KEYSTORE_LOCATION, p.display().to_string()));
+        }
+        if !self.tls.verify_hostname {
+            out.push((SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, String::new()));
+        }
+        out
+    }
+}
+
+/// The transport `Client::connect` uses for `config`: TCP, or TLS over TCP.
+pub fn connector_for(
+    config: &crate::ClientConfig,
+) -> Result<Arc<dyn crate::transport::Connector>, ConfigError> {
+    if !config.security_protocol().uses_tls() {
+        return Ok(Arc::new(crate::transport::TcpConnector));
+    }
+    let tls = config.security().tls();
+    Ok(Arc::new(crate::transport::TlsConnector::new(tls)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClientConfig;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<ClientConfig, ConfigError> {
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        map.insert("bootstrap.servers".into(), "h:1".into());
+        ClientConfig::from_properties(&map)
+    }
+
+    #[test]
+    fn plain_and_scram_from_jaas_or_username() {
+        let c = config(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "PLAIN"),
+            ("sasl.jaas.config", r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="pw-canary";"#),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.security().sasl_auth().unwrap(),
+            SaslAuth::Plain(Credentials::new("u", Secret::new("pw-canary")))
+        );
+        assert!(!format!("{c:?}").contains("pw-canary"));
+        assert!(!format!("{:?}", c.to_properties()).contains("pw-canary"));
+        let c = config(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanisms", "scram-sha-512"),
+            ("sasl.username", "u"),
+            ("sasl.password", "pw"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.security().sasl_auth().unwrap().mechanism(),
+            Mechanism::ScramSha512
+        );
+        // No mechanism, but a PLAIN login module: PLAIN.
+        let c = config(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            (
+                "sasl.jaas.config",
+                r#"x.PlainLoginModule required username="u" password="p";"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.security().sasl_auth().unwrap().mechanism(),
+            Mechanism::Plain
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (pairs, needle) in [
+            (
+                vec![("security.protocol", "SASL_PLAINTEXT")],
+                "sasl.mechanism",
+            ),
+            (
+                vec![
+                    ("security.protocol", "SASL_PLAINTEXT"),
+                    ("sasl.mechanism", "GSSAPI"),
+                ],
+                "GSSAPI/Kerberos is not supported",
+            ),
+            (
+                vec![
+                    ("security.protocol", "SASL_PLAINTEXT"),
+                    ("sasl.mechanism", "PLAIN"),
+                ],
+                "username",
+            ),
+            (
+                vec![
+                    ("security.protocol", "SASL_PLAINTEXT"),
+                    ("sasl.mechanism", "PLAIN"),
+                    ("sasl.username", "u"),
+                ],
+                "sasl.password",
+            ),
+            (
+                vec![
+                    ("security.protocol", "SASL_PLAINTEXT"),
+                    ("sasl.mechanism", "SCRAM-SHA-256"),
+                    (
+                        "sasl.jaas.config",
+                        r#"x.PlainLoginModule required username="u" password="secret-x";"#,
+                    ),
+                ],
+                "login module must match",
+            ),
+            (
+                vec![
+                    ("security.protocol", "PLAINTEXT"),
+                    ("sasl.mechanism", "PLAIN"),
+                ],
+                "SASL settings do nothing",
+            ),
+            (
+                vec![
+                    ("security.protocol", "SASL_PLAINTEXT"),
+                    ("sasl.mechanism", "PLAIN"),
+                    ("sasl.username", "u"),
+                    ("sasl.password", "p"),
+                    ("ssl.truststore.location", "/x"),
+                ],
+                "TLS settings do nothing",
+            ),
+            (
+                vec![("ssl.endpoint.identification.algorithm", "none")],
+                "empty string",
+            ),
+            (vec![("ssl.truststore.type", "BKS")], "PEM, JKS, PKCS12"),
+            (
+                vec![(
+                    "sasl.jaas.config",
+                    r#"x.PlainLoginModule required password="secret-x"#,
+                )],
+                "unterminated",
+            ),
+        ] {
+            let err = config(&pairs).unwrap_err().to_string();
+            assert!(err.contains(needle), "{pairs:?}: {err}");
+            assert!(!err.contains("secret-x"), "{err}");
+        }
+    }
+}

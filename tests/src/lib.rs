@@ -93,7 +93,7 @@ impl Nisshi {
         let mut last_error = String::new();
         for _ in 0..3 {
             let port = free_port()?;
-            match Self::spawn(&binary, port) {
+            match Self::spawn(&binary, port, None) {
                 Ok(broker) => return Ok(broker),
                 Err(error) => last_error = error,
             }
@@ -101,12 +101,24 @@ impl Nisshi {
         Err(last_error)
     }
 
-    fn spawn(binary: &PathBuf, port: u16) -> Result<Nisshi, String> {
+    /// A broker listening on `port` that advertises `advertised` (a proxy
+    /// in front of it) in its metadata, so clients keep going through the
+    /// proxy after bootstrap.
+    pub fn start_behind(port: u16, advertised: SocketAddr) -> Result<Nisshi, String> {
+        Self::spawn(&nisshi_binary()?, port, Some(advertised))
+    }
+
+    fn spawn(
+        binary: &PathBuf,
+        port: u16,
+        advertised: Option<SocketAddr>,
+    ) -> Result<Nisshi, String> {
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised_url = advertised.map_or_else(|| url.clone(), |a| format!("tcp://{a}"));
         let mut child = Command::new(binary)
             .arg("broker")
             .args(["--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args(["--advertised-listener-url", &advertised_url])
             .args(["--storage-engine", "memory://nisshi/"])
             .args(["--cluster-id", "ferrokafka-tests"])
             .env("RUST_LOG", "warn")

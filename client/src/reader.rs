@@ -8,6 +8,10 @@
 //! partition), and every fetch first reserves its size from the client-wide
 //! `fetch.buffer.max.bytes` budget, which is given back as the consumer
 //! takes the records: a slow consumer stops the fetching (backpressure).
+//! A reader with no fetch in flight whose consumer has taken everything
+//! may fetch even when the budget is spent (by other readers' unread
+//! records), so that streams drained one after the other cannot starve
+//! each other; the overdraft is at most one fetch per reader.
 //!
 //! Per partition:
 //! - a batch that starts before the requested offset is trimmed, and one
@@ -40,8 +44,8 @@ use ferrokafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchRespons
 use ferrokafka_protocol::record::{BatchDecoder, ControlRecordType, RecordBatch, TimestampType};
 use ferrokafka_protocol::{ProtocolError, StrBytes};
 use futures::stream::FuturesUnordered;
-use futures::{Stream, StreamExt};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use futures::{FutureExt, Stream, StreamExt};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::backoff::backoff_with_jitter;
@@ -163,6 +167,76 @@ struct Chunk {
     verify: bool,
     /// Fetch-budget bytes, given back when the chunk is consumed.
     _budget: Option<OwnedSemaphorePermit>,
+    /// Counts the chunk as waiting for this reader's consumer.
+    _held: Held,
+}
+
+/// How much of one reader holds on to memory: fetches in flight and
+/// fetched chunks its consumer has not taken yet.
+#[derive(Debug, Default)]
+struct Buffered {
+    holds: std::sync::atomic::AtomicUsize,
+    /// Signalled when the count drops to zero.
+    emptied: tokio::sync::Notify,
+}
+
+impl Buffered {
+    fn hold(self: &Arc<Self>) -> Held {
+        self.holds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Held(Arc::clone(self))
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.holds.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
+
+    /// Reserves `want` bytes of the client-wide budget, waiting for them
+    /// only while this reader holds something (a fetch in flight, unread
+    /// chunks): holding nothing, a spent budget is other readers' unread
+    /// records, and waiting on them could wait forever (their consumer may
+    /// be waiting on us). Then it fetches without a reservation. The
+    /// fetch is held from then on (the check and the hold are one atomic
+    /// step, so two fetches cannot both skip the reservation).
+    async fn reserve(
+        self: &Arc<Self>,
+        budget: &Arc<Semaphore>,
+        want: u32,
+    ) -> (Option<OwnedSemaphorePermit>, Held) {
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            let emptied = self.emptied.notified();
+            tokio::pin!(emptied);
+            emptied.as_mut().enable();
+            if let Ok(permit) = Arc::clone(budget).try_acquire_many_owned(want) {
+                return (Some(permit), self.hold());
+            }
+            if self.holds.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                return (None, Held(Arc::clone(self)));
+            }
+            tokio::select! {
+                permit = Arc::clone(budget).acquire_many_owned(want) => return (permit.ok(), self.hold()),
+                _ = &mut emptied => {}
+            }
+        }
+    }
+}
+
+/// One chunk or fetch counted in [`Buffered`]; dropping it uncounts it.
+#[derive(Debug)]
+struct Held(Arc<Buffered>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self
+            .0
+            .holds
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.emptied.notify_waiters();
+        }
+    }
 }
 
 enum Event {
@@ -473,10 +547,13 @@ type FetchOutcome = (
     Vec<usize>,
     Option<OwnedSemaphorePermit>,
     Result<FetchResponse>,
+    // The fetch counts as this reader's until its answer is handled.
+    Held,
 );
 
 struct Driver {
     client: Client,
+    buffered: Arc<Buffered>,
     isolation: IsolationLevel,
     cursors: Vec<Cursor>,
     events: mpsc::UnboundedSender<Event>,
@@ -517,6 +594,7 @@ impl Driver {
         }
         Driver {
             client,
+            buffered: Arc::default(),
             isolation: plan.isolation,
             cursors,
             events,
@@ -570,6 +648,9 @@ impl Driver {
                         c.retry_at = None;
                     }
                     Err(e) => {
+                        // Metadata errors name the topic only; the consumer
+                        // needs to know which of its partitions ended.
+                        let e = e.with_topic_partition(tp);
                         let c = &mut self.cursors[i];
                         // Unknown after a refresh and a retry: it does not exist.
                         let gone = matches!(e.kind(), ErrorKind::UnknownTopicOrPartition)
@@ -612,11 +693,12 @@ impl Driver {
                 .filter_map(|c| c.retry_at)
                 .min();
             tokio::select! {
-                Some((broker, indices, budget, result)) = in_flight.next(), if !in_flight.is_empty() => {
+                Some((broker, indices, budget, result, fetching)) = in_flight.next(), if !in_flight.is_empty() => {
                     busy.remove(&broker);
                     if !self.handle(indices, budget, result).await {
                         return;
                     }
+                    drop(fetching);
                 }
                 _ = tokio::time::sleep_until(next_retry.unwrap_or(now + Duration::from_secs(3600))), if next_retry.is_some() => {}
                 else => {
@@ -638,6 +720,7 @@ impl Driver {
         let client = self.client.clone();
         let config = client.config();
         let budget = Arc::clone(client.fetch_budget());
+        let buffered = Arc::clone(&self.buffered);
         let cap = config.fetch_buffer_max_bytes();
         // Half the budget per fetch, so one can be in flight while the
         // consumer works through the previous one.
@@ -679,8 +762,8 @@ impl Driver {
                     .collect(),
             );
         let timeout = client.request_timeout_plus(max_wait);
-        Box::pin(async move {
-            let permit = budget.acquire_many_owned(want).await.ok();
+        let fetch = async move {
+            let (permit, fetching) = buffered.reserve(&budget, want).await;
             let result = async {
                 let conn = client.broker_connection(broker).await?;
                 let version = conn.version(ApiKey::Fetch)?;
@@ -699,8 +782,16 @@ impl Driver {
                 conn.send_at(&request, version, timeout).await
             }
             .await;
-            (broker, indices, permit, result)
-        })
+            (broker, indices, permit, result, fetching)
+        };
+        // The fetch runs as its own task: it holds the broker's pool slot
+        // while connecting, and the driver, busy looking up a leader (a
+        // metadata refresh that may need that slot), would otherwise stop
+        // polling it and wait for itself. Dropping the handle (the stream
+        // went away) cancels the task.
+        let (task, handle) = fetch.remote_handle();
+        tokio::spawn(task);
+        Box::pin(handle)
     }
 
     /// Applies one fetch answer, then reports out-of-range partitions with
@@ -863,6 +954,7 @@ impl Driver {
                     high,
                     verify,
                     _budget: share,
+                    _held: self.buffered.hold(),
                 };
                 if !self.emit(Event::Chunk(chunk)) {
                     return false;
@@ -1049,6 +1141,46 @@ mod tests {
         let mut c = range(3, 5);
         c.advance(Bytes::new(), &[], IsolationLevel::ReadUncommitted, 4, true);
         assert!(!c.done, "records up to 5 are not written yet: keep waiting");
+    }
+
+    #[tokio::test]
+    async fn a_reader_with_nothing_unread_is_not_starved_by_a_spent_budget() {
+        let budget = Arc::new(Semaphore::new(100));
+        let others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
+        let buffered = Arc::new(Buffered::default());
+        let (permit, fetching) = buffered.reserve(&budget, 50).await;
+        assert!(
+            permit.is_none(),
+            "nothing of ours is unread: fetch without a reservation"
+        );
+        // With a fetch or chunk of ours held, it waits, until the budget
+        // frees up.
+        let held = fetching;
+        let waiting = {
+            let (budget, buffered) = (Arc::clone(&budget), Arc::clone(&buffered));
+            tokio::spawn(async move {
+                buffered
+                    .reserve(&budget, 50)
+                    .await
+                    .0
+                    .map(|p| p.num_permits())
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(others);
+        assert_eq!(waiting.await.unwrap(), Some(50));
+        // Or until our consumer takes the chunk.
+        let others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
+        let waiting = {
+            let (budget, buffered) = (Arc::clone(&budget), Arc::clone(&buffered));
+            tokio::spawn(async move { buffered.reserve(&budget, 50).await.0.is_none() })
+        };
+        tokio::task::yield_now().await;
+        drop(held);
+        assert!(waiting.await.unwrap());
+        assert!(buffered.is_empty(), "the fetch's hold ended with its task");
+        drop(others);
     }
 
     #[test]

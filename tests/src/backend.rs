@@ -54,6 +54,43 @@ macro_rules! on_both_backends {
     };
 }
 
+/// As [`on_both_backends!`](crate::on_both_backends), for `async fn(&Backend)`
+/// bodies: each test runs on its own multi-threaded tokio runtime. The
+/// test crate must depend on tokio (with `rt-multi-thread` and `time`).
+#[macro_export]
+macro_rules! on_both_backends_async {
+    ($($test:ident),* $(,)?) => {
+        mod nisshi {
+            $(
+                #[test]
+                fn $test() {
+                    let backend = $crate::backend::Backend::nisshi();
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .expect("a tokio runtime")
+                        .block_on(super::$test(&backend));
+                }
+            )*
+        }
+        mod fake {
+            $(
+                #[test]
+                fn $test() {
+                    let backend = $crate::backend::Backend::fake();
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .expect("a tokio runtime")
+                        .block_on(super::$test(&backend));
+                }
+            )*
+        }
+    };
+}
+
 impl Backend {
     /// A fresh Nisshi broker (panics with the install command if missing).
     pub fn nisshi() -> Backend {

@@ -1,5 +1,6 @@
-//! Admin operations against Nisshi: topics, cluster, configs, offsets,
-//! delete records.
+//! Admin operations on both backends (Nisshi and the fake cluster):
+//! topics, cluster, configs, offsets, delete records; CreatePartitions
+//! where each backend stands (Nisshi lacks it, the fake serves it).
 
 mod common;
 
@@ -7,12 +8,11 @@ use ferrokafka::admin::{ConfigResource, NewTopic, OffsetSpec};
 use ferrokafka::protocol::compression::Compression;
 use ferrokafka::protocol::messages::ApiKey;
 use ferrokafka::{ErrorKind, IsolationLevel, TopicPartition};
-use ferrokafka_tests::Nisshi;
+use ferrokafka_tests::backend::Backend;
+use ferrokafka_tests::on_both_backends_async;
 
-#[tokio::test]
-async fn create_describe_list_and_delete_topics() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn create_describe_list_and_delete_topics(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     let admin = client.admin();
 
     let outcomes = admin
@@ -90,20 +90,16 @@ async fn create_describe_list_and_delete_topics() {
     client.close().await;
 }
 
-#[tokio::test]
-async fn describe_cluster_lists_the_broker() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn describe_cluster_lists_the_broker(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     let cluster = client.admin().describe_cluster().await.unwrap();
     assert_eq!(cluster.brokers.len(), 1, "{cluster:?}");
-    assert_eq!(cluster.brokers[0].address.port, broker.addr().port());
+    assert_eq!(cluster.brokers[0].address.port, backend.addr().port());
     assert!(cluster.controller.is_some(), "{cluster:?}");
 }
 
-#[tokio::test]
-async fn list_offsets_earliest_latest_and_by_timestamp() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn list_offsets_earliest_latest_and_by_timestamp(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     let admin = client.admin();
     admin
         .create_topic(NewTopic::new("offsets", 2, 1))
@@ -165,10 +161,8 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
     assert_eq!(committed[0].1.as_ref().unwrap().offset, 30);
 }
 
-#[tokio::test]
-async fn delete_records_then_list_earliest() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn delete_records_then_list_earliest(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     let admin = client.admin();
     admin
         .create_topic(NewTopic::new("trim", 1, 1))
@@ -197,7 +191,7 @@ async fn delete_records_then_list_earliest() {
 #[tokio::test]
 async fn create_partitions_unsupported_by_the_broker_is_a_typed_error() {
     // Nisshi 0.8.1 has no CreatePartitions: the error names the API.
-    let broker = Nisshi::start();
+    let broker = ferrokafka_tests::Nisshi::start();
     let client = common::client(&broker).await;
     let admin = client.admin();
     admin
@@ -209,3 +203,76 @@ async fn create_partitions_unsupported_by_the_broker_is_a_typed_error() {
     assert!(err.to_string().contains("CreatePartitions"), "{err}");
     assert_eq!(err.api(), Some(ApiKey::CreatePartitions));
 }
+
+/// CreatePartitions exists only on the fake: the topic grows, the client
+/// sees the new partitions (its cached metadata is invalidated) and can
+/// write and read them; shrinking is a typed error naming the topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_partitions_grows_the_topic_on_the_fake() {
+    let backend = Backend::fake();
+    let client = common::client_for(&backend.bootstrap()).await;
+    let admin = client.admin();
+    admin
+        .create_topic(NewTopic::new("grow", 1, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin.describe_topic("grow").await.unwrap().partitions.len(),
+        1
+    );
+
+    admin.create_partitions("grow", 3).await.unwrap();
+    let topic = admin.describe_topic("grow").await.unwrap();
+    assert_eq!(topic.partitions.len(), 3, "{topic:?}");
+    assert!(
+        topic.partitions.values().all(|p| p.leader >= 0),
+        "{topic:?}"
+    );
+    let listed = admin.list_topics().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .find(|t| t.name == "grow")
+            .map(|t| t.partitions),
+        Some(3)
+    );
+    let cluster = backend.fake_cluster().unwrap();
+    assert_eq!(
+        cluster.partition_state("grow", 2).unwrap().high_watermark,
+        0
+    );
+
+    // The new partition takes records and the reader finds them.
+    let tp = TopicPartition::new("grow", 2);
+    common::produce_values(&client, &tp, 12, 4, 0, Compression::None).await;
+    let mut stream = client.read(vec![ferrokafka::ReadRange::new("grow", 2, 0..12)]);
+    let mut offsets = Vec::new();
+    while let Some(r) = futures::StreamExt::next(&mut stream).await {
+        offsets.push(r.unwrap().offset);
+    }
+    assert_eq!(offsets, (0..12).collect::<Vec<_>>());
+
+    // Fewer partitions than now: a non-retriable, typed error naming the topic.
+    let err = admin.create_partitions("grow", 2).await.unwrap_err();
+    assert!(!err.is_retriable(), "{err}");
+    assert_eq!(err.api(), Some(ApiKey::CreatePartitions), "{err}");
+    assert!(err.to_string().contains("grow"), "{err}");
+    assert_eq!(
+        admin.describe_topic("grow").await.unwrap().partitions.len(),
+        3
+    );
+    // An unknown topic.
+    let err = admin.create_partitions("nope", 2).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::UnknownTopicOrPartition),
+        "{err}"
+    );
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+on_both_backends_async!(
+    create_describe_list_and_delete_topics,
+    describe_cluster_lists_the_broker,
+    list_offsets_earliest_latest_and_by_timestamp,
+    delete_records_then_list_earliest,
+);

@@ -1,5 +1,5 @@
-//! The ranged reader against Nisshi: exact ranges (mid-batch start and
-//! end), every codec, several partitions, out-of-range partitions that do
+//! The ranged reader on both backends (Nisshi and the fake cluster): exact
+//! ranges (mid-batch start and end), every codec, several partitions, out-of-range partitions that do
 //! not stop the others, and a range that waits for records to arrive.
 
 mod common;
@@ -11,7 +11,8 @@ use ferrokafka::admin::NewTopic;
 use ferrokafka::protocol::compression::Compression;
 use ferrokafka::protocol::record::TimestampType;
 use ferrokafka::{Client, ErrorKind, ReadRange, Record, TopicPartition};
-use ferrokafka_tests::Nisshi;
+use ferrokafka_tests::backend::Backend;
+use ferrokafka_tests::on_both_backends_async;
 use futures::StreamExt;
 
 async fn collect(client: &Client, ranges: Vec<ReadRange>) -> (Vec<Record>, Vec<ferrokafka::Error>) {
@@ -34,10 +35,8 @@ fn offsets(records: &[Record]) -> Vec<i64> {
     records.iter().map(|r| r.offset).collect()
 }
 
-#[tokio::test]
-async fn reads_exact_ranges_starting_and_ending_mid_batch() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn reads_exact_ranges_starting_and_ending_mid_batch(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     client
         .admin()
         .create_topic(NewTopic::new("ranges", 1, 1))
@@ -82,10 +81,8 @@ async fn reads_exact_ranges_starting_and_ending_mid_batch() {
     assert!(records.is_empty() && errors.is_empty());
 }
 
-#[tokio::test]
-async fn reads_every_codec_and_several_partitions_in_order() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn reads_every_codec_and_several_partitions_in_order(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     client
         .admin()
         .create_topic(NewTopic::new("codecs", 5, 1))
@@ -118,10 +115,8 @@ async fn reads_every_codec_and_several_partitions_in_order() {
     }
 }
 
-#[tokio::test]
-async fn out_of_range_partition_is_reported_and_others_continue() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn out_of_range_partition_is_reported_and_others_continue(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     let admin = client.admin();
     admin
         .create_topic(NewTopic::new("oor", 2, 1))
@@ -188,12 +183,15 @@ async fn out_of_range_partition_is_reported_and_others_continue() {
         matches!(errors[0].kind(), ErrorKind::UnknownTopicOrPartition),
         "{errors:?}"
     );
+    assert_eq!(
+        errors[0].topic_partition(),
+        Some(&TopicPartition::new("nope", 0)),
+        "the error names the partition that ended"
+    );
 }
 
-#[tokio::test]
-async fn a_range_past_the_end_waits_for_new_records() {
-    let broker = Nisshi::start();
-    let client = common::client(&broker).await;
+async fn a_range_past_the_end_waits_for_new_records(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
     client
         .admin()
         .create_topic(NewTopic::new("tail", 1, 1))
@@ -223,3 +221,10 @@ async fn a_range_past_the_end_waits_for_new_records() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(offsets(&records), (5..15).collect::<Vec<_>>());
 }
+
+on_both_backends_async!(
+    reads_exact_ranges_starting_and_ending_mid_batch,
+    reads_every_codec_and_several_partitions_in_order,
+    out_of_range_partition_is_reported_and_others_continue,
+    a_range_past_the_end_waits_for_new_records,
+);

@@ -311,7 +311,11 @@ impl Admin {
             .with_timeout_ms(request_timeout_ms(client))
             .with_topics(vec![CreatePartitionsTopic::default()
                 .with_name(topic_name(topic))
-                .with_count(total)]);
+                .with_count(total)
+                // Null lets the controller place the new partitions; the
+                // default (an empty list) asks for zero explicit
+                // assignments, which Kafka refuses as INVALID_REPLICA_ASSIGNMENT.
+                .with_assignments(None)]);
         client
             .with_retries(Some(topic), || async {
                 let conn = client.controller_connection().await?;
@@ -330,11 +334,17 @@ impl Admin {
                     result.error_code,
                     error_message(&result.error_message),
                 ) {
-                    None => Ok(()),
+                    None => Ok(Ok(())),
+                    // The controller's answer is final for an unknown topic
+                    // (retrying it would only wait out default.api.timeout.ms).
+                    Some(e) if is_unknown_topic(&e) => Ok(Err(e
+                        .with_topic(topic)
+                        .with_api(ApiKey::CreatePartitions)
+                        .with_hint("create the topic first (Admin::create_topic)"))),
                     Some(e) => Err(e.with_topic(topic).with_api(ApiKey::CreatePartitions)),
                 }
             })
-            .await?;
+            .await??;
         client.invalidate_metadata(topic);
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Shared helpers for the client tests against Nisshi.
+//! Shared helpers for the client tests (Nisshi and the fake cluster).
 #![allow(dead_code, unreachable_pub)]
 
 use std::time::Duration;
@@ -13,13 +13,20 @@ use ferrokafka::{Client, ClientConfig, TopicPartition};
 use ferrokafka_tests::Nisshi;
 
 pub async fn client(broker: &Nisshi) -> Client {
+    client_for(&broker.bootstrap()).await
+}
+
+/// A client of the broker(s) at `bootstrap` (either backend).
+pub async fn client_for(bootstrap: &str) -> Client {
     let config = ClientConfig::builder()
-        .bootstrap_servers(&broker.bootstrap())
+        .bootstrap_servers(bootstrap)
         .client_id("ferrokafka-tests")
         .fetch_max_wait(Duration::from_millis(100))
         .build()
         .unwrap();
-    Client::connect(config).await.expect("connect to nisshi")
+    Client::connect(config)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {bootstrap}: {e}"))
 }
 
 /// Sends one record batch to the partition's leader; returns its base offset.

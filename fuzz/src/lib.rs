@@ -75,7 +75,12 @@ pub fn fuzz_record_batch(codec: ferrokafka_protocol::compression::Compression, d
         };
         for record in records.iter() {
             let Ok(record) = record else { break };
-            std::hint::black_box((record.offset(), record.timestamp(), record.key(), record.value()));
+            std::hint::black_box((
+                record.offset(),
+                record.timestamp(),
+                record.key(),
+                record.value(),
+            ));
             for header in record.headers().iter() {
                 let Ok(header) = header else { break };
                 std::hint::black_box((header.key(), header.value()));
@@ -97,7 +102,10 @@ pub fn fuzz_varint(data: &[u8]) {
         let mut out = Vec::new();
         varint::put_varint(&mut out, value);
         assert_eq!(varint::varint_len(value), out.len());
-        assert!(out.len() <= used, "re-encoding is never longer than what was read");
+        assert!(
+            out.len() <= used,
+            "re-encoding is never longer than what was read"
+        );
         assert_eq!(varint::read_varint(&out).map(|(v, _)| v), Ok(value));
     }
     if let Ok((value, used)) = varint::read_varlong(data) {

@@ -74,7 +74,9 @@ fn input(shape: Shape) -> Input {
         keys: (0..RECORDS_PER_BATCH)
             .map(|i| shape.key_len.map(|len| payload(len, i + 1000)))
             .collect(),
-        values: (0..RECORDS_PER_BATCH).map(|i| payload(shape.value_len, i)).collect(),
+        values: (0..RECORDS_PER_BATCH)
+            .map(|i| payload(shape.value_len, i))
+            .collect(),
         header_names: (0..shape.headers).map(|i| format!("header-{i}")).collect(),
         header_value: b"trace-0123456789".to_vec(),
     }
@@ -225,10 +227,16 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Elements((RECORDS_PER_BATCH * BATCHES) as u64));
         for codec in Compression::ALL {
             let buf = fetched(shape, codec);
-            assert_eq!(decode_ours(&buf), decode_kp(&buf), "both decoders see the same bytes");
-            group.bench_with_input(BenchmarkId::new("ferrokafka", codec.name()), &buf, |b, buf| {
-                b.iter(|| decode_ours(buf))
-            });
+            assert_eq!(
+                decode_ours(&buf),
+                decode_kp(&buf),
+                "both decoders see the same bytes"
+            );
+            group.bench_with_input(
+                BenchmarkId::new("ferrokafka", codec.name()),
+                &buf,
+                |b, buf| b.iter(|| decode_ours(buf)),
+            );
             group.bench_with_input(
                 BenchmarkId::new("kafka-protocol", codec.name()),
                 &buf,
@@ -245,7 +253,9 @@ fn crc(c: &mut Criterion) {
         let buf = fetched(shape, Compression::None);
         let mut group = c.benchmark_group(format!("crc32c/{}", shape.name));
         group.throughput(Throughput::Elements((RECORDS_PER_BATCH * BATCHES) as u64));
-        group.bench_function("crc32c-only", |b| b.iter(|| crc32c::crc32c(black_box(&buf))));
+        group.bench_function("crc32c-only", |b| {
+            b.iter(|| crc32c::crc32c(black_box(&buf)))
+        });
         group.finish();
     }
 }

@@ -10,8 +10,8 @@ use ferrokafka_protocol::bounded::supported_versions;
 use ferrokafka_protocol::compression::Compression;
 use ferrokafka_protocol::frame::encode_frame;
 use ferrokafka_protocol::messages::*;
-use ferrokafka_protocol::StrBytes;
 use ferrokafka_protocol::record::BatchBuilder;
+use ferrokafka_protocol::StrBytes;
 use kafka_protocol::protocol::Encodable;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -24,7 +24,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 fn response_seeds<R: Encodable + Default>(root: &Path, target: &str, api: ApiKey, samples: &[R]) {
     let (min, max) = supported_versions(api).expect("implemented");
     for version in min..=max {
-        for (i, sample) in samples.iter().chain(std::iter::once(&R::default())).enumerate() {
+        for (i, sample) in samples
+            .iter()
+            .chain(std::iter::once(&R::default()))
+            .enumerate()
+        {
             let mut out = BytesMut::new();
             out.extend_from_slice(&[(version - min) as u8]);
             if sample.encode(&mut out, version).is_ok() {
@@ -35,7 +39,11 @@ fn response_seeds<R: Encodable + Default>(root: &Path, target: &str, api: ApiKey
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
+    let root = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus".into()),
+    );
 
     macro_rules! defaults {
         ($($target:literal => $ty:ty, $api:expr;)*) => {
@@ -77,26 +85,36 @@ fn main() {
     );
     let mut records = BytesMut::new();
     let mut batch = BatchBuilder::new(Compression::None);
-    batch.append(1_700_000_000_000, Some(b"k"), Some(b"value"), &[("h", Some(b"v".as_slice()))]);
+    batch.append(
+        1_700_000_000_000,
+        Some(b"k"),
+        Some(b"value"),
+        &[("h", Some(b"v".as_slice()))],
+    );
     batch.finish(&mut records).expect("encode a batch");
     response_seeds(
         &root,
         "response_fetch",
         ApiKey::Fetch,
-        &[FetchResponse::default().with_responses(vec![fetch_response::FetchableTopicResponse::default()
-            .with_topic(TopicName(StrBytes::from_static_str("t")))
-            .with_partitions(vec![fetch_response::PartitionData::default()
-                .with_high_watermark(1)
-                .with_records(Some(records.clone().freeze()))])])],
+        &[FetchResponse::default().with_responses(vec![
+            fetch_response::FetchableTopicResponse::default()
+                .with_topic(TopicName(StrBytes::from_static_str("t")))
+                .with_partitions(vec![fetch_response::PartitionData::default()
+                    .with_high_watermark(1)
+                    .with_records(Some(records.clone().freeze()))]),
+        ])],
     );
     response_seeds(
         &root,
         "response_produce",
         ApiKey::Produce,
-        &[ProduceResponse::default().with_responses(vec![produce_response::TopicProduceResponse::default()
-            .with_name(TopicName(StrBytes::from_static_str("t")))
-            .with_partition_responses(vec![produce_response::PartitionProduceResponse::default()
-                .with_base_offset(42)])])],
+        &[ProduceResponse::default().with_responses(vec![
+            produce_response::TopicProduceResponse::default()
+                .with_name(TopicName(StrBytes::from_static_str("t")))
+                .with_partition_responses(vec![
+                    produce_response::PartitionProduceResponse::default().with_base_offset(42),
+                ]),
+        ])],
     );
     defaults! {
         "response_list_offsets" => ListOffsetsResponse, ApiKey::ListOffsets;
@@ -148,6 +166,10 @@ fn main() {
         batch.finish(&mut out).expect("encode a batch");
         write(&root.join(target), "five-records", &out);
     }
-    write(&root.join("varint"), "mixed", &[0x00, 0x7F, 0x80, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]);
+    write(
+        &root.join("varint"),
+        "mixed",
+        &[0x00, 0x7F, 0x80, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F],
+    );
     println!("seed corpora written under {}", root.display());
 }

@@ -283,14 +283,20 @@ mod tests {
         let mut buf = BytesMut::from(&[0u8, 0, 0, 17][..]);
         assert!(matches!(
             small.decode(&mut buf),
-            Err(FrameError::TooLarge { length: 17, max: 16 })
+            Err(FrameError::TooLarge {
+                length: 17,
+                max: 16
+            })
         ));
     }
 
     #[test]
     fn recognises_tls_and_http_answers() {
         for (input, needle) in [
-            (&[0x15u8, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46][..], "TLS alert"),
+            (
+                &[0x15u8, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46][..],
+                "TLS alert",
+            ),
             (&[0x16, 0x03, 0x01][..], "TLS handshake"),
             (b"HTTP/1.1 400 Bad Request\r\n".as_slice(), "HTTP"),
             (b"http".as_slice(), "HTTP"),

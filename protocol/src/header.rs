@@ -287,7 +287,11 @@ mod tests {
         let body = MetadataRequest::default().with_include_topic_authorized_operations(true);
         let err = encode_request(&mut out, &header, &body).unwrap_err();
         assert!(err.to_string().contains("Metadata"), "{err}");
-        assert_eq!(&out[..], b"keep", "a failed encode leaves the buffer as it was");
+        assert_eq!(
+            &out[..],
+            b"keep",
+            "a failed encode leaves the buffer as it was"
+        );
     }
 
     #[test]

@@ -275,33 +275,49 @@ mod tests {
 
     #[test]
     fn picks_highest_common_version() {
-        let broker = BrokerVersions::from_response(&ApiVersionsResponse::default().with_api_keys(
-            vec![
+        let broker =
+            BrokerVersions::from_response(&ApiVersionsResponse::default().with_api_keys(vec![
                 entry(ApiKey::Metadata, 0, 99),
                 entry(ApiKey::Produce, 0, 5),
                 entry(ApiKey::Fetch, 0, 2),
-            ],
-        ));
+            ]));
         let (_, our_max) = implemented_versions(ApiKey::Metadata).unwrap();
         assert_eq!(broker.negotiate(ApiKey::Metadata), Ok(our_max));
         assert_eq!(broker.negotiate(ApiKey::Produce), Ok(5));
         let err = broker.negotiate(ApiKey::Fetch).unwrap_err();
-        assert!(matches!(err, VersionError::NoCommonVersion { api: ApiKey::Fetch, broker: (0, 2), .. }));
+        assert!(matches!(
+            err,
+            VersionError::NoCommonVersion {
+                api: ApiKey::Fetch,
+                broker: (0, 2),
+                ..
+            }
+        ));
         assert!(err.to_string().contains("Fetch"), "{err}");
         let err = broker.negotiate(ApiKey::DeleteRecords).unwrap_err();
-        assert_eq!(err, VersionError::NotSupportedByBroker { api: ApiKey::DeleteRecords });
+        assert_eq!(
+            err,
+            VersionError::NotSupportedByBroker {
+                api: ApiKey::DeleteRecords
+            }
+        );
         assert!(err.to_string().contains("DeleteRecords"));
         assert_eq!(
             broker.negotiate(ApiKey::AlterPartition),
-            Err(VersionError::NotImplemented { api: ApiKey::AlterPartition })
+            Err(VersionError::NotImplemented {
+                api: ApiKey::AlterPartition
+            })
         );
     }
 
     #[test]
     fn ignores_hostile_api_keys() {
-        let broker = BrokerVersions::from_response(&ApiVersionsResponse::default().with_api_keys(
-            vec![entry(ApiKey::Metadata, 0, 9), ApiVersion::default().with_api_key(i16::MAX), ApiVersion::default().with_api_key(-5)],
-        ));
+        let broker =
+            BrokerVersions::from_response(&ApiVersionsResponse::default().with_api_keys(vec![
+                entry(ApiKey::Metadata, 0, 9),
+                ApiVersion::default().with_api_key(i16::MAX),
+                ApiVersion::default().with_api_key(-5),
+            ]));
         assert!(broker.ranges.len() < 100);
         assert_eq!(broker.negotiate(ApiKey::Metadata), Ok(9));
     }
@@ -323,8 +339,10 @@ mod tests {
         exchange.request().encode(&mut out, 2).unwrap();
         assert!(out.is_empty());
 
-        let answer = ApiVersionsResponse::default()
-            .with_api_keys(vec![entry(ApiKey::ApiVersions, 0, 2), entry(ApiKey::Metadata, 0, 7)]);
+        let answer = ApiVersionsResponse::default().with_api_keys(vec![
+            entry(ApiKey::ApiVersions, 0, 2),
+            entry(ApiKey::Metadata, 0, 7),
+        ]);
         let ExchangeStep::Done(broker) = exchange.handle_response(encode(&answer, 2)).unwrap()
         else {
             panic!("expected the exchange to finish");
@@ -335,7 +353,10 @@ mod tests {
     #[test]
     fn downgrade_without_offer_falls_back_step_by_step_and_ends() {
         let mut exchange = ApiVersionsExchange::new("x", "y");
-        let refusal = encode(&ApiVersionsResponse::default().with_error_code(UNSUPPORTED_VERSION), 0);
+        let refusal = encode(
+            &ApiVersionsResponse::default().with_error_code(UNSUPPORTED_VERSION),
+            0,
+        );
         let mut seen = vec![exchange.version()];
         loop {
             match exchange.handle_response(refusal.clone()) {
@@ -355,7 +376,10 @@ mod tests {
         let mut exchange = ApiVersionsExchange::new("x", "y");
         let version = exchange.version();
         let err = exchange
-            .handle_response(encode(&ApiVersionsResponse::default().with_error_code(42), version))
+            .handle_response(encode(
+                &ApiVersionsResponse::default().with_error_code(42),
+                version,
+            ))
             .unwrap_err();
         assert!(err.to_string().contains("42"), "{err}");
     }

@@ -12,7 +12,12 @@ use ferrokafka_protocol::frame::{FrameDecoder, FrameError};
 
 const MIB: usize = 1024 * 1024;
 
-fn decode(input: &[u8]) -> (Result<Option<bytes::Bytes>, FrameError>, counting_alloc::Measured) {
+fn decode(
+    input: &[u8],
+) -> (
+    Result<Option<bytes::Bytes>, FrameError>,
+    counting_alloc::Measured,
+) {
     let mut buf = BytesMut::from(input);
     let mut decoder = FrameDecoder::new();
     counting_alloc::measure(|| decoder.decode(&mut buf))
@@ -21,7 +26,10 @@ fn decode(input: &[u8]) -> (Result<Option<bytes::Bytes>, FrameError>, counting_a
 #[test]
 fn length_i32_max_is_refused_without_allocating() {
     let (result, measured) = decode(&[0x7F, 0xFF, 0xFF, 0xFF, 1, 2, 3]);
-    assert!(matches!(result, Err(FrameError::TooLarge { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(FrameError::TooLarge { .. })),
+        "{result:?}"
+    );
     assert!(measured.largest <= MIB, "{measured:?}");
 }
 

@@ -1,4 +1,9 @@
 //! The lazy, zero-copy record batch decoder.
+//!
+//! Records and headers are read by a fast path for the common case (varints
+//! of up to three bytes, every field well formed) that hands anything else
+//! to the checked parser, which then says exactly what is wrong; the two
+//! agree on every input (see the tests at the end).
 
 use std::fmt;
 use std::str::Utf8Error;
@@ -8,7 +13,7 @@ use bytes::Bytes;
 use crate::compression::{self, Compression, CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES};
 
 use super::control::ControlRecordType;
-use super::varint::{take_varint, take_varlong, VarintError};
+use super::varint::{take_varint, take_varlong, zigzag_decode32, VarintError};
 use super::{
     attr, layout, RecordError, TimestampType, BATCH_HEADER_SIZE, LOG_OVERHEAD, MAGIC_V2,
     MIN_BATCH_LENGTH,
@@ -584,7 +589,7 @@ impl Records {
             rest: &self.data,
             bytes: &self.data,
             ctx: self.ctx,
-            parsed: 0,
+            left: self.ctx.count,
         }
     }
 
@@ -624,54 +629,70 @@ pub struct RecordIter<'a> {
     rest: &'a [u8],
     bytes: &'a Bytes,
     ctx: Ctx,
-    parsed: u32,
+    /// Records still to yield.
+    left: u32,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
     type Item = Result<RecordView<'a>, RecordError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.parsed == self.ctx.count {
+        if self.left == 0 {
             if self.rest.is_empty() {
                 return None;
             }
             return Some(Err(self.count_mismatch()));
         }
-        if self.rest.is_empty() {
-            return Some(Err(self.count_mismatch()));
-        }
-        match parse_record(&mut self.rest, self.bytes, &self.ctx) {
-            Ok(record) => {
-                self.parsed += 1;
+        match parse_record_fast(self.rest, self.bytes, &self.ctx) {
+            Some((record, rest)) => {
+                self.rest = rest;
+                self.left -= 1;
                 Some(Ok(record))
             }
-            Err(e) => {
-                self.rest = &[];
-                self.parsed = self.ctx.count;
-                Some(Err(e))
-            }
+            None => Some(self.next_checked()),
         }
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = (self.ctx.count - self.parsed) as usize;
+        let left = self.left as usize;
         (left.min(1), Some(left + 1))
     }
 }
 
-impl RecordIter<'_> {
+impl<'a> RecordIter<'a> {
+    /// The record at the front, read by the checked parser: for the rare
+    /// record the fast path declines (long varints, a malformed field),
+    /// so that every error is reported exactly.
+    #[inline(never)]
+    fn next_checked(&mut self) -> Result<RecordView<'a>, RecordError> {
+        if self.rest.is_empty() {
+            return Err(self.count_mismatch());
+        }
+        match parse_record(&mut self.rest, self.bytes, &self.ctx) {
+            Ok(record) => {
+                self.left -= 1;
+                Ok(record)
+            }
+            Err(e) => {
+                self.rest = &[];
+                self.left = 0;
+                Err(e)
+            }
+        }
+    }
+
     #[cold]
     fn count_mismatch(&mut self) -> RecordError {
         let e = RecordError::RecordCountMismatch {
             base_offset: self.ctx.base_offset,
             declared: self.ctx.count as i32,
-            found: self.parsed,
+            found: self.ctx.count - self.left,
             trailing_bytes: self.rest.len(),
         };
         self.rest = &[];
-        self.parsed = self.ctx.count;
+        self.left = 0;
         e
     }
 }
@@ -730,6 +751,98 @@ fn take_nullable<'a>(
     let (data, rest) = body.split_at(len);
     *body = rest;
     Ok(Some(data))
+}
+
+/// The raw (still zigzag-encoded) value of a varint of one to three bytes
+/// at the front of `buf`, and the bytes after it; `None` for anything else
+/// (a longer or cut varint), which the checked parser then reads.
+///
+/// Three bytes hold lengths below 1 MiB and deltas within ±2^20, so nearly
+/// every field of nearly every record takes this path.
+#[inline(always)]
+fn short_varint(buf: &[u8]) -> Option<(u32, &[u8])> {
+    match *buf {
+        [b0, ref rest @ ..] if b0 < 0x80 => Some((u32::from(b0), rest)),
+        [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+            Some((u32::from(b0 & 0x7f) | (u32::from(b1) << 7), rest))
+        }
+        [b0, b1, b2, ref rest @ ..] if b2 < 0x80 => Some((
+            u32::from(b0 & 0x7f) | (u32::from(b1 & 0x7f) << 7) | (u32::from(b2) << 14),
+            rest,
+        )),
+        _ => None,
+    }
+}
+
+/// A nullable length-prefixed byte string with a short length varint: in
+/// zigzag form an even value is a length, 1 is -1 (null); anything else is
+/// left to the checked parser.
+#[inline(always)]
+fn short_nullable(buf: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+    let (raw, rest) = short_varint(buf)?;
+    if raw & 1 == 0 {
+        let (data, rest) = rest.split_at_checked((raw >> 1) as usize)?;
+        Some((Some(data), rest))
+    } else if raw == 1 {
+        Some((None, rest))
+    } else {
+        None
+    }
+}
+
+/// The fast path of [`parse_record`]: the same record from the front of
+/// `rest` (and the bytes after it) when every field is well formed and its
+/// varints are short; `None` otherwise, and [`parse_record`] then reads the
+/// record again and says exactly what is wrong. It never accepts what
+/// [`parse_record`] would reject.
+#[inline(always)]
+fn parse_record_fast<'a>(
+    rest: &'a [u8],
+    bytes: &'a Bytes,
+    ctx: &Ctx,
+) -> Option<(RecordView<'a>, &'a [u8])> {
+    let (len, rest) = short_varint(rest)?;
+    if len & 1 != 0 {
+        return None;
+    }
+    let (body, tail) = rest.split_at_checked((len >> 1) as usize)?;
+    let (&attributes, body) = body.split_first()?;
+    let (timestamp_delta, body) = short_varint(body)?;
+    let (offset_delta, body) = short_varint(body)?;
+    let (key, body) = short_nullable(body)?;
+    let (value, body) = short_nullable(body)?;
+    let (header_count, headers) = short_varint(body)?;
+    if header_count & 1 != 0 {
+        return None;
+    }
+    let header_count = header_count >> 1;
+    // Each header takes at least two bytes; no headers, no bytes left.
+    if header_count as usize > headers.len() / 2 || (header_count == 0 && !headers.is_empty()) {
+        return None;
+    }
+    let offset_delta = zigzag_decode32(offset_delta);
+    let offset = ctx.base_offset.checked_add(i64::from(offset_delta))?;
+    let timestamp = if ctx.log_append_time {
+        ctx.max_timestamp
+    } else {
+        // At most 21 bits: the 32-bit zigzag gives the varlong's value.
+        ctx.base_timestamp
+            .checked_add(i64::from(zigzag_decode32(timestamp_delta)))?
+    };
+    Some((
+        RecordView {
+            offset,
+            timestamp,
+            key,
+            value,
+            headers,
+            bytes,
+            header_count,
+            offset_delta,
+            attributes: attributes as i8,
+        },
+        tail,
+    ))
 }
 
 /// Parses one record from the front of `rest`, advancing it.
@@ -965,7 +1078,6 @@ impl<'a> Headers<'a> {
             left: self.count,
             bytes: self.bytes,
             base_offset: self.base_offset,
-            done: false,
         }
     }
 
@@ -1007,14 +1119,53 @@ impl<'a> IntoIterator for Headers<'a> {
 /// Iterator over a record's headers ([`Headers::iter`]).
 #[derive(Debug, Clone)]
 pub struct HeaderIter<'a> {
+    /// The headers not yet read; emptied once iteration ends.
     raw: &'a [u8],
     left: u32,
     bytes: &'a Bytes,
     base_offset: i64,
-    done: bool,
+}
+
+/// A header key with a short length varint (see [`short_varint`]); `None`
+/// for anything else, including a negative length.
+#[inline(always)]
+fn short_key(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (raw, rest) = short_varint(buf)?;
+    if raw & 1 != 0 {
+        return None;
+    }
+    rest.split_at_checked((raw >> 1) as usize)
 }
 
 impl<'a> HeaderIter<'a> {
+    /// Bytes after the last declared header: an error, yielded once.
+    #[cold]
+    fn trailing_bytes(&mut self) -> RecordError {
+        let trailing_bytes = self.raw.len();
+        self.raw = &[];
+        RecordError::RecordLengthMismatch {
+            base_offset: self.base_offset,
+            trailing_bytes,
+        }
+    }
+
+    /// The header at the front, read by the checked parser (for the rare
+    /// header the fast path in `next` declines).
+    #[inline(never)]
+    fn next_checked(&mut self) -> Result<Header<'a>, RecordError> {
+        match self.parse() {
+            Ok(header) => {
+                self.left -= 1;
+                Ok(header)
+            }
+            Err(e) => {
+                self.left = 0;
+                self.raw = &[];
+                Err(e)
+            }
+        }
+    }
+
     #[inline(always)]
     fn parse(&mut self) -> Result<Header<'a>, RecordError> {
         let base_offset = self.base_offset;
@@ -1050,29 +1201,26 @@ impl<'a> HeaderIter<'a> {
 impl<'a> Iterator for HeaderIter<'a> {
     type Item = Result<Header<'a>, RecordError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
-            if self.done || self.raw.is_empty() {
+            if self.raw.is_empty() {
                 return None;
             }
-            self.done = true;
-            return Some(Err(RecordError::RecordLengthMismatch {
-                base_offset: self.base_offset,
-                trailing_bytes: self.raw.len(),
-            }));
+            return Some(Err(self.trailing_bytes()));
         }
-        match self.parse() {
-            Ok(header) => {
+        if let Some((key, rest)) = short_key(self.raw) {
+            if let Some((value, rest)) = short_nullable(rest) {
+                self.raw = rest;
                 self.left -= 1;
-                Some(Ok(header))
-            }
-            Err(e) => {
-                self.left = 0;
-                self.done = true;
-                Some(Err(e))
+                return Some(Ok(Header {
+                    key,
+                    value,
+                    bytes: self.bytes,
+                }));
             }
         }
+        Some(self.next_checked())
     }
 
     #[inline]
@@ -1228,5 +1376,208 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A small deterministic generator (xorshift64*), so that failures
+    /// reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Where a slice sits in memory: both parsers return slices of the
+    /// same buffer, so equal spans are equal fields.
+    fn span(bytes: &[u8]) -> (usize, usize) {
+        (bytes.as_ptr() as usize, bytes.len())
+    }
+
+    fn describe_header(header: &Result<Header<'_>, RecordError>) -> String {
+        match header {
+            Ok(h) => format!("header {:?} {:?}", span(h.key()), h.value().map(span)),
+            Err(e) => format!("header error {e:?}"),
+        }
+    }
+
+    fn describe_record(record: &RecordView<'_>) -> String {
+        format!(
+            "record {} {} {} {} {:?} {:?} {:?} {}",
+            record.offset(),
+            record.timestamp(),
+            record.offset_delta(),
+            record.attributes(),
+            record.key().map(span),
+            record.value().map(span),
+            span(record.headers),
+            record.header_count,
+        )
+    }
+
+    /// Every record and header as the decoder yields them (fast paths
+    /// included).
+    fn decoded(records: &Records) -> Vec<String> {
+        let mut out = Vec::new();
+        for record in records {
+            match record {
+                Ok(record) => {
+                    out.push(describe_record(&record));
+                    out.extend(record.headers().iter().map(|h| describe_header(&h)));
+                }
+                Err(e) => out.push(format!("error {e:?}")),
+            }
+        }
+        out
+    }
+
+    /// The same, read by the checked parsers alone (the decoder as it was
+    /// before it had fast paths).
+    fn decoded_checked(records: &Records) -> Vec<String> {
+        let mut out = Vec::new();
+        let ctx = records.ctx;
+        let mut rest: &[u8] = &records.data;
+        let mut parsed = 0u32;
+        loop {
+            if parsed == ctx.count && rest.is_empty() {
+                break;
+            }
+            if parsed == ctx.count || rest.is_empty() {
+                let e = RecordError::RecordCountMismatch {
+                    base_offset: ctx.base_offset,
+                    declared: ctx.count as i32,
+                    found: parsed,
+                    trailing_bytes: rest.len(),
+                };
+                out.push(format!("error {e:?}"));
+                break;
+            }
+            match parse_record(&mut rest, &records.data, &ctx) {
+                Ok(record) => {
+                    parsed += 1;
+                    out.push(describe_record(&record));
+                    let mut headers = record.headers().iter();
+                    loop {
+                        if headers.left == 0 {
+                            if !headers.raw.is_empty() {
+                                let e = RecordError::RecordLengthMismatch {
+                                    base_offset: headers.base_offset,
+                                    trailing_bytes: headers.raw.len(),
+                                };
+                                out.push(describe_header(&Err(e)));
+                            }
+                            break;
+                        }
+                        let header = headers.parse();
+                        out.push(describe_header(&header));
+                        if header.is_err() {
+                            break;
+                        }
+                        headers.left -= 1;
+                    }
+                }
+                Err(e) => {
+                    out.push(format!("error {e:?}"));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Batches whose fields take one-, two- and three-byte varints and
+    /// longer ones: lengths around 63/64, 8191/8192 and 1 MiB, timestamp
+    /// spreads past 2^20 ms, null keys, values and header values.
+    fn sample_records(rng: &mut Rng, allow_huge: bool) -> Records {
+        const LENGTHS: [usize; 10] = [0, 1, 7, 62, 63, 64, 200, 8191, 8192, 20_000];
+        let mut builder = super::super::BatchBuilder::new(Compression::None);
+        let count = 1 + rng.below(6);
+        let huge_value = allow_huge && rng.below(40) == 0;
+        for i in 0..count {
+            let spread = [1i64, 100, 10_000, 1 << 21, 1 << 40][rng.below(5)];
+            let timestamp = 1_700_000_000_000 + i as i64 * spread;
+            let key = (rng.below(4) != 0).then(|| vec![b'k'; LENGTHS[rng.below(7)]]);
+            let value_len = if huge_value {
+                (1 << 20) + 5
+            } else {
+                LENGTHS[rng.below(LENGTHS.len())]
+            };
+            let value = (rng.below(5) != 0).then(|| vec![b'v'; value_len]);
+            let names = ["", "h", "trace-id", "a-longer-header-name"];
+            let header_value = vec![b'x'; LENGTHS[rng.below(8)]];
+            let headers: Vec<(&str, Option<&[u8]>)> = (0..rng.below(4))
+                .map(|_| {
+                    let value = (rng.below(3) != 0).then_some(header_value.as_slice());
+                    (names[rng.below(names.len())], value)
+                })
+                .collect();
+            builder.append(timestamp, key.as_deref(), value.as_deref(), &headers);
+        }
+        let mut out = bytes::BytesMut::new();
+        builder.finish(&mut out).unwrap();
+        let batch = RecordBatch::parse(out.freeze()).unwrap();
+        batch.records().unwrap()
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_checked_parser_on_valid_batches() {
+        let mut rng = Rng(0x5eed_0001);
+        for _ in 0..300 {
+            let records = sample_records(&mut rng, true);
+            let fast = decoded(&records);
+            assert!(fast.iter().all(|line| !line.contains("rror")), "{fast:?}");
+            assert_eq!(fast, decoded_checked(&records));
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_checked_parser_on_corrupt_records() {
+        const BYTES: [u8; 10] = [0x00, 0x01, 0x02, 0x03, 0x7e, 0x7f, 0x80, 0x81, 0xfe, 0xff];
+        let mut rng = Rng(0x5eed_0002);
+        for round in 0..3000 {
+            let sample = sample_records(&mut rng, false);
+            let mut data = sample.data.to_vec();
+            if data.len() > 4_096 {
+                data.truncate(4_096 + rng.below(64));
+            }
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(data.len().max(1));
+                if let Some(byte) = data.get_mut(at) {
+                    *byte = if rng.below(2) == 0 {
+                        BYTES[rng.below(BYTES.len())]
+                    } else {
+                        rng.next() as u8
+                    };
+                }
+            }
+            if rng.below(8) == 0 {
+                data.truncate(rng.below(data.len() + 1));
+            }
+            let mut ctx = sample.ctx;
+            match round % 8 {
+                0 => ctx.count += 1,
+                1 => ctx.count = ctx.count.saturating_sub(1),
+                2 => ctx.log_append_time = true,
+                3 => ctx.base_offset = i64::MAX - 2,
+                4 => ctx.base_timestamp = i64::MIN + 3,
+                _ => {}
+            }
+            let records = Records {
+                data: Bytes::from(data),
+                ctx,
+            };
+            assert_eq!(
+                decoded(&records),
+                decoded_checked(&records),
+                "round {round}"
+            );
+        }
     }
 }

@@ -77,6 +77,7 @@ impl FakeCluster {
     }
 
     pub(crate) fn start(config: FakeClusterBuilder) -> Result<FakeCluster, FakeError> {
+        let tls = config.tls.as_ref().map(|tls| tls.acceptor()).transpose()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("ferrokafka-fake")
@@ -146,6 +147,7 @@ impl FakeCluster {
                 || !config.oauth_tokens.is_empty()
                 || config.oauth_jwt.is_some(),
             internal_errors: Mutex::new(Vec::new()),
+            tls,
         });
         let mut slots = Vec::with_capacity(config.brokers);
         for (i, (listener, addr)) in listeners.into_iter().enumerate() {

@@ -7,6 +7,7 @@ use kafka_protocol::messages::ApiKey;
 
 use crate::cluster::FakeCluster;
 use crate::error::FakeError;
+use crate::tls::TlsSettings;
 
 /// Builds a [`FakeCluster`]. Every setting has a default; see each method.
 ///
@@ -38,6 +39,7 @@ pub struct FakeClusterBuilder {
     pub(crate) sasl_session_lifetime: Option<std::time::Duration>,
     pub(crate) cluster_id: String,
     pub(crate) record_requests: bool,
+    pub(crate) tls: Option<TlsSettings>,
 }
 
 impl Default for FakeClusterBuilder {
@@ -58,6 +60,7 @@ impl Default for FakeClusterBuilder {
             sasl_session_lifetime: None,
             cluster_id: "ferrokafka-fake".to_owned(),
             record_requests: true,
+            tls: None,
         }
     }
 }
@@ -202,6 +205,75 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// Serves TLS only: every broker listener completes a TLS handshake
+    /// (rustls, ring provider, TLS 1.2 and 1.3) before reading a request,
+    /// and closes connections that do not, so a plaintext client fails
+    /// its first request. `cert_chain_pem` holds the server certificate
+    /// first, then any intermediates; `key_pem` its private key (PKCS#8,
+    /// PKCS#1 or SEC1). Brokers advertise `127.0.0.1`, so the certificate
+    /// must name that IP address for clients that check host names.
+    /// Combined with a `sasl_*` user, the listeners are `SASL_SSL`.
+    /// Errors in the PEM surface from [`build`](Self::build) as
+    /// [`FakeError::Config`]; the key never appears in Debug output or
+    /// errors.
+    ///
+    /// ```no_run
+    /// use ferrokafka_fake::FakeCluster;
+    ///
+    /// let cert = std::fs::read_to_string("server.pem")?;
+    /// let key = std::fs::read_to_string("server.key")?;
+    /// let ca = std::fs::read_to_string("ca.pem")?;
+    /// let cluster = FakeCluster::builder()
+    ///     .tls(cert, key)
+    ///     // Optional: require client certificates signed by this CA (mTLS).
+    ///     .tls_client_ca(ca)
+    ///     .build()?;
+    /// // Clients: security.protocol=SSL, ssl.ca.location=ca.pem, and for
+    /// // mTLS ssl.certificate.location / ssl.key.location.
+    /// println!("bootstrap.servers={}", cluster.bootstrap());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tls(mut self, cert_chain_pem: impl Into<String>, key_pem: impl Into<String>) -> Self {
+        let client_ca = match self.tls.take() {
+            Some(TlsSettings::Pem { client_ca, .. }) => client_ca,
+            _ => None,
+        };
+        self.tls = Some(TlsSettings::Pem {
+            cert_chain: cert_chain_pem.into(),
+            key: key_pem.into(),
+            client_ca,
+        });
+        self
+    }
+
+    /// With [`tls`](Self::tls): requires every client to present a
+    /// certificate signed by a CA in `ca_pem` (one or more PEM
+    /// certificates), as Kafka's `ssl.client.auth=required`. A client
+    /// without one fails the TLS handshake. Without `tls` (and after
+    /// [`tls_server_config`](Self::tls_server_config), which it replaces),
+    /// [`build`](Self::build) fails with [`FakeError::Config`].
+    pub fn tls_client_ca(mut self, ca_pem: impl Into<String>) -> Self {
+        match &mut self.tls {
+            Some(TlsSettings::Pem { client_ca, .. }) => *client_ca = Some(ca_pem.into()),
+            _ => {
+                self.tls = Some(TlsSettings::Pem {
+                    cert_chain: String::new(),
+                    key: String::new(),
+                    client_ca: Some(ca_pem.into()),
+                })
+            }
+        }
+        self
+    }
+
+    /// Serves TLS only, with a rustls configuration of your own (client
+    /// verification, versions, ALPN, key logging …), in place of
+    /// [`tls`](Self::tls) and [`tls_client_ca`](Self::tls_client_ca).
+    pub fn tls_server_config(mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(TlsSettings::Config(config));
+        self
+    }
+
     /// Starts the cluster: binds every broker's port and serves requests on
     /// the cluster's own runtime threads, so it works from synchronous
     /// tests and from inside any async runtime alike.
@@ -222,6 +294,14 @@ impl FakeClusterBuilder {
                 "{} brokers from port {} run past port 65535",
                 self.brokers, self.base_port
             )));
+        }
+        if let Some(TlsSettings::Pem { cert_chain, .. }) = &self.tls {
+            if cert_chain.is_empty() {
+                return Err(FakeError::Config(
+                    "tls_client_ca needs a server identity too: call tls(cert_chain_pem, key_pem)"
+                        .to_owned(),
+                ));
+            }
         }
         FakeCluster::start(self)
     }

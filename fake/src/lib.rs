@@ -77,6 +77,14 @@
 //! [`FakeCluster::restart_broker`], [`FakeCluster::delete_records`] and
 //! [`FakeCluster::end_transaction`].
 //!
+//! # TLS
+//!
+//! [`FakeClusterBuilder::tls`] makes every broker listener TLS-only
+//! (rustls, ring provider); [`FakeClusterBuilder::tls_client_ca`] also
+//! requires client certificates (mTLS), and any `sasl_*` user on top
+//! makes the listeners `SASL_SSL`. Plaintext clients get a TLS alert and
+//! a closed connection, as from a real TLS listener.
+//!
 //! # Untrusted input
 //!
 //! The brokers cap request frames ([`FakeClusterBuilder::max_frame_size`])
@@ -101,6 +109,7 @@ mod handlers;
 mod net;
 pub mod proxy;
 mod state;
+mod tls;
 
 pub use cluster::{FakeCluster, PartitionState};
 pub use config::{FakeClusterBuilder, ScramFault, ScramHash};

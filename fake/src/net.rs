@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
@@ -38,7 +38,13 @@ pub(crate) struct Shared {
     /// Answers the fake could not encode: bugs in the fake, kept so tests
     /// can assert there were none.
     pub(crate) internal_errors: Mutex<Vec<String>>,
+    /// Set when the listeners serve TLS only.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
+
+/// How long a TLS client may take over its handshake before the broker
+/// closes the connection.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Locks a mutex, ignoring poisoning: a panicking test thread must not
 /// take the cluster down with it.
@@ -77,7 +83,7 @@ pub(crate) async fn run_listener(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let id = shared.next_connection.fetch_add(1, Ordering::SeqCst);
-                    tokio::spawn(serve(Arc::clone(&shared), index, broker_id, id, stream, shutdown.clone()));
+                    tokio::spawn(connection(Arc::clone(&shared), index, broker_id, id, stream, shutdown.clone()));
                 }
                 Err(e) => {
                     tracing::warn!(broker_id, "fake broker accept failed: {e}");
@@ -99,7 +105,9 @@ enum Step {
     Silence,
 }
 
-async fn serve(
+/// Serves one accepted connection, after its TLS handshake when the
+/// listeners serve TLS.
+async fn connection(
     shared: Arc<Shared>,
     index: usize,
     broker_id: i32,
@@ -108,7 +116,45 @@ async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    let Some(acceptor) = shared.tls.clone() else {
+        let (reader, writer) = stream.into_split();
+        return serve(
+            shared, index, broker_id, connection, reader, writer, shutdown,
+        )
+        .await;
+    };
+    let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    let stream = tokio::select! {
+        _ = shutdown.changed() => return,
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                // Plaintext clients end here: their first frame is no TLS record.
+                tracing::debug!(broker_id, connection, "closing: TLS handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(broker_id, connection, "closing: TLS handshake timed out");
+                return;
+            }
+        },
+    };
+    let (reader, writer) = tokio::io::split(stream);
+    serve(
+        shared, index, broker_id, connection, reader, writer, shutdown,
+    )
+    .await
+}
+
+async fn serve(
+    shared: Arc<Shared>,
+    index: usize,
+    broker_id: i32,
+    connection: u64,
+    mut reader: impl AsyncRead + Unpin,
+    mut writer: impl AsyncWrite + Unpin,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut decoder =
         FrameDecoder::with_max_frame_size(shared.max_frame_size).without_protocol_sniffing();
     let mut buf = BytesMut::with_capacity(16 * 1024);

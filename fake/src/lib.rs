@@ -60,8 +60,8 @@
 //! [4–12] (read_uncommitted and read_committed, long polls), ListOffsets
 //! [1–8], Metadata [1–12], OffsetCommit [2–8], OffsetFetch [1–7],
 //! FindCoordinator [0–4], JoinGroup [0–7], Heartbeat [0–4], LeaveGroup
-//! [0–4], SyncGroup [0–5], SaslHandshake [1] and SaslAuthenticate [0–2]
-//! (PLAIN), ApiVersions [0–4], CreateTopics [2–7], DeleteTopics [1–6],
+//! [0–4], SyncGroup [0–5], SaslHandshake v1 and SaslAuthenticate [0–2]
+//! (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER), ApiVersions [0–4], CreateTopics [2–7], DeleteTopics [1–6],
 //! DeleteRecords [0–2], InitProducerId [0–4], DescribeConfigs [1–4],
 //! CreatePartitions [0–3]. Each handler's documentation lists what it does
 //! and what it skips; `SKIPPED.md` collects the gaps. Any other API closes

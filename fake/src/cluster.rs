@@ -122,6 +122,7 @@ impl FakeCluster {
             scram_fault: config.scram_fault,
             oauth_tokens: config.oauth_tokens.clone(),
             oauth_jwt: config.oauth_jwt.clone(),
+            oauth_validator: config.oauth_validator.clone(),
             sasl_session_lifetime: config.sasl_session_lifetime,
         };
         let mut state = ClusterState::new(settings, brokers.clone());
@@ -145,7 +146,8 @@ impl FakeCluster {
             sasl_required: !config.plain_users.is_empty()
                 || !config.scram_users.is_empty()
                 || !config.oauth_tokens.is_empty()
-                || config.oauth_jwt.is_some(),
+                || config.oauth_jwt.is_some()
+                || config.oauth_validator.is_some(),
             internal_errors: Mutex::new(Vec::new()),
             tls,
         });

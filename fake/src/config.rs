@@ -36,6 +36,7 @@ pub struct FakeClusterBuilder {
     pub(crate) scram_fault: Option<ScramFault>,
     pub(crate) oauth_tokens: HashMap<String, String>,
     pub(crate) oauth_jwt: Option<(Vec<u8>, String)>,
+    pub(crate) oauth_validator: Option<OAuthValidator>,
     pub(crate) sasl_session_lifetime: Option<std::time::Duration>,
     pub(crate) cluster_id: String,
     pub(crate) record_requests: bool,
@@ -57,6 +58,7 @@ impl Default for FakeClusterBuilder {
             scram_fault: None,
             oauth_tokens: HashMap::new(),
             oauth_jwt: None,
+            oauth_validator: None,
             sasl_session_lifetime: None,
             cluster_id: "ferrokafka-fake".to_owned(),
             record_requests: true,
@@ -174,6 +176,31 @@ impl FakeClusterBuilder {
     /// [`sasl_session_lifetime`](Self::sasl_session_lifetime).
     pub fn sasl_oauthbearer_jwt(mut self, key: &[u8], audience: impl Into<String>) -> Self {
         self.oauth_jwt = Some((key.to_vec(), audience.into()));
+        self
+    }
+
+    /// Requires SASL authentication and accepts the OAUTHBEARER tokens
+    /// `validator` accepts: it gets the bearer token and returns the
+    /// principal, or `None` to refuse the token (the client then sees
+    /// SASL_AUTHENTICATION_FAILED with `{"status":"invalid_token"}`).
+    /// Tokens listed with [`sasl_oauthbearer_token`](Self::sasl_oauthbearer_token)
+    /// are checked first, then the validator, then
+    /// [`sasl_oauthbearer_jwt`](Self::sasl_oauthbearer_jwt).
+    ///
+    /// ```
+    /// # use ferrokafka_fake::FakeCluster;
+    /// let cluster = FakeCluster::builder()
+    ///     .sasl_oauthbearer_validator(|token| {
+    ///         token.strip_prefix("issued-for-").map(str::to_owned)
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), ferrokafka_fake::FakeError>(())
+    /// ```
+    pub fn sasl_oauthbearer_validator(
+        mut self,
+        validator: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.oauth_validator = Some(OAuthValidator(std::sync::Arc::new(validator)));
         self
     }
 
@@ -321,4 +348,17 @@ pub enum ScramFault {
     BadServerSignature,
     /// The server-first message asks for this many PBKDF2 iterations.
     Iterations(u64),
+}
+
+/// A user-supplied OAUTHBEARER token check, set with
+/// [`FakeClusterBuilder::sasl_oauthbearer_validator`].
+#[derive(Clone)]
+pub(crate) struct OAuthValidator(
+    pub(crate) std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+);
+
+impl std::fmt::Debug for OAuthValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OAuthValidator(..)")
+    }
 }

@@ -700,6 +700,42 @@ async fn scram_against_the_fake_cluster_and_a_malicious_scram_server() {
 }
 
 #[tokio::test]
+async fn oauthbearer_against_a_pluggable_token_validator() {
+    use ferrokafka::auth::token::StaticToken;
+    use ferrokafka::auth::Secret;
+    use std::sync::{Arc, Mutex};
+
+    // The fake asks the test's own validator about every token it receives.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&seen);
+    let cluster = FakeCluster::builder()
+        .topic("t", 1)
+        .sasl_oauthbearer_validator(move |token| {
+            log.lock().unwrap().push(token.to_owned());
+            token.strip_prefix("issued-for-").map(str::to_owned)
+        })
+        .build()
+        .unwrap();
+    let config = |token: &str| {
+        ClientConfig::builder()
+            .bootstrap_servers(&cluster.bootstrap())
+            .bootstrap_timeout(Duration::from_secs(20))
+            .property("security.protocol", "SASL_PLAINTEXT")
+            .property("sasl.mechanism", "OAUTHBEARER")
+            .oauthbearer_token_provider(Arc::new(StaticToken::new(Secret::new(token))))
+            .build()
+            .unwrap()
+    };
+    let client = Client::connect(config("issued-for-app")).await.unwrap();
+    client.refresh_metadata(None).await.unwrap();
+    assert!(seen.lock().unwrap().iter().any(|t| t == "issued-for-app"));
+
+    let text = refused(config("forged"), "forged").await;
+    assert!(text.contains("invalid_token"), "{text}");
+    assert!(seen.lock().unwrap().iter().any(|t| t == "forged"));
+}
+
+#[tokio::test]
 async fn oauthbearer_with_a_static_token_and_an_async_callback() {
     use ferrokafka::auth::token::{BearerToken, StaticToken, TokenCallback, TokenError};
     use ferrokafka::auth::Secret;

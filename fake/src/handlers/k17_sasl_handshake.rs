@@ -35,7 +35,10 @@ pub(crate) fn mechanisms(ctx: &Ctx<'_>) -> Vec<&'static str> {
             out.push(hash.mechanism().name());
         }
     }
-    if !settings.oauth_tokens.is_empty() || settings.oauth_jwt.is_some() {
+    if !settings.oauth_tokens.is_empty()
+        || settings.oauth_jwt.is_some()
+        || settings.oauth_validator.is_some()
+    {
         out.push("OAUTHBEARER");
     }
     out

@@ -129,6 +129,11 @@ fn authenticate(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled
                 if let Some(user) = settings.oauth_tokens.get(token) {
                     return Some(user.clone());
                 }
+                if let Some(principal) =
+                    settings.oauth_validator.as_ref().and_then(|v| (v.0)(token))
+                {
+                    return Some(principal);
+                }
                 let (key, audience) = settings.oauth_jwt.as_ref()?;
                 let claims =
                     ferrokafka_auth::jwt::validate_hs256(token, key, audience, now_secs).ok()?;

@@ -172,6 +172,8 @@ pub(crate) struct Settings {
     pub(crate) oauth_tokens: HashMap<String, String>,
     /// HS256 key and audience of accepted OAUTHBEARER JWTs.
     pub(crate) oauth_jwt: Option<(Vec<u8>, String)>,
+    /// A user-supplied OAUTHBEARER token check.
+    pub(crate) oauth_validator: Option<crate::config::OAuthValidator>,
     /// SASL session lifetime granted (KIP-368); connections used past it
     /// are closed.
     pub(crate) sasl_session_lifetime: Option<std::time::Duration>,

@@ -353,9 +353,10 @@ pub enum ScramFault {
 /// A user-supplied OAUTHBEARER token check, set with
 /// [`FakeClusterBuilder::sasl_oauthbearer_validator`].
 #[derive(Clone)]
-pub(crate) struct OAuthValidator(
-    pub(crate) std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
-);
+pub(crate) struct OAuthValidator(pub(crate) std::sync::Arc<ValidateToken>);
+
+/// Bearer token in, principal out (`None` refuses the token).
+type ValidateToken = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl std::fmt::Debug for OAuthValidator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

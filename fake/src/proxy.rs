@@ -20,8 +20,9 @@
 //! use std::time::Duration;
 //! use ferrokafka_fake::ChaosProxy;
 //!
-//! # fn broker_addr() -> std::net::SocketAddr { unimplemented!() }
-//! let proxy = ChaosProxy::start(broker_addr())?;
+//! // The broker to put the proxy in front of, e.g. a local Nisshi.
+//! let broker: std::net::SocketAddr = ([127, 0, 0, 1], 9092).into();
+//! let proxy = ChaosProxy::start(broker)?;
 //! // Point the client at proxy.addr() instead of the broker, then:
 //! proxy.set_latency(Duration::from_millis(20), Duration::from_millis(5));
 //! proxy.set_bandwidth(Some(64 * 1024));

@@ -232,13 +232,15 @@ pub enum ConnectFailure {
 
 impl ConnectFailure {
     /// Whether retrying cannot help: SASL authentication or TLS
-    /// certificate checks failed.
+    /// certificate checks failed, or the port speaks another protocol
+    /// (TLS, HTTP) than `security.protocol` says.
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
             ConnectFailure::Authentication { .. }
                 | ConnectFailure::SaslServerRejected { .. }
                 | ConnectFailure::Tls(_)
+                | ConnectFailure::WrongProtocol(_)
         )
     }
     pub(crate) fn from_io(error: &std::io::Error) -> Self {

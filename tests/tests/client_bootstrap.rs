@@ -110,6 +110,9 @@ async fn http_port_is_named() {
         matches!(failure, ConnectFailure::WrongProtocol(s) if s.contains("HTTP")),
         "{err}"
     );
+    // A port that speaks another protocol will not start speaking Kafka:
+    // reported after one try instead of at the deadline.
+    assert_eq!(err.attempts[0].tries, 1, "{err}");
     assert!(
         err.to_string().contains("wrong port or security.protocol?"),
         "{err}"

@@ -54,9 +54,19 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs an async test body on a fresh two-worker tokio runtime (for
+/// [`on_both_backends_async!`](crate::on_both_backends_async)).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
 /// As [`on_both_backends!`](crate::on_both_backends), for `async fn(&Backend)`
-/// bodies: each test runs on its own multi-threaded tokio runtime. The
-/// test crate must depend on tokio (with `rt-multi-thread` and `time`).
+/// bodies: each test runs on its own multi-threaded tokio runtime.
 #[macro_export]
 macro_rules! on_both_backends_async {
     ($($test:ident),* $(,)?) => {
@@ -64,13 +74,7 @@ macro_rules! on_both_backends_async {
             $(
                 #[test]
                 fn $test() {
-                    let backend = $crate::backend::Backend::nisshi();
-                    tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .enable_all()
-                        .build()
-                        .expect("a tokio runtime")
-                        .block_on(super::$test(&backend));
+                    $crate::backend::block_on(super::$test(&$crate::backend::Backend::nisshi()));
                 }
             )*
         }
@@ -78,13 +82,7 @@ macro_rules! on_both_backends_async {
             $(
                 #[test]
                 fn $test() {
-                    let backend = $crate::backend::Backend::fake();
-                    tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .enable_all()
-                        .build()
-                        .expect("a tokio runtime")
-                        .block_on(super::$test(&backend));
+                    $crate::backend::block_on(super::$test(&$crate::backend::Backend::fake()));
                 }
             )*
         }

@@ -80,13 +80,7 @@ fn authenticate(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled
     }
     match ctx.conn.mechanism.as_deref() {
         Some("PLAIN") => match check_plain(&ctx.state.settings.plain_users, &request.auth_bytes) {
-            Some(user) => {
-                ctx.conn.authenticated = true;
-                ctx.conn.principal = Some(user);
-                Handled::Respond(ResponseKind::SaslAuthenticate(
-                    SaslAuthenticateResponse::default().with_auth_bytes(Bytes::new()),
-                ))
-            }
+            Some(user) => accept(ctx, user),
             None => fail(
                 code::SASL_AUTHENTICATION_FAILED,
                 "Authentication failed: Invalid username or password",
@@ -144,13 +138,7 @@ fn authenticate(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled
                 Some(claims.subject)
             });
             match principal {
-                Some(user) => {
-                    ctx.conn.authenticated = true;
-                    ctx.conn.principal = Some(user);
-                    Handled::Respond(ResponseKind::SaslAuthenticate(
-                        SaslAuthenticateResponse::default().with_auth_bytes(Bytes::new()),
-                    ))
-                }
+                Some(user) => accept(ctx, user),
                 None => fail(
                     code::SASL_AUTHENTICATION_FAILED,
                     "{\"status\":\"invalid_token\"}",
@@ -162,6 +150,16 @@ fn authenticate(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled
             "send SaslHandshake with a mechanism before SaslAuthenticate",
         ),
     }
+}
+
+/// Marks the connection authenticated as `user` and answers with an empty
+/// final server message (PLAIN and OAUTHBEARER finish in one step).
+fn accept(ctx: &mut Ctx<'_>, user: String) -> Handled {
+    ctx.conn.authenticated = true;
+    ctx.conn.principal = Some(user);
+    Handled::Respond(ResponseKind::SaslAuthenticate(
+        SaslAuthenticateResponse::default().with_auth_bytes(Bytes::new()),
+    ))
 }
 
 /// Applies a configured SCRAM misbehaviour to a server message.

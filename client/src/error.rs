@@ -157,6 +157,12 @@ pub enum ConnectionFailure {
     /// The client closed the connection.
     #[error("the connection was closed by the client")]
     ClosedByClient,
+    /// The in-band SASL re-authentication (KIP-368) failed, so the
+    /// connection was closed before its session ran out. Retriable: the
+    /// next connection authenticates from scratch and reports a lasting
+    /// cause (wrong credentials) as an authentication error.
+    #[error("SASL re-authentication (KIP-368) failed, the connection was closed: {0}")]
+    Reauthentication(Arc<ConnectFailure>),
 }
 
 impl ConnectionFailure {
@@ -167,6 +173,7 @@ impl ConnectionFailure {
                 | ConnectionFailure::ClosedByPeer
                 | ConnectionFailure::ClosedAfterTimeout
                 | ConnectionFailure::Idle
+                | ConnectionFailure::Reauthentication(_)
         )
     }
 }

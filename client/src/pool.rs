@@ -59,10 +59,7 @@ impl Pool {
         let slot = self.slot(id);
         let mut slot = slot.lock().await;
         if let Some(conn) = &slot.connection {
-            if !conn.is_closed()
-                && !conn.needs_replacement()
-                && slot.address.as_ref() == Some(address)
-            {
+            if !conn.is_closed() && slot.address.as_ref() == Some(address) {
                 return Ok(conn.clone());
             }
         }
@@ -122,10 +119,7 @@ impl Pool {
             .collect();
         slots.iter().find_map(|slot| {
             let slot = slot.try_lock().ok()?;
-            slot.connection
-                .as_ref()
-                .filter(|c| !c.is_closed() && !c.needs_replacement())
-                .cloned()
+            slot.connection.as_ref().filter(|c| !c.is_closed()).cloned()
         })
     }
 

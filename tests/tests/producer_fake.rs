@@ -389,3 +389,47 @@ async fn full_buffer_blocks_then_fails_typed_and_silence_times_out_deliveries() 
         assert!(err.to_string().contains("delivery.timeout.ms"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_zero_writes_without_answers_in_order() {
+    let fake = FakeCluster::builder()
+        .topic("t", 3)
+        .record_requests(true)
+        .build()
+        .unwrap();
+    let client = common::client_for(&fake.bootstrap()).await;
+    let producer = producer(&client, &[("acks", "0"), ("linger.ms", "2")]).await;
+    let mut deliveries = Vec::new();
+    for i in 0..3000 {
+        let record = ProducerRecord::new("t")
+            .partition(i % 3)
+            .value(format!("{i}"));
+        deliveries.push(producer.send(record).await.unwrap());
+    }
+    for delivery in deliveries {
+        let meta = delivery.await.expect("written");
+        assert_eq!(meta.offset, -1, "acks=0 gives no offset");
+    }
+    let produce_requests: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.api_key == ApiKey::Produce)
+        .collect();
+    assert!(!produce_requests.is_empty());
+    for r in &produce_requests {
+        let RequestKind::Produce(request) = &r.request else {
+            panic!("not a Produce request");
+        };
+        assert_eq!(request.acks, 0);
+    }
+    // Nothing was lost or reordered, and the connections that carried
+    // unanswered requests still serve answered ones.
+    for p in 0..3 {
+        let want: Vec<String> = (0..3000)
+            .filter(|i| i % 3 == p)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(values_in(&client, p).await, want, "partition {p}");
+    }
+    producer.close(Duration::from_secs(10)).await.unwrap();
+}

@@ -1,10 +1,14 @@
 //! A connection to one broker, driven by one tokio task.
 //!
 //! [`BrokerConnection`] is a cheap, clonable handle. Requests are encoded
-//! by the caller, handed to the connection task, written in order by a
-//! writer task, and matched to their answers by correlation id, so many
-//! can be in flight at once (up to `max.in.flight.requests.per.connection`;
-//! further callers wait). Each request has its own deadline.
+//! by the caller, queued to the connection task in the order they were
+//! handed over ([`BrokerConnection::enqueue`] does that synchronously, so
+//! a caller that needs an order on the wire gets it), written in that
+//! order by a writer task, and matched to their answers by correlation id,
+//! so many can be in flight at once (up to
+//! `max.in.flight.requests.per.connection`; further requests wait in the
+//! queue). Each request has its own deadline, counted from when it is
+//! written.
 //!
 //! Invariants:
 //! - A failure of the connection (socket error, close, malformed frame)
@@ -17,8 +21,16 @@
 //!   connection until the throttle has passed (KIP-219).
 //! - Reading and writing run in separate tasks, so a large request being
 //!   written never stops the answers to earlier ones from being read.
+//! - KIP-368: when the broker granted a SASL session lifetime, the
+//!   connection re-authenticates in band before it runs out: at about 80%
+//!   of the lifetime it stops writing new requests, waits for the answers
+//!   in flight, runs SaslHandshake + SaslAuthenticate on the same socket,
+//!   then resumes the queue. A failed re-authentication closes the
+//!   connection (its queued requests fail with a retriable error, and the
+//!   pool's next connection reports why authentication fails).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -34,11 +46,11 @@ use ferrokafka_protocol::messages::{self, ApiKey};
 use ferrokafka_protocol::versions::BrokerVersions;
 use kafka_protocol::protocol::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::handshake::Established;
-use crate::error::{BrokerRef, ConnectionFailure, Error, ErrorKind, Result};
+use super::handshake::{authenticate, Established, SaslChannel};
+use crate::error::{BrokerRef, ConnectFailure, ConnectionFailure, Error, ErrorKind, Result};
 use crate::transport::BoxTransport;
 
 /// A response the client can decode: bounded decoding plus the throttle
@@ -100,30 +112,55 @@ pub(crate) struct ConnectionOptions {
     pub(crate) request_timeout: Duration,
     pub(crate) max_in_flight: usize,
     pub(crate) max_idle: Duration,
-    /// SASL authentication run on every new connection.
+    /// SASL authentication run on every new connection (and again in band
+    /// before the session expires).
     pub(crate) sasl: Option<Arc<crate::security::SaslAuth>>,
 }
 
+/// A request on its way to the connection task.
+struct Outgoing {
+    frame: BytesMut,
+    api: ApiKey,
+    version: i16,
+    timeout: Duration,
+    /// `None` for a request the broker never answers (Produce with
+    /// `acks=0`): it is done once handed to the writer.
+    reply: Reply,
+    /// Part of an in-band re-authentication: written at once, ahead of
+    /// the queue, and its bytes are zeroed once written.
+    auth: bool,
+}
+
+enum Reply {
+    Answer(oneshot::Sender<Result<Bytes, ErrorKind>>),
+    Written(oneshot::Sender<Result<(), ErrorKind>>),
+}
+
+impl Reply {
+    fn fail(self, kind: ErrorKind) {
+        match self {
+            Reply::Answer(tx) => {
+                let _ = tx.send(Err(kind));
+            }
+            Reply::Written(tx) => {
+                let _ = tx.send(Err(kind));
+            }
+        }
+    }
+}
+
 enum Command {
-    Request {
-        frame: BytesMut,
-        api: ApiKey,
-        version: i16,
-        timeout: Duration,
-        reply: oneshot::Sender<Result<Bytes, ErrorKind>>,
-        permit: OwnedSemaphorePermit,
-    },
+    Request(Outgoing),
+    /// The in-band re-authentication ended (with the new session
+    /// lifetime, or why it failed).
+    Reauthenticated(std::result::Result<Option<Duration>, ConnectFailure>),
     Close,
 }
 
 struct Shared {
-    /// When new requests should move to a new connection (SASL session
-    /// lifetime).
-    replace_after: Option<Instant>,
     broker: BrokerRef,
     versions: BrokerVersions,
     options: ConnectionOptions,
-    in_flight: Arc<Semaphore>,
     throttled_until: Mutex<Option<Instant>>,
     failure: OnceLock<ConnectionFailure>,
     closed: AtomicBool,
@@ -147,6 +184,15 @@ impl std::fmt::Debug for BrokerConnection {
     }
 }
 
+/// When to re-authenticate a session of `lifetime`: at 80% of it, minus
+/// up to 5% jitter so that many connections do not all pause at once.
+fn reauthenticate_at(lifetime: Option<Duration>) -> Option<Instant> {
+    lifetime.map(|lifetime| {
+        let jitter = lifetime.mul_f64(0.05 * fastrand::f64());
+        Instant::now() + lifetime.mul_f64(0.8).saturating_sub(jitter)
+    })
+}
+
 impl BrokerConnection {
     /// Starts the connection task on an established transport.
     pub(crate) fn spawn(
@@ -156,19 +202,11 @@ impl BrokerConnection {
     ) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
         let (done_tx, done) = watch::channel(false);
-        // KIP-368: the broker closes a connection whose SASL session has
-        // expired. New requests move to a fresh (re-authenticated)
-        // connection at 80% of the lifetime, minus up to 5% jitter;
-        // requests in flight on the old one finish there.
-        let replace_after = established.session_lifetime.map(|lifetime| {
-            let jitter = lifetime.mul_f64(0.05 * fastrand::f64());
-            Instant::now() + lifetime.mul_f64(0.8).saturating_sub(jitter)
-        });
+        let reauth_at = reauthenticate_at(established.session_lifetime);
+        let max_in_flight = options.max_in_flight.max(1);
         let shared = Arc::new(Shared {
-            replace_after,
             broker,
             versions: established.versions,
-            in_flight: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
             options,
             throttled_until: Mutex::new(None),
             failure: OnceLock::new(),
@@ -181,15 +219,19 @@ impl BrokerConnection {
         tokio::spawn(write_loop(write, frames_rx, write_err_tx));
         let driver = Driver {
             shared: Arc::clone(&shared),
+            commands: commands.downgrade(),
             reader: read,
             read_buf: established.read_buf,
             decoder: established.decoder,
             frames: frames_tx,
+            queue: VecDeque::new(),
+            max_in_flight,
             pending: HashMap::new(),
             deadlines: BTreeSet::new(),
             next_correlation_id: 1,
             closing: false,
             last_activity: Instant::now(),
+            reauth: Reauth::Scheduled(reauth_at),
         };
         tokio::spawn(async move {
             driver.run(rx, write_err_rx).await;
@@ -227,14 +269,6 @@ impl BrokerConnection {
         self.shared.closed.load(Ordering::Acquire) || self.commands.is_closed()
     }
 
-    /// Whether the broker's SASL session on this connection is close to
-    /// expiring, so that new requests should use a fresh connection.
-    pub fn needs_replacement(&self) -> bool {
-        self.shared
-            .replace_after
-            .is_some_and(|at| Instant::now() >= at)
-    }
-
     /// Why the connection failed, once it has.
     pub fn failure(&self) -> Option<ConnectionFailure> {
         self.shared.failure.get().cloned()
@@ -247,10 +281,26 @@ impl BrokerConnection {
         R: Request,
         R::Response: KafkaResponse,
     {
+        self.enqueue(request)?.await
+    }
+
+    /// Queues `request` (at the highest version both sides support) now,
+    /// before returning, and gives back the future of its answer.
+    ///
+    /// Requests queued one after the other on a connection are written in
+    /// that order, whenever their futures are polled: the producer relies
+    /// on it to keep a partition's batches in sequence order.
+    pub fn enqueue<R>(
+        &self,
+        request: &R,
+    ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static>
+    where
+        R: Request,
+        R::Response: KafkaResponse,
+    {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let version = self.version(api)?;
-        self.send_at(request, version, self.shared.options.request_timeout)
-            .await
+        self.enqueue_at(request, version, self.shared.options.request_timeout, false)
     }
 
     /// Sends `request` at `version` with its own timeout.
@@ -264,21 +314,117 @@ impl BrokerConnection {
         R: Request,
         R::Response: KafkaResponse,
     {
+        self.enqueue_at(request, version, timeout, false)?.await
+    }
+
+    /// Queues a request the broker does not answer (Produce with
+    /// `acks=0`) at the highest version both sides support. It is done
+    /// once it is handed to the socket writer; nothing tells whether the
+    /// broker applied it.
+    pub async fn send_without_response<R>(&self, request: &R) -> Result<()>
+    where
+        R: Request,
+        R::Response: KafkaResponse,
+    {
         let api = <R::Response as BoundedResponse>::API_KEY;
-        let context = |e: Error| e.with_api(api).with_broker(self.shared.broker.clone());
-        let mut body = self
-            .round_trip(api, version, timeout, |frame, header| {
-                encode_request(frame, header, request)
-            })
-            .await
-            .map_err(context)?;
-        let response = decode_response::<R::Response>(&mut body, version)
-            .map_err(|e| context(Error::from(ferrokafka_protocol::ProtocolError::from(e))))?;
-        let throttle = response.throttle_time_ms();
-        if throttle > 0 {
-            self.throttle(Duration::from_millis(throttle as u64));
+        let version = self.version(api)?;
+        let frame = self.encode(api, version, request)?;
+        let (tx, rx) = oneshot::channel();
+        self.push(Outgoing {
+            frame,
+            api,
+            version,
+            timeout: self.shared.options.request_timeout,
+            reply: Reply::Written(tx),
+            auth: false,
+        })?;
+        match rx.await {
+            Ok(result) => result.map_err(|kind| self.context(api, Error::new(kind))),
+            Err(_) => Err(self.context(api, self.closed_error())),
         }
-        Ok(response)
+    }
+
+    /// A request of the in-band re-authentication.
+    pub(crate) async fn send_for_reauthentication<R>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response>
+    where
+        R: Request,
+        R::Response: KafkaResponse,
+    {
+        self.enqueue_at(request, version, self.shared.options.request_timeout, true)?
+            .await
+    }
+
+    fn context(&self, api: ApiKey, error: Error) -> Error {
+        error.with_api(api).with_broker(self.shared.broker.clone())
+    }
+
+    fn encode<R: Request>(&self, api: ApiKey, version: i16, request: &R) -> Result<BytesMut> {
+        let mut frame = BytesMut::new();
+        let header = RequestHeader {
+            api_key: api,
+            api_version: version,
+            correlation_id: 0, // the connection task assigns it
+            client_id: Some(&self.shared.options.client_id),
+        };
+        // Our request, not the broker's bytes: a field the negotiated
+        // version cannot carry is the caller's mistake, not a malformed response.
+        encode_request(&mut frame, &header, request).map_err(|e| {
+            self.context(api, Error::new(ErrorKind::InvalidArgument(e.to_string())))
+        })?;
+        Ok(frame)
+    }
+
+    fn push(&self, outgoing: Outgoing) -> Result<()> {
+        let api = outgoing.api;
+        self.commands
+            .send(Command::Request(outgoing))
+            .map_err(|_| self.context(api, self.closed_error()))
+    }
+
+    fn enqueue_at<R>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+        auth: bool,
+    ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static>
+    where
+        R: Request,
+        R::Response: KafkaResponse,
+    {
+        let api = <R::Response as BoundedResponse>::API_KEY;
+        let frame = self.encode(api, version, request)?;
+        let (tx, answer) = oneshot::channel();
+        self.push(Outgoing {
+            frame,
+            api,
+            version,
+            timeout,
+            reply: Reply::Answer(tx),
+            auth,
+        })?;
+        let conn = self.clone();
+        Ok(async move {
+            let mut body = match answer.await {
+                Ok(result) => result.map_err(|kind| conn.context(api, Error::new(kind)))?,
+                Err(_) => return Err(conn.context(api, conn.closed_error())),
+            };
+            let response = decode_response::<R::Response>(&mut body, version).map_err(|e| {
+                conn.context(
+                    api,
+                    Error::from(ferrokafka_protocol::ProtocolError::from(e)),
+                )
+            })?;
+            let throttle = response.throttle_time_ms();
+            if throttle > 0 {
+                conn.throttle(Duration::from_millis(throttle as u64));
+            }
+            Ok(response)
+        })
     }
 
     /// Holds further requests until `duration` has passed.
@@ -296,57 +442,7 @@ impl BrokerConnection {
 
     /// Until when the broker asked us to hold requests, if it did.
     pub fn throttled_until(&self) -> Option<Instant> {
-        let until = *self
-            .shared
-            .throttled_until
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        until.filter(|t| *t > Instant::now())
-    }
-
-    async fn round_trip(
-        &self,
-        api: ApiKey,
-        version: i16,
-        timeout: Duration,
-        encode: impl FnOnce(
-            &mut BytesMut,
-            &RequestHeader<'_>,
-        ) -> Result<(), ferrokafka_protocol::ProtocolError>,
-    ) -> Result<Bytes> {
-        if let Some(until) = self.throttled_until() {
-            tokio::time::sleep_until(until).await;
-        }
-        let permit = Arc::clone(&self.shared.in_flight)
-            .acquire_owned()
-            .await
-            .map_err(|_| self.closed_error())?;
-        let mut frame = BytesMut::new();
-        let header = RequestHeader {
-            api_key: api,
-            api_version: version,
-            correlation_id: 0, // the connection task assigns it
-            client_id: Some(&self.shared.options.client_id),
-        };
-        // Our request, not the broker's bytes: a field the negotiated
-        // version cannot carry is the caller's mistake, not a malformed response.
-        encode(&mut frame, &header)
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument(e.to_string())))?;
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Request {
-                frame,
-                api,
-                version,
-                timeout,
-                reply,
-                permit,
-            })
-            .map_err(|_| self.closed_error())?;
-        match answer.await {
-            Ok(result) => result.map_err(Error::new),
-            Err(_) => Err(self.closed_error()),
-        }
+        self.shared.throttled_until()
     }
 
     fn closed_error(&self) -> Error {
@@ -360,13 +456,48 @@ impl BrokerConnection {
     }
 
     /// Closes the connection cleanly: new requests are refused, requests
-    /// in flight get their answers (or time out), then the socket is shut
-    /// down. Returns when the connection task has ended.
+    /// already queued or in flight get their answers (or time out), then
+    /// the socket is shut down. Returns when the connection task has ended.
     pub async fn close(&self) {
         let _ = self.commands.send(Command::Close);
         let mut done = self.shared.done.clone();
         let _ = done.wait_for(|d| *d).await;
     }
+}
+
+impl Shared {
+    fn throttled_until(&self) -> Option<Instant> {
+        let until = *self
+            .throttled_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        until.filter(|t| *t > Instant::now())
+    }
+}
+
+/// Runs the SASL exchange again on `conn` (KIP-368) and reports the
+/// outcome to its connection task.
+async fn reauthenticate(conn: BrokerConnection, sasl: Arc<crate::security::SaslAuth>) {
+    let outcome = authenticate(&mut SaslChannel::InBand(&conn), &sasl).await;
+    match &outcome {
+        Ok(lifetime) => {
+            tracing::debug!(broker = %conn.shared.broker, ?lifetime, "re-authenticated (KIP-368)");
+        }
+        Err(failure) => {
+            tracing::warn!(broker = %conn.shared.broker, %failure, "re-authentication (KIP-368) failed; closing the connection");
+        }
+    }
+    let _ = conn.commands.send(Command::Reauthenticated(outcome));
+}
+
+/// Where the connection stands with KIP-368 re-authentication.
+enum Reauth {
+    /// Due at this instant (never without a session lifetime).
+    Scheduled(Option<Instant>),
+    /// Due: no new request is written until the answers in flight are in.
+    Draining,
+    /// The SASL exchange is running; only its requests are written.
+    Running,
 }
 
 struct Pending {
@@ -375,20 +506,26 @@ struct Pending {
     deadline: Instant,
     timeout: Duration,
     reply: oneshot::Sender<Result<Bytes, ErrorKind>>,
-    _permit: OwnedSemaphorePermit,
 }
 
 struct Driver {
     shared: Arc<Shared>,
+    /// To hand the re-authentication task a handle without keeping the
+    /// connection alive on its own.
+    commands: mpsc::WeakUnboundedSender<Command>,
     reader: ReadHalf<BoxTransport>,
     read_buf: BytesMut,
     decoder: FrameDecoder,
-    frames: mpsc::UnboundedSender<Bytes>,
+    frames: mpsc::UnboundedSender<(Bytes, bool)>,
+    /// Requests waiting for room in flight, a throttle, or re-authentication.
+    queue: VecDeque<Outgoing>,
+    max_in_flight: usize,
     pending: HashMap<i32, Pending>,
     deadlines: BTreeSet<(Instant, i32)>,
     next_correlation_id: i32,
     closing: bool,
     last_activity: Instant,
+    reauth: Reauth,
 }
 
 impl Driver {
@@ -397,8 +534,11 @@ impl Driver {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut write_failed: oneshot::Receiver<std::io::Error>,
     ) {
-        let failure = loop {
-            if self.closing && self.pending.is_empty() {
+        let mut failure = loop {
+            if let Err(failure) = self.progress() {
+                break failure;
+            }
+            if self.closing && self.pending.is_empty() && self.queue.is_empty() {
                 break ConnectionFailure::ClosedByClient;
             }
             let wake = self.next_wake();
@@ -411,8 +551,12 @@ impl Driver {
                 .max(8 * 1024);
             self.read_buf.reserve(want);
             tokio::select! {
-                command = commands.recv(), if !self.closing => match command {
-                    Some(command) => self.command(command),
+                command = commands.recv() => match command {
+                    Some(command) => {
+                        if let Err(failure) = self.command(command) {
+                            break failure;
+                        }
+                    }
                     // Every handle is gone: nobody waits for anything.
                     None => break ConnectionFailure::ClosedByClient,
                 },
@@ -437,53 +581,162 @@ impl Driver {
                 },
             }
         };
-        let _ = self.shared.failure.set(failure.clone());
         self.shared.closed.store(true, Ordering::Release);
-        tracing::debug!(broker = %self.shared.broker, %failure, "connection closed");
         for (_, pending) in self.pending.drain() {
             let _ = pending
                 .reply
                 .send(Err(ErrorKind::Connection(failure.clone())));
         }
+        if matches!(self.reauth, Reauth::Running) {
+            // The broker closes the socket right after refusing a
+            // re-authentication: its verdict says more than the socket.
+            if let Some(Err(refused)) = self.reauthentication_verdict(&mut commands).await {
+                failure = ConnectionFailure::Reauthentication(Arc::new(refused));
+            }
+        }
+        let _ = self.shared.failure.set(failure.clone());
+        tracing::debug!(broker = %self.shared.broker, %failure, "connection closed");
         // Fail what is still queued, with the same reason.
+        for outgoing in self.queue.drain(..) {
+            outgoing.reply.fail(ErrorKind::Connection(failure.clone()));
+        }
         commands.close();
         while let Ok(command) = commands.try_recv() {
-            if let Command::Request { reply, .. } = command {
-                let _ = reply.send(Err(ErrorKind::Connection(failure.clone())));
+            if let Command::Request(outgoing) = command {
+                outgoing.reply.fail(ErrorKind::Connection(failure.clone()));
             }
         }
         // Dropping `frames` ends the writer, which shuts the socket down.
     }
 
-    fn next_wake(&self) -> Instant {
-        match self.deadlines.first() {
-            Some((deadline, _)) => *deadline,
-            None => self.last_activity + self.shared.options.max_idle,
-        }
+    /// Waits (briefly) for the running re-authentication to end; requests
+    /// arriving meanwhile join the queue, to be failed with the rest.
+    async fn reauthentication_verdict(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Option<std::result::Result<Option<Duration>, ConnectFailure>> {
+        let wait = async {
+            loop {
+                match commands.recv().await? {
+                    Command::Reauthenticated(outcome) => return Some(outcome),
+                    Command::Request(outgoing) => self.queue.push_back(outgoing),
+                    Command::Close => {}
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(1), wait)
+            .await
+            .ok()
+            .flatten()
     }
 
-    fn command(&mut self, command: Command) {
+    fn next_wake(&self) -> Instant {
+        let mut wake = match self.deadlines.first() {
+            Some((deadline, _)) => *deadline,
+            None => self.last_activity + self.shared.options.max_idle,
+        };
+        if let Reauth::Scheduled(Some(at)) = self.reauth {
+            wake = wake.min(at);
+        }
+        if !self.queue.is_empty() {
+            if let Some(until) = self.shared.throttled_until() {
+                wake = wake.min(until);
+            }
+        }
+        wake
+    }
+
+    /// Moves re-authentication along and writes what the queue may write.
+    fn progress(&mut self) -> Result<(), ConnectionFailure> {
+        if self.closing && matches!(self.reauth, Reauth::Draining) {
+            // Closing: the queue drains, the session need not outlive it.
+            self.reauth = Reauth::Scheduled(None);
+        }
+        if let Reauth::Scheduled(Some(at)) = self.reauth {
+            if !self.closing && Instant::now() >= at {
+                self.reauth = Reauth::Draining;
+            }
+        }
+        if matches!(self.reauth, Reauth::Draining) && self.pending.is_empty() {
+            let sasl = self.shared.options.sasl.clone();
+            let handle = self.commands.upgrade();
+            match (sasl, handle) {
+                (Some(sasl), Some(commands)) => {
+                    self.reauth = Reauth::Running;
+                    let conn = BrokerConnection {
+                        shared: Arc::clone(&self.shared),
+                        commands,
+                    };
+                    tokio::spawn(reauthenticate(conn, sasl));
+                }
+                // No SASL settings (cannot happen with a lifetime) or no
+                // handle left: nothing to re-authenticate for.
+                _ => self.reauth = Reauth::Scheduled(None),
+            }
+        }
+        if !matches!(self.reauth, Reauth::Scheduled(_)) {
+            return Ok(());
+        }
+        while self.pending.len() < self.max_in_flight && !self.queue.is_empty() {
+            if self.shared.throttled_until().is_some() {
+                break;
+            }
+            let Some(outgoing) = self.queue.pop_front() else {
+                break;
+            };
+            self.write(outgoing)?;
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, command: Command) -> Result<(), ConnectionFailure> {
+        self.last_activity = Instant::now();
         match command {
             Command::Close => self.closing = true,
-            Command::Request {
-                mut frame,
-                api,
-                version,
-                timeout,
-                reply,
-                permit,
-            } => {
-                let id = self.next_correlation_id;
-                self.next_correlation_id = self.next_correlation_id.wrapping_add(1).max(1);
-                // The frame is length (4), api key (2), version (2), correlation id (4).
-                frame[8..12].copy_from_slice(&id.to_be_bytes());
-                let now = Instant::now();
+            Command::Request(outgoing) if outgoing.auth => self.write(outgoing)?,
+            Command::Request(outgoing) if self.closing => {
+                outgoing
+                    .reply
+                    .fail(ErrorKind::Connection(ConnectionFailure::ClosedByClient));
+            }
+            Command::Request(outgoing) => self.queue.push_back(outgoing),
+            Command::Reauthenticated(Ok(lifetime)) => {
+                self.reauth = Reauth::Scheduled(reauthenticate_at(lifetime));
+            }
+            Command::Reauthenticated(Err(failure)) => {
+                return Err(ConnectionFailure::Reauthentication(Arc::new(failure)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns a correlation id and hands the frame to the writer.
+    fn write(&mut self, outgoing: Outgoing) -> Result<(), ConnectionFailure> {
+        let Outgoing {
+            mut frame,
+            api,
+            version,
+            timeout,
+            reply,
+            auth,
+        } = outgoing;
+        let id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1).max(1);
+        // The frame is length (4), api key (2), version (2), correlation id (4).
+        frame[8..12].copy_from_slice(&id.to_be_bytes());
+        let now = Instant::now();
+        self.last_activity = now;
+        if self.frames.send((frame.freeze(), auth)).is_err() {
+            // The writer is gone; its error (if any) arrives next.
+            reply.fail(ErrorKind::Connection(ConnectionFailure::ClosedByPeer));
+            return Ok(());
+        }
+        match reply {
+            Reply::Written(tx) => {
+                let _ = tx.send(Ok(()));
+            }
+            Reply::Answer(reply) => {
                 let deadline = now + timeout;
-                self.last_activity = now;
-                if self.frames.send(frame.freeze()).is_err() {
-                    let _ = reply.send(Err(ErrorKind::Connection(ConnectionFailure::ClosedByPeer)));
-                    return;
-                }
                 self.deadlines.insert((deadline, id));
                 self.pending.insert(
                     id,
@@ -493,11 +746,11 @@ impl Driver {
                         deadline,
                         timeout,
                         reply,
-                        _permit: permit,
                     },
                 );
             }
         }
+        Ok(())
     }
 
     /// Hands every complete frame in the buffer to its request.
@@ -556,7 +809,10 @@ impl Driver {
         if expired {
             return Some(ConnectionFailure::ClosedAfterTimeout);
         }
-        if self.pending.is_empty() && now >= self.last_activity + self.shared.options.max_idle {
+        if self.pending.is_empty()
+            && self.queue.is_empty()
+            && now >= self.last_activity + self.shared.options.max_idle
+        {
             return Some(ConnectionFailure::Idle);
         }
         None
@@ -565,11 +821,17 @@ impl Driver {
 
 async fn write_loop(
     mut writer: WriteHalf<BoxTransport>,
-    mut frames: mpsc::UnboundedReceiver<Bytes>,
+    mut frames: mpsc::UnboundedReceiver<(Bytes, bool)>,
     failed: oneshot::Sender<std::io::Error>,
 ) {
-    while let Some(frame) = frames.recv().await {
+    while let Some((frame, secret)) = frames.recv().await {
         let mut result = writer.write_all(&frame).await;
+        if secret {
+            // A SASL frame may carry a password (PLAIN) or a SCRAM proof.
+            if let Ok(mut bytes) = frame.try_into_mut() {
+                zeroize::Zeroize::zeroize(&mut bytes[..]);
+            }
+        }
         if result.is_ok() && frames.is_empty() {
             result = writer.flush().await;
         }

@@ -20,10 +20,12 @@ use ferrokafka_protocol::ProtocolError;
 use kafka_protocol::messages::{
     SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroize;
 
+use super::connection::{BrokerConnection, KafkaResponse};
+use crate::error::ErrorKind;
 use crate::security::SaslAuth;
 
 use crate::error::ConnectFailure;
@@ -75,10 +77,14 @@ pub(crate) async fn establish_with(
             )
         })??;
     if let Some(sasl) = sasl {
-        let lifetime =
-            tokio::time::timeout_at(deadline, authenticate(&mut established, sasl, client_id))
-                .await
-                .map_err(|_| ConnectFailure::TimedOut(timeout, "SASL authentication"))??;
+        let mut channel = SaslChannel::Setup {
+            est: &mut established,
+            client_id,
+            next_correlation_id: 100,
+        };
+        let lifetime = tokio::time::timeout_at(deadline, authenticate(&mut channel, sasl))
+            .await
+            .map_err(|_| ConnectFailure::TimedOut(timeout, "SASL authentication"))??;
         established.session_lifetime = lifetime;
     }
     Ok(established)
@@ -128,12 +134,58 @@ where
         .map_err(|e| ConnectFailure::Malformed(format!("{api_key:?}: {e}")))
 }
 
+/// Where a SASL exchange runs: on the raw transport while a connection is
+/// set up, or in band on a running connection (KIP-368 re-authentication).
+pub(crate) enum SaslChannel<'a> {
+    Setup {
+        est: &'a mut Established,
+        client_id: &'a str,
+        next_correlation_id: i32,
+    },
+    InBand(&'a BrokerConnection),
+}
+
+impl SaslChannel<'_> {
+    fn versions(&self) -> &BrokerVersions {
+        match self {
+            SaslChannel::Setup { est, .. } => &est.versions,
+            SaslChannel::InBand(conn) => conn.versions(),
+        }
+    }
+
+    async fn round<R>(&mut self, version: i16, request: &R) -> Result<R::Response, ConnectFailure>
+    where
+        R: Request,
+        R::Response: KafkaResponse,
+    {
+        let api = <R::Response as ferrokafka_protocol::bounded::BoundedResponse>::API_KEY;
+        match self {
+            SaslChannel::Setup {
+                est,
+                client_id,
+                next_correlation_id,
+            } => {
+                *next_correlation_id += 1;
+                exchange(est, api, version, *next_correlation_id, client_id, request).await
+            }
+            SaslChannel::InBand(conn) => conn
+                .send_for_reauthentication(request, version)
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::Timeout(after) => {
+                        ConnectFailure::TimedOut(*after, "SASL re-authentication")
+                    }
+                    _ => ConnectFailure::Io(e.to_string()),
+                }),
+        }
+    }
+}
+
 /// SaslHandshake v1, then SaslAuthenticate rounds until the mechanism is
 /// done. Returns the session lifetime the broker granted.
-async fn authenticate(
-    est: &mut Established,
+pub(crate) async fn authenticate(
+    channel: &mut SaslChannel<'_>,
     sasl: &SaslAuth,
-    client_id: &str,
 ) -> Result<Option<Duration>, ConnectFailure> {
     let mechanism = sasl.mechanism();
     let fail = |reason: String| ConnectFailure::Authentication {
@@ -141,32 +193,26 @@ async fn authenticate(
         user: sasl.username().to_owned(),
         reason,
     };
-    let handshake_version = est.versions.negotiate(ApiKey::SaslHandshake).map_err(|e| {
-        fail(format!(
-            "{e} (is SASL enabled on this listener? check security.protocol)"
-        ))
-    })?;
+    let handshake_version = channel
+        .versions()
+        .negotiate(ApiKey::SaslHandshake)
+        .map_err(|e| {
+            fail(format!(
+                "{e} (is SASL enabled on this listener? check security.protocol)"
+            ))
+        })?;
     if handshake_version < 1 {
         return Err(fail(
             "the broker supports only SaslHandshake v0 (raw SASL frames, Kafka before 1.0), which ferrokafka does not implement".to_owned(),
         ));
     }
-    let auth_version = est
-        .versions
+    let auth_version = channel
+        .versions()
         .negotiate(ApiKey::SaslAuthenticate)
         .map_err(|e| fail(e.to_string()))?;
-    let mut correlation_id = 100;
     let request =
         SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism.name()));
-    let response: SaslHandshakeResponse = exchange(
-        est,
-        ApiKey::SaslHandshake,
-        1,
-        correlation_id,
-        client_id,
-        &request,
-    )
-    .await?;
+    let response: SaslHandshakeResponse = channel.round(1, &request).await?;
     if response.error_code != 0 {
         let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
         return Err(fail(if response.error_code == UNSUPPORTED_SASL_MECHANISM {
@@ -190,17 +236,9 @@ async fn authenticate(
     let mut out = client.start().map_err(|e| fail(e.to_string()))?;
     // PLAIN and OAUTHBEARER take one round, SCRAM two.
     for _ in 0..4 {
-        correlation_id += 1;
         let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(out.to_vec()));
-        let result: Result<SaslAuthenticateResponse, _> = exchange(
-            est,
-            ApiKey::SaslAuthenticate,
-            auth_version,
-            correlation_id,
-            client_id,
-            &request,
-        )
-        .await;
+        let result: Result<SaslAuthenticateResponse, _> =
+            channel.round(auth_version, &request).await;
         // Zero the request's copy of the secret bytes.
         if let Ok(mut bytes) = request.auth_bytes.try_into_mut() {
             bytes[..].zeroize();

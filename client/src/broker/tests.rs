@@ -484,3 +484,73 @@ async fn handshake_names_non_kafka_answers() {
         "{failure}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn requests_are_written_in_the_order_they_were_queued() {
+    use ferrokafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+    let (conn, mut broker) = connect(1).await;
+    let order = [
+        ApiKey::Metadata,
+        ApiKey::ListOffsets,
+        ApiKey::ListOffsets,
+        ApiKey::Metadata,
+        ApiKey::ListOffsets,
+    ];
+    let mut answers: Vec<BoxFuture<'static, ()>> = Vec::new();
+    for api in order {
+        answers.push(if api == ApiKey::Metadata {
+            let answer = conn.enqueue(&MetadataRequest::default()).unwrap();
+            Box::pin(async move {
+                answer.await.unwrap();
+            })
+        } else {
+            let answer = conn.enqueue(&ListOffsetsRequest::default()).unwrap();
+            Box::pin(async move {
+                answer.await.unwrap();
+            })
+        });
+    }
+    // Polled newest first: the order on the wire is still the queue's.
+    let waiter = tokio::spawn(async move {
+        for answer in answers.into_iter().rev() {
+            answer.await;
+        }
+    });
+    for want in order {
+        let got = broker.next().await.unwrap();
+        assert_eq!(got.api, want);
+        if got.api == ApiKey::Metadata {
+            broker.answer(&got, &MetadataResponse::default()).await;
+        } else {
+            broker.answer(&got, &ListOffsetsResponse::default()).await;
+        }
+    }
+    waiter.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_without_answer_is_done_once_written() {
+    let (conn, mut broker) = connect(5).await;
+    conn.send_without_response(&MetadataRequest::default())
+        .await
+        .unwrap();
+    let unanswered = broker.next().await.unwrap();
+    assert_eq!(unanswered.api, ApiKey::Metadata);
+    // The next request is matched to its own answer; the skipped
+    // correlation id confuses nothing.
+    let asked = {
+        let conn = conn.clone();
+        tokio::spawn(async move { conn.send(&MetadataRequest::default()).await })
+    };
+    let next = broker.next().await.unwrap();
+    assert_ne!(next.correlation_id, unanswered.correlation_id);
+    broker
+        .answer(
+            &next,
+            &MetadataResponse::default()
+                .with_controller_id(ferrokafka_protocol::messages::BrokerId(7)),
+        )
+        .await;
+    assert_eq!(asked.await.unwrap().unwrap().controller_id.0, 7);
+    assert!(!conn.is_closed());
+}

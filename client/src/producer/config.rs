@@ -31,7 +31,9 @@ use crate::config::ConfigError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Acks {
-    /// `0`: no answer at all (not supported yet).
+    /// `0`: no answer at all: a record counts as delivered once written
+    /// to the socket, with offset -1; nothing says whether the broker
+    /// took it, and idempotence is off.
     None,
     /// `1`: the leader.
     Leader,
@@ -266,13 +268,6 @@ impl ProducerConfig {
     /// is an error.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         use keys::*;
-        if self.acks == Acks::None {
-            return Err(ConfigError::Unsupported {
-                key: ACKS,
-                value: "0".to_owned(),
-                hint: "fire-and-forget produce is not supported yet; use acks=1 or acks=all",
-            });
-        }
         let conflict = if self.acks != Acks::All {
             Some((ACKS, self.acks.name().to_owned()))
         } else if self.retries == 0 {
@@ -414,7 +409,18 @@ mod tests {
             let e = ProducerConfig::take_properties(&mut props(&[(k, v)])).unwrap_err();
             assert!(e.to_string().contains(want), "{k}: {e}");
         }
-        let e = ProducerConfig::take_properties(&mut props(&[("acks", "0")])).unwrap_err();
-        assert!(matches!(e, ConfigError::Unsupported { .. }), "{e}");
+    }
+
+    #[test]
+    fn acks_zero_turns_default_idempotence_off_and_conflicts_with_explicit() {
+        let c = ProducerConfig::take_properties(&mut props(&[("acks", "0")])).unwrap();
+        assert_eq!(c.acks(), Acks::None);
+        assert!(!c.idempotence());
+        let e = ProducerConfig::take_properties(&mut props(&[
+            ("acks", "0"),
+            ("enable.idempotence", "true"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::Conflict { .. }), "{e}");
     }
 }

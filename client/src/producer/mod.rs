@@ -143,7 +143,8 @@ pub struct RecordMetadata {
     pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
-    /// The record's offset, or -1 when the broker reported the batch as a
+    /// The record's offset, or -1 when it is not known: with `acks=0` (the
+    /// broker does not answer), or when the broker reported the batch as a
     /// duplicate of one written earlier without saying where.
     pub offset: i64,
     /// The record's timestamp (the broker's when the topic uses

@@ -18,7 +18,8 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use bytes::{Bytes, BytesMut};
 use ferrokafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use ferrokafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProducerId, TopicName,
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
+    ProducerId, TopicName,
 };
 use ferrokafka_protocol::record::BatchOptions;
 use ferrokafka_protocol::StrBytes;
@@ -26,6 +27,7 @@ use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
 use super::accumulator::{Batch, Next, PartitionQueue};
+use super::config::Acks;
 use super::idempotence::{
     is_retriable_code, BatchIdentity, BumpRequest, FatalReason, Outcome, ProducerIdAndEpoch,
     Reaction, MAX_IN_FLIGHT_PER_PARTITION,
@@ -89,12 +91,7 @@ pub(crate) async fn run_partition(
                     // The connection is looked up here, in order, so the
                     // sends cannot overtake each other on the way to it.
                     match leader(&inner, &tp).await {
-                        Ok(conn) => in_flight.push_back(Box::pin(send_once(
-                            Arc::clone(&inner),
-                            tp.clone(),
-                            conn,
-                            flight,
-                        ))),
+                        Ok(conn) => in_flight.push_back(send_once(&inner, &tp, &conn, flight)),
                         Err(failed) => {
                             if let Some(flight) = handle(&inner, &tp, flight, failed) {
                                 retry_in_order(&mut to_retry, flight);
@@ -262,13 +259,9 @@ async fn leader(inner: &Inner, tp: &TopicPartition) -> Result<BrokerConnection, 
     }
 }
 
-async fn attempt_on(
-    inner: &Inner,
-    tp: &TopicPartition,
-    conn: &BrokerConnection,
-    records: &Bytes,
-) -> Attempt {
-    let request = ProduceRequest::default()
+/// The Produce request carrying one batch of `tp`.
+fn produce_request(inner: &Inner, tp: &TopicPartition, records: &Bytes) -> ProduceRequest {
+    ProduceRequest::default()
         .with_acks(inner.config.acks().wire_value())
         .with_timeout_ms(
             i32::try_from(inner.client.config().request_timeout().as_millis()).unwrap_or(i32::MAX),
@@ -277,12 +270,66 @@ async fn attempt_on(
             .with_name(TopicName(StrBytes::from_string(tp.topic.to_string())))
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(tp.partition)
-                .with_records(Some(records.clone()))])]);
-    let response = match conn.send(&request).await {
-        Ok(r) => r,
-        Err(e) if matches!(e.kind(), ErrorKind::Version(_)) => return Attempt::Refused(e),
-        Err(e) => return Attempt::NoAnswer(e),
-    };
+                .with_records(Some(records.clone()))])])
+}
+
+/// Queues one attempt on `conn` now (so that attempts queued one after the
+/// other are written in that order) and returns the future of its outcome.
+fn queue_attempt(
+    inner: &Inner,
+    tp: &TopicPartition,
+    conn: &BrokerConnection,
+    records: &Bytes,
+) -> Pin<Box<dyn Future<Output = Attempt> + Send>> {
+    let request = produce_request(inner, tp, records);
+    if inner.config.acks() == Acks::None {
+        // Nothing comes back: the batch is done once it is written, with
+        // no offset (as in the Java client).
+        let conn = conn.clone();
+        return Box::pin(async move {
+            match conn.send_without_response(&request).await {
+                Ok(()) => Attempt::Answer {
+                    code: 0,
+                    base_offset: -1,
+                    append_time: -1,
+                    message: None,
+                },
+                Err(e) => sent_error(e),
+            }
+        });
+    }
+    let tp = tp.clone();
+    match conn.enqueue(&request) {
+        Ok(answer) => Box::pin(async move {
+            match answer.await {
+                Ok(response) => partition_answer(&response, &tp),
+                Err(e) => sent_error(e),
+            }
+        }),
+        Err(e) => Box::pin(std::future::ready(sent_error(e))),
+    }
+}
+
+async fn attempt_on(
+    inner: &Inner,
+    tp: &TopicPartition,
+    conn: &BrokerConnection,
+    records: &Bytes,
+) -> Attempt {
+    queue_attempt(inner, tp, conn, records).await
+}
+
+/// A request that got no answer: refused outright when no Produce version
+/// is common, otherwise possibly written.
+fn sent_error(e: Error) -> Attempt {
+    if matches!(e.kind(), ErrorKind::Version(_)) {
+        Attempt::Refused(e)
+    } else {
+        Attempt::NoAnswer(e)
+    }
+}
+
+fn partition_answer(response: &ProduceResponse, tp: &TopicPartition) -> Attempt {
     let found = response
         .responses
         .iter()
@@ -446,18 +493,18 @@ fn refresh(inner: &Inner, tp: &TopicPartition, mut flight: Flight) -> Option<Fli
     Some(flight)
 }
 
-/// Sends one attempt of `flight` on `conn`. Futures made in sequence
-/// order reach the connection in that order (they queue on its fair
-/// in-flight semaphore at their first poll), so the broker sees a
-/// partition's batches in sequence order.
-async fn send_once(
-    inner: Arc<Inner>,
-    tp: TopicPartition,
-    conn: BrokerConnection,
+/// Sends one attempt of `flight` on `conn`. The request is queued on the
+/// connection before this returns, so attempts made in sequence order are
+/// written in that order and the broker sees a partition's batches in
+/// sequence order.
+fn send_once(
+    inner: &Arc<Inner>,
+    tp: &TopicPartition,
+    conn: &BrokerConnection,
     flight: Flight,
-) -> (Flight, Attempt) {
-    let result = attempt_on(&inner, &tp, &conn, &flight.records).await;
-    (flight, result)
+) -> Pin<Box<dyn Future<Output = (Flight, Attempt)> + Send>> {
+    let attempt = queue_attempt(inner, tp, conn, &flight.records);
+    Box::pin(async move { (flight, attempt.await) })
 }
 
 /// Handles the result of one attempt: resolves the batch, or returns it

@@ -5,8 +5,11 @@
 //!   users, `SCRAM-SHA-256`/`SCRAM-SHA-512` when it has SCRAM users of
 //!   that hash). An unknown mechanism gets UNSUPPORTED_SASL_MECHANISM and the
 //!   connection is closed after the answer.
-//! - A handshake on a cluster without SASL, or after authentication, gets
-//!   ILLEGAL_SASL_STATE (as Kafka's request handler answers it).
+//! - A handshake on a cluster without SASL gets ILLEGAL_SASL_STATE (as
+//!   Kafka's request handler answers it); so does one after authentication,
+//!   unless it starts a KIP-368 re-authentication: version 1+, the
+//!   session has a lifetime, and the same mechanism as before. Until that
+//!   exchange succeeds the connection serves only SASL requests.
 //!
 //! Skipped: version 0 (raw SASL tokens after the handshake).
 
@@ -52,11 +55,26 @@ pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &SaslHandshakeRequest) -> Handl
         response.error_code = error;
         return Handled::Respond(ResponseKind::SaslHandshake(response));
     }
-    if enabled.is_empty() || ctx.conn.authenticated {
+    let asked = request.mechanism.to_string();
+    if ctx.conn.authenticated {
+        // KIP-368: a connection whose session has a lifetime may
+        // re-authenticate (SaslHandshake v1+) with the same mechanism;
+        // until that succeeds only SASL requests are served.
+        let may_reauthenticate = ctx.version >= 1
+            && ctx.conn.session_expires_at.is_some()
+            && ctx.conn.mechanism.as_deref() == Some(asked.as_str());
+        if !may_reauthenticate {
+            response.error_code = code::ILLEGAL_SASL_STATE;
+            return Handled::Respond(ResponseKind::SaslHandshake(response));
+        }
+        ctx.conn.authenticated = false;
+        ctx.conn.reauthenticating_as = ctx.conn.principal.take();
+        return Handled::Respond(ResponseKind::SaslHandshake(response));
+    }
+    if enabled.is_empty() {
         response.error_code = code::ILLEGAL_SASL_STATE;
         return Handled::Respond(ResponseKind::SaslHandshake(response));
     }
-    let asked = request.mechanism.to_string();
     if !enabled.contains(&asked.as_str()) {
         response.error_code = code::UNSUPPORTED_SASL_MECHANISM;
         return Handled::RespondThenClose(ResponseKind::SaslHandshake(response));

@@ -21,7 +21,11 @@
 //!   The session lifetime (v1+) is the token's remaining life, or the
 //!   configured one when shorter; later requests close the connection.
 //!
-//! Skipped: in-band re-authentication (KIP-368) on the same connection.
+//! - Re-authentication (KIP-368): after a SaslHandshake v1+ on an
+//!   authenticated connection whose session has a lifetime (see
+//!   `k17_sasl_handshake`), the exchange runs again; it must end with the
+//!   same principal (otherwise SASL_AUTHENTICATION_FAILED and the
+//!   connection is closed) and grants a fresh session lifetime.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
@@ -43,6 +47,22 @@ pub(crate) const SPEC: ApiSpec = ApiSpec {
 pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &SaslAuthenticateRequest) -> Handled {
     let was_authenticated = ctx.conn.authenticated;
     let mut handled = authenticate(ctx, request);
+    if ctx.conn.authenticated && !was_authenticated {
+        if let Some(before) = ctx.conn.reauthenticating_as.take() {
+            if ctx.conn.principal.as_deref() != Some(before.as_str()) {
+                // KIP-368: re-authentication may not change the principal.
+                ctx.conn.authenticated = false;
+                return Handled::RespondThenClose(ResponseKind::SaslAuthenticate(
+                    SaslAuthenticateResponse::default()
+                        .with_error_code(code::SASL_AUTHENTICATION_FAILED)
+                        .with_error_message(Some(str_bytes(
+                            "re-authentication must keep the same principal",
+                        )))
+                        .with_auth_bytes(Bytes::new()),
+                ));
+            }
+        }
+    }
     let now = std::time::Instant::now();
     let token_left = ctx
         .conn

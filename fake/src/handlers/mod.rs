@@ -93,6 +93,9 @@ pub(crate) struct ConnState {
     pub(crate) mechanism: Option<String>,
     /// The authenticated user.
     pub(crate) principal: Option<String>,
+    /// During a KIP-368 re-authentication: the user the connection was
+    /// authenticated as, which the new exchange must authenticate again.
+    pub(crate) reauthenticating_as: Option<String>,
     /// A SCRAM exchange in progress.
     pub(crate) scram: Option<ferrokafka_auth::sasl::ScramServer>,
     /// When the SASL session expires (KIP-368), if the cluster limits it.

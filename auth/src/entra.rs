@@ -1,20 +1,19 @@
 //! Microsoft Entra ID client credentials, sans-IO: the token request, the
 //! classification of the identity provider's answer, and the refresh
-//! schedule. The HTTP exchange itself is not implemented yet, so nothing
-//! here is wired into connections (the client refuses an Entra
-//! configuration with a typed "not implemented yet" error).
+//! schedule. The HTTP exchange lives in the client's `oauth` module.
 //!
 //! What the pieces guarantee:
 //! - [`classify_response`] turns a token-endpoint answer into a token or
 //!   an [`EntraError`]: 5xx and 429 are retriable (honouring
-//!   `Retry-After`), other 4xx are not and name Entra's `AADSTS` code and
+//!   `Retry-After` in seconds or as an HTTP-date, capped at
+//!   [`MAX_RETRY_AFTER`]), other 4xx are not and name Entra's `AADSTS` code and
 //!   the setting it points to; redirects, oversized and malformed bodies
 //!   are refused; the client secret never appears in an error.
 //! - [`TokenSchedule`] refreshes at about 80% of a token's lifetime with
 //!   jitter, keeps the old token while the identity provider is down, and
 //!   backs off exponentially (at least `Retry-After`).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use zeroize::Zeroizing;
 
@@ -125,12 +124,26 @@ impl EntraClientCredentials {
     }
 }
 
-fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    value?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| Duration::from_secs(s.min(3600)))
+/// The longest wait a `Retry-After` header can impose: an identity
+/// provider asking for more is retried after this anyway (the cached token
+/// stays in use meanwhile).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// Reads a `Retry-After` value (RFC 9110 §10.2.3): delta-seconds
+/// (`120`) or an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`, and the
+/// obsolete RFC 850 and asctime forms), relative to `now`. The wait is
+/// capped at [`MAX_RETRY_AFTER`]; a date in the past means no wait;
+/// anything else unreadable is `None` (the usual backoff applies).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Longer than u64 seconds is still "a long time".
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// Classifies a token-endpoint answer. `secret` is removed from any
@@ -151,7 +164,7 @@ pub fn classify_response(
     if status == 429 || status >= 500 {
         return Err(EntraError::Unavailable {
             status,
-            retry_after: parse_retry_after(retry_after),
+            retry_after: retry_after.and_then(|v| parse_retry_after(v, SystemTime::now())),
         });
     }
     if body.len() > MAX_TOKEN_RESPONSE_BYTES {
@@ -214,39 +227,116 @@ pub fn classify_response(
     })
 }
 
+/// How tokens are refreshed and fetched: the Java client's `sasl.login.*`
+/// settings. [`Default`] gives Java's refresh defaults and ferrokafka's
+/// retry backoff (500 ms doubling to 60 s; Java's is 100 ms to 10 s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoginSettings {
+    /// `sasl.login.refresh.window.factor` (0.5..=1.0, default 0.8): refresh
+    /// after this fraction of the token's lifetime...
+    pub refresh_window_factor: f64,
+    /// `sasl.login.refresh.window.jitter` (0..=0.25, default 0.05): ...plus
+    /// up to this fraction more, at random, so clients do not refresh at once.
+    pub refresh_window_jitter: f64,
+    /// `sasl.login.refresh.min.period.seconds` (0..=900, default 60): the
+    /// least time between a fetch and the next refresh...
+    pub refresh_min_period: Duration,
+    /// `sasl.login.refresh.buffer.seconds` (0..=3600, default 300): ...and
+    /// the least time left on the token when it is refreshed. Both are
+    /// ignored for tokens too short-lived to honour them together.
+    pub refresh_buffer: Duration,
+    /// `sasl.login.connect.timeout.ms`: reaching the token endpoint (TCP
+    /// and TLS); `None`: [`DEFAULT_HTTP_TIMEOUT`].
+    pub connect_timeout: Option<Duration>,
+    /// `sasl.login.read.timeout.ms`: sending the request and reading the
+    /// answer; `None`: [`DEFAULT_HTTP_TIMEOUT`].
+    pub read_timeout: Option<Duration>,
+    /// `sasl.login.retry.backoff.ms`: the first wait after a failed fetch;
+    /// doubles up to...
+    pub retry_backoff: Duration,
+    /// `sasl.login.retry.backoff.max.ms`: ...this.
+    pub retry_backoff_max: Duration,
+}
+
+impl Eq for LoginSettings {} // The factors are validated finite numbers.
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            refresh_window_factor: 0.8,
+            refresh_window_jitter: 0.05,
+            refresh_min_period: Duration::from_secs(60),
+            refresh_buffer: Duration::from_secs(300),
+            connect_timeout: None,
+            read_timeout: None,
+            retry_backoff: FIRST_BACKOFF,
+            retry_backoff_max: MAX_BACKOFF,
+        }
+    }
+}
+
+/// The timeout of each half of a token request (connecting; sending and
+/// reading) when `sasl.login.*.timeout.ms` is not set.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl LoginSettings {
+    /// When to refresh a token of `lifetime`, counted from its arrival;
+    /// `random` in 0..1 picks the jitter. Java's rule: the window factor
+    /// plus jitter, then at least the minimum period after the fetch and at
+    /// least the buffer before expiry, when the lifetime leaves room for
+    /// both; never after expiry.
+    pub fn refresh_after(&self, lifetime: Duration, random: f64) -> Duration {
+        let fraction =
+            self.refresh_window_factor + self.refresh_window_jitter * random.clamp(0.0, 1.0);
+        let mut refresh = lifetime.mul_f64(fraction).min(lifetime);
+        if lifetime >= self.refresh_min_period + self.refresh_buffer {
+            refresh = refresh
+                .max(self.refresh_min_period)
+                .min(lifetime - self.refresh_buffer);
+        }
+        refresh
+    }
+}
+
 /// When to fetch the next token, sans-IO (the caller passes the time).
 #[derive(Debug)]
 pub struct TokenSchedule {
     current: Option<(BearerToken, Instant)>,
     next_fetch: Instant,
     failures: u32,
+    settings: LoginSettings,
 }
 
-/// The first wait after a failure; doubles up to [`MAX_BACKOFF`].
+/// The default first wait after a failure; doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// The longest wait between failed fetches.
+/// The default longest wait between failed fetches.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl TokenSchedule {
-    /// Nothing fetched yet: fetch now.
+    /// Nothing fetched yet: fetch now. Default [`LoginSettings`].
     pub fn new(now: Instant) -> Self {
+        Self::with_settings(now, LoginSettings::default())
+    }
+
+    /// Nothing fetched yet: fetch now, then refresh and back off as
+    /// `settings` say.
+    pub fn with_settings(now: Instant, settings: LoginSettings) -> Self {
         TokenSchedule {
             current: None,
             next_fetch: now,
             failures: 0,
+            settings,
         }
     }
 
-    /// A token arrived at `now`: refresh at 80% of its lifetime minus up
-    /// to 5% jitter (`jitter` in 0..1), so many clients do not refresh at
-    /// once.
+    /// A token arrived at `now`: refresh as
+    /// [`LoginSettings::refresh_after`] says (by default at 80–85% of its
+    /// lifetime; `jitter` in 0..1 picks where), so many clients do not
+    /// refresh at once.
     pub fn on_token(&mut self, token: BearerToken, now: Instant, jitter: f64) {
         let lifetime = token.lifetime.unwrap_or(Duration::from_secs(3600));
         let expires = now + lifetime;
-        let refresh = lifetime
-            .mul_f64(0.8)
-            .saturating_sub(lifetime.mul_f64(0.05 * jitter.clamp(0.0, 1.0)));
-        self.next_fetch = now + refresh;
+        self.next_fetch = now + self.settings.refresh_after(lifetime, jitter);
         self.current = Some((token, expires));
         self.failures = 0;
     }
@@ -259,7 +349,11 @@ impl TokenSchedule {
         }
         self.failures = self.failures.saturating_add(1);
         let exponent = self.failures.saturating_sub(1).min(16);
-        let backoff = FIRST_BACKOFF.saturating_mul(1 << exponent).min(MAX_BACKOFF);
+        let backoff = self
+            .settings
+            .retry_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.settings.retry_backoff_max);
         let wait = match &error {
             EntraError::Unavailable {
                 retry_after: Some(after),
@@ -399,6 +493,121 @@ mod tests {
     }
 
     #[test]
+    fn login_settings_shape_refresh_and_backoff() {
+        let java = LoginSettings::default();
+        let hour = Duration::from_secs(3600);
+        // An hour-long Entra token: 80% (+ up to 5%).
+        assert_eq!(java.refresh_after(hour, 0.0), Duration::from_secs(2880));
+        assert_eq!(java.refresh_after(hour, 1.0), Duration::from_secs(3060));
+        let late = LoginSettings {
+            refresh_window_factor: 1.0,
+            refresh_window_jitter: 0.25,
+            ..java
+        };
+        // The buffer keeps 300 s of the token when it is refreshed...
+        assert_eq!(late.refresh_after(hour, 1.0), Duration::from_secs(3300));
+        // ...and the minimum period holds off an early refresh.
+        let early = LoginSettings {
+            refresh_window_factor: 0.5,
+            refresh_window_jitter: 0.0,
+            refresh_min_period: Duration::from_secs(900),
+            refresh_buffer: Duration::ZERO,
+            ..java
+        };
+        assert_eq!(
+            early.refresh_after(Duration::from_secs(1000), 0.0),
+            Duration::from_secs(900)
+        );
+        // Too short for both: the fraction alone, capped at the lifetime.
+        assert_eq!(
+            late.refresh_after(Duration::from_secs(100), 1.0),
+            Duration::from_secs(100)
+        );
+
+        // The backoff knobs replace the defaults.
+        let t0 = Instant::now();
+        let mut s = TokenSchedule::with_settings(
+            t0,
+            LoginSettings {
+                retry_backoff: Duration::from_millis(100),
+                retry_backoff_max: Duration::from_millis(250),
+                ..java
+            },
+        );
+        let down = || EntraError::Unreachable("down".into());
+        s.on_failure(down(), t0).unwrap();
+        assert_eq!(s.next_fetch(), t0 + Duration::from_millis(100));
+        s.on_failure(down(), t0).unwrap();
+        assert_eq!(s.next_fetch(), t0 + Duration::from_millis(200));
+        s.on_failure(down(), t0).unwrap();
+        assert_eq!(s.next_fetch(), t0 + Duration::from_millis(250));
+        // A token resets the backoff and uses the refresh settings.
+        s.on_token(
+            BearerToken {
+                value: Secret::new("t"),
+                lifetime: Some(hour),
+            },
+            t0,
+            0.0,
+        );
+        assert_eq!(s.next_fetch(), t0 + Duration::from_secs(2880));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        // RFC 9110's example date, and "now" 90 s before it.
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let now = at - Duration::from_secs(90);
+        assert_eq!(parse_retry_after(date, now), Some(Duration::from_secs(90)));
+        // The obsolete forms RFC 9110 still requires recipients to accept.
+        for obsolete in [
+            "Wednesday, 21-Oct-15 07:28:00 GMT",
+            "Wed Oct 21 07:28:00 2015",
+        ] {
+            assert_eq!(
+                parse_retry_after(obsolete, now),
+                Some(Duration::from_secs(90)),
+                "{obsolete}"
+            );
+        }
+        // A date already past: retry now.
+        assert_eq!(
+            parse_retry_after(date, at + Duration::from_secs(5)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        // Capped, in both forms.
+        assert_eq!(parse_retry_after("86400", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after(date, at - Duration::from_secs(86_400)),
+            Some(MAX_RETRY_AFTER)
+        );
+        for junk in ["", "soon", "-5", "1.5", "Wed, 32 Oct 2015 07:28:00 GMT"] {
+            assert_eq!(parse_retry_after(junk, now), None, "{junk:?}");
+        }
+        // Through the classifier: a 503 with a date a minute ahead waits
+        // about that long (the classifier reads the clock itself).
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(61));
+        let e = classify_response(503, Some(&soon), None, b"", &secret()).unwrap_err();
+        let EntraError::Unavailable {
+            retry_after: Some(wait),
+            ..
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(61),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
     fn schedule_refreshes_early_keeps_the_old_token_and_backs_off() {
         let t0 = Instant::now();
         let mut s = TokenSchedule::new(t0);
@@ -408,9 +617,10 @@ mod tests {
             lifetime: Some(Duration::from_secs(100)),
         };
         s.on_token(token, t0, 1.0);
-        // 80% minus 5% jitter.
-        assert_eq!(s.next_fetch(), t0 + Duration::from_secs(75));
-        let t1 = t0 + Duration::from_secs(80);
+        // 80% plus all of the 5% jitter (too short-lived for the minimum
+        // period and buffer).
+        assert_eq!(s.next_fetch(), t0 + Duration::from_secs(85));
+        let t1 = t0 + Duration::from_secs(86);
         assert!(s.fetch_due(t1));
         // The identity provider is down: the old token stays in use.
         s.on_failure(

@@ -8,7 +8,10 @@
 //! connection logs a warning.
 //!
 //! PKCS#12 trust and key stores are read in pure Rust (with their
-//! passwords). Java key stores (JKS) are refused with an error that gives
+//! passwords), and so are encrypted PKCS#8 PEM keys
+//! (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, opened with `ssl.key.password`).
+//! OpenSSL's legacy encrypted PEM keys (`Proc-Type: 4,ENCRYPTED`) are
+//! refused with the `openssl pkcs8 -topk8` command converting them. Java key stores (JKS) are refused with an error that gives
 //! the `keytool` command converting them to PKCS#12.
 
 use std::path::{Path, PathBuf};
@@ -98,9 +101,20 @@ pub enum TlsError {
         /// What went wrong (never the password).
         reason: String,
     },
-    /// An encrypted private key.
-    #[error("the private key is encrypted (ssl.key.password is set); ferrokafka reads unencrypted PKCS#8, PKCS#1 or SEC1 PEM keys only: decrypt it with `openssl pkcs8 -in key.pem -out key-plain.pem` and protect the file with permissions")]
-    EncryptedKey,
+    /// An encrypted PKCS#8 private key and no password to open it.
+    #[error("the private key is encrypted (-----BEGIN ENCRYPTED PRIVATE KEY-----) and no password is set: set ssl.key.password to its passphrase")]
+    KeyPasswordMissing,
+    /// The encrypted PKCS#8 private key did not open with the password
+    /// given (the password is never part of the message).
+    #[error("the private key could not be decrypted with ssl.key.password: the password is wrong (or the key file is damaged)")]
+    KeyPasswordWrong,
+    /// The encrypted PKCS#8 private key uses a scheme not supported here.
+    #[error("the private key is encrypted with a scheme ferrokafka cannot read ({0}); re-encrypt it with PBES2 and AES: `openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem -out key-pkcs8.pem`")]
+    KeyEncryptionUnsupported(String),
+    /// A private key in OpenSSL's legacy encrypted PEM format
+    /// (`Proc-Type: 4,ENCRYPTED`), which is not a standard format.
+    #[error("the private key is in OpenSSL's legacy encrypted format (Proc-Type: 4,ENCRYPTED), which ferrokafka does not read: convert it to encrypted PKCS#8 with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem -out key-pkcs8.pem` (it asks for the old passphrase and a new one; put the new one in ssl.key.password)")]
+    LegacyEncryptedKey,
     /// A client certificate without a key or the reverse.
     #[error("mutual TLS needs both a client certificate chain and its private key; only the {0} was given")]
     HalfClientIdentity(&'static str),
@@ -330,29 +344,168 @@ impl TlsSettings {
                     )?,
                     None => cert_pem,
                 };
-                if key_pem.expose().contains("ENCRYPTED PRIVATE KEY") {
-                    return Err(TlsError::EncryptedKey);
-                }
-                let key =
-                    PrivateKeyDer::from_pem_slice(key_pem.expose().as_bytes()).map_err(|_| {
-                        if key_source.is_none() {
-                            TlsError::HalfClientIdentity(
-                                "certificate chain (no private key in the key store file)",
-                            )
-                        } else {
-                            TlsError::Pem {
-                                what: "the client key",
-                                reason: "no PKCS#8, PKCS#1 or SEC1 private key block found"
-                                    .to_owned(),
+                let password = self
+                    .key_password
+                    .as_ref()
+                    .or(self.keystore_password.as_ref());
+                let key = match decrypt_pkcs8_pem(key_pem.expose(), password)? {
+                    Some(key) => key,
+                    None => PrivateKeyDer::from_pem_slice(key_pem.expose().as_bytes()).map_err(
+                        |_| {
+                            if key_source.is_none() {
+                                TlsError::HalfClientIdentity(
+                                    "certificate chain (no private key in the key store file)",
+                                )
+                            } else {
+                                TlsError::Pem {
+                                    what: "the client key",
+                                    reason: "no PKCS#8, PKCS#1 or SEC1 private key block found"
+                                        .to_owned(),
+                                }
                             }
-                        }
-                    })?;
+                        },
+                    )?,
+                };
                 builder
                     .with_client_auth_cert(chain, key)
                     .map_err(|e| TlsError::Rustls(e.to_string()))?
             }
         };
         Ok(Arc::new(config))
+    }
+}
+
+const ENCRYPTED_PKCS8_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const ENCRYPTED_PKCS8_END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+
+/// Opens the encrypted PKCS#8 key in `pem`, when there is one
+/// (`Ok(None)`: the key is not encrypted). OpenSSL's legacy encrypted
+/// PEM (`Proc-Type: 4,ENCRYPTED`) is refused with the command converting it.
+fn decrypt_pkcs8_pem(
+    pem: &str,
+    password: Option<&Secret>,
+) -> Result<Option<PrivateKeyDer<'static>>, TlsError> {
+    if pem.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(TlsError::LegacyEncryptedKey);
+    }
+    let Some(start) = pem.find(ENCRYPTED_PKCS8_BEGIN) else {
+        return Ok(None);
+    };
+    let block = pem[start..]
+        .find(ENCRYPTED_PKCS8_END)
+        .map(|end| &pem[start..start + end + ENCRYPTED_PKCS8_END.len()])
+        .ok_or_else(|| TlsError::Pem {
+            what: "the client key",
+            reason: "an ENCRYPTED PRIVATE KEY block without its END line".to_owned(),
+        })?;
+    let password = password.ok_or(TlsError::KeyPasswordMissing)?;
+    let (_, document) = pkcs8::Document::from_pem(block).map_err(|e| TlsError::Pem {
+        what: "the client key",
+        reason: format!("bad ENCRYPTED PRIVATE KEY block: {e}"),
+    })?;
+    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes()).map_err(|e| {
+        TlsError::Pem {
+            what: "the client key",
+            reason: format!("bad ENCRYPTED PRIVATE KEY block: {e}"),
+        }
+    })?;
+    let plain = encrypted
+        .decrypt(password.expose().as_bytes())
+        .map_err(|e| match e {
+            pkcs8::Error::EncryptedPrivateKey(
+                pkcs8::pkcs5::Error::UnsupportedAlgorithm { oid }
+                | pkcs8::pkcs5::Error::AlgorithmParametersInvalid { oid },
+            ) => TlsError::KeyEncryptionUnsupported(format!("algorithm {oid}")),
+            pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::NoPbes1CryptSupport) => {
+                TlsError::KeyEncryptionUnsupported("PBES1".to_owned())
+            }
+            // A wrong password fails the padding check or, rarely, yields
+            // bytes that are not DER.
+            _ => TlsError::KeyPasswordWrong,
+        })?;
+    // The plaintext must be a PKCS#8 PrivateKeyInfo; garbage from a wrong
+    // password that happened to pass the padding check is not.
+    pkcs8::PrivateKeyInfo::try_from(plain.as_bytes()).map_err(|_| TlsError::KeyPasswordWrong)?;
+    Ok(Some(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into())))
+}
+
+/// Records whether the server asked for a client certificate
+/// (`CertificateRequest`), around the resolver that answers it.
+///
+/// TLS 1.3 servers check the client certificate after the client's
+/// `Finished`, so a broker that requires one and gets none (or refuses the
+/// one sent) reports it only after the client believes the handshake is
+/// done. A connector that knows it was asked can wait for that verdict
+/// before writing the first Kafka request. One probe per connection:
+///
+/// ```
+/// use std::sync::Arc;
+/// use ferrokafka_auth::tls::{CertificateRequestProbe, TlsSettings};
+/// let shared = TlsSettings::default().client_config()?;
+/// let probe = Arc::new(CertificateRequestProbe::new(shared.client_auth_cert_resolver.clone()));
+/// let mut config = (*shared).clone();
+/// config.client_auth_cert_resolver = probe.clone();
+/// // ... handshake with `config` ...
+/// assert!(!probe.asked() && !probe.has_certificate());
+/// # Ok::<(), ferrokafka_auth::tls::TlsError>(())
+/// ```
+#[derive(Debug)]
+pub struct CertificateRequestProbe {
+    inner: Arc<dyn rustls::client::ResolvesClientCert>,
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl CertificateRequestProbe {
+    /// Wraps the configured resolver.
+    pub fn new(inner: Arc<dyn rustls::client::ResolvesClientCert>) -> Self {
+        CertificateRequestProbe {
+            inner,
+            asked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the server sent a `CertificateRequest`.
+    pub fn asked(&self) -> bool {
+        self.asked.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether a client certificate is configured (and was sent when asked).
+    pub fn has_certificate(&self) -> bool {
+        self.inner.has_certs()
+    }
+}
+
+impl rustls::client::ResolvesClientCert for CertificateRequestProbe {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, std::sync::atomic::Ordering::Release);
+        self.inner.resolve(root_hint_subjects, sigschemes)
+    }
+
+    fn only_raw_public_keys(&self) -> bool {
+        self.inner.only_raw_public_keys()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.inner.has_certs()
+    }
+}
+
+/// What a broker's refusal of the client certificate after a TLS 1.3
+/// handshake means, in Kafka terms; `sent` tells whether a client
+/// certificate was configured (and sent).
+pub fn explain_client_certificate_refusal(error: Option<&rustls::Error>, sent: bool) -> String {
+    let cause = match error {
+        Some(e) => e.to_string(),
+        None => "the connection was closed right after the TLS handshake".to_owned(),
+    };
+    if sent {
+        format!("the broker refused the client certificate: check that ssl.keystore.location (or ssl.certificate.location) holds a certificate signed by a CA the broker trusts, valid now, with its private key ({cause})")
+    } else {
+        format!("the broker requires a client certificate: set ssl.keystore.location (a PEM or PKCS12 key store) or ssl.certificate.location + ssl.key.location ({cause})")
     }
 }
 
@@ -432,5 +585,98 @@ pub fn explain(error: &rustls::Error) -> String {
         rustls::Error::AlertReceived(A::CertificateRequired | A::HandshakeFailure | A::BadCertificate | A::UnknownCA)
             => format!("the broker refused the client certificate or requires one (mutual TLS: set ssl.keystore.location or ssl.certificate.location + ssl.key.location) ({error})"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed client certificate and its unencrypted PKCS#8 key.
+    fn identity() -> (String, rcgen::KeyPair) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["client".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key)
+    }
+
+    /// `key` encrypted as OpenSSL 3's `openssl pkcs8 -topk8` does
+    /// (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC).
+    fn encrypt(key: &rcgen::KeyPair, password: &str) -> String {
+        let der = key.serialize_der();
+        let info = pkcs8::PrivateKeyInfo::try_from(der.as_slice()).unwrap();
+        let salt: [u8; 16] = std::array::from_fn(|i| i as u8 * 7);
+        let iv: [u8; 16] = std::array::from_fn(|i| i as u8 * 3);
+        let params =
+            pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &salt, &iv).unwrap();
+        info.encrypt_with_params(params, password)
+            .unwrap()
+            .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+            .unwrap()
+            .to_string()
+    }
+
+    fn settings(cert: &str, key: &str, password: Option<&str>) -> TlsSettings {
+        TlsSettings {
+            client_cert: Some(PemSource::Inline(Secret::new(cert))),
+            client_key: Some(PemSource::Inline(Secret::new(key))),
+            key_password: password.map(Secret::new),
+            ..TlsSettings::default()
+        }
+    }
+
+    #[test]
+    fn encrypted_pkcs8_keys_open_with_ssl_key_password() {
+        let (cert, key) = identity();
+        let encrypted = encrypt(&key, "key-pass-canary");
+        assert!(encrypted.starts_with(ENCRYPTED_PKCS8_BEGIN));
+        let config = settings(&cert, &encrypted, Some("key-pass-canary"))
+            .client_config()
+            .unwrap();
+        assert!(config.client_auth_cert_resolver.has_certs());
+        // A Java-style PEM key store (chain and encrypted key in one file)
+        // with the passphrase in ssl.keystore.password works too.
+        let store = TlsSettings {
+            client_cert: Some(PemSource::Inline(Secret::new(format!("{cert}{encrypted}")))),
+            keystore_password: Some(Secret::new("key-pass-canary")),
+            ..TlsSettings::default()
+        };
+        assert!(store.client_config().is_ok());
+    }
+
+    #[test]
+    fn encrypted_key_mistakes_are_typed_and_never_echo_the_password() {
+        let (cert, key) = identity();
+        let encrypted = encrypt(&key, "right-pass");
+        let err = settings(&cert, &encrypted, Some("wrong-pass-canary"))
+            .client_config()
+            .unwrap_err();
+        assert_eq!(err, TlsError::KeyPasswordWrong);
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("ssl.key.password"), "{text}");
+        assert!(!text.contains("wrong-pass-canary"), "{text}");
+
+        let err = settings(&cert, &encrypted, None)
+            .client_config()
+            .unwrap_err();
+        assert_eq!(err, TlsError::KeyPasswordMissing);
+        assert!(err.to_string().contains("ssl.key.password"), "{err}");
+
+        // OpenSSL's legacy format (`openssl genrsa -aes256`, `openssl rsa -aes256`).
+        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let err = settings(&cert, legacy, Some("p"))
+            .client_config()
+            .unwrap_err();
+        assert_eq!(err, TlsError::LegacyEncryptedKey);
+        assert!(err.to_string().contains("openssl pkcs8 -topk8"), "{err}");
+
+        // An unencrypted key still loads, password or not.
+        let plain = key.serialize_pem();
+        assert!(settings(&cert, &plain, None).client_config().is_ok());
+        assert!(settings(&cert, &plain, Some("unused"))
+            .client_config()
+            .is_ok());
     }
 }

@@ -3,8 +3,7 @@
 //! [`StaticToken`] hands out one token; [`TokenCallback`] calls user code
 //! (async) for every new connection. [`EntraClientCredentials`] holds the
 //! Microsoft Entra ID client-credentials settings parsed from the Java
-//! configuration; fetching tokens with them is not implemented yet (the
-//! client refuses such a configuration with a typed error saying so).
+//! configuration (the client's `oauth` module fetches tokens with them).
 
 use std::fmt;
 use std::future::Future;
@@ -129,6 +128,12 @@ pub enum EntraConfigError {
     /// A required JAAS option or key is missing.
     #[error("Entra ID client credentials need {0}")]
     Missing(&'static str),
+    /// Neither a token endpoint nor a tenant to derive it from.
+    #[error("Entra ID client credentials need a token endpoint: set sasl.oauthbearer.token.endpoint.url (e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token), or tenantId=\"<tenant>\" in sasl.jaas.config to use that endpoint")]
+    NoTokenEndpoint,
+    /// The tenant is not a tenant id or domain name.
+    #[error("tenantId {0:?} in sasl.jaas.config is not a tenant id (a GUID) or domain name (letters, digits, '.', '-')")]
+    BadTenant(String),
     /// The token endpoint URL is unsafe or malformed.
     #[error("sasl.oauthbearer.token.endpoint.url {url:?}: {reason}")]
     BadUrl {
@@ -155,9 +160,79 @@ pub struct EntraClientCredentials {
     pub token_endpoint: String,
 }
 
+/// The Entra ID token endpoint of `tenant` (the v2.0 client-credentials
+/// endpoint), used when `sasl.oauthbearer.token.endpoint.url` is not set.
+pub fn entra_token_endpoint(tenant: &str) -> String {
+    format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+}
+
+/// The scope asking for a token for the Kafka endpoint at `host`, as Event
+/// Hubs wants it: `https://<namespace host>/.default`.
+pub fn default_scope(host: &str) -> String {
+    if host.contains(':') {
+        format!("https://[{host}]/.default")
+    } else {
+        format!("https://{host}/.default")
+    }
+}
+
 impl EntraClientCredentials {
+    /// Reads the settings the way a client configuration gives them, with
+    /// the Event Hubs defaults filled in:
+    /// - the token endpoint is `token_endpoint` or, without one,
+    ///   [`entra_token_endpoint`] of the JAAS option `tenantId`;
+    /// - the scope is the JAAS option `scope` or, without one,
+    ///   [`default_scope`] of `bootstrap_host` (the host of the first
+    ///   bootstrap server: `https://<namespace>.servicebus.windows.net/.default`
+    ///   for Event Hubs).
+    ///
+    /// ```
+    /// use ferrokafka_auth::jaas::JaasConfig;
+    /// use ferrokafka_auth::token::EntraClientCredentials;
+    /// let jaas = JaasConfig::parse(
+    ///     r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="app" clientSecret="s" tenantId="contoso.onmicrosoft.com";"#,
+    /// )?;
+    /// let e = EntraClientCredentials::resolve(&jaas, None, "ns.servicebus.windows.net")?;
+    /// assert_eq!(e.token_endpoint, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    /// assert_eq!(e.scope.as_deref(), Some("https://ns.servicebus.windows.net/.default"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolve(
+        jaas: &JaasConfig,
+        token_endpoint: Option<&str>,
+        bootstrap_host: &str,
+    ) -> Result<Self, EntraConfigError> {
+        let tenant = jaas.option("tenantId").map(str::trim);
+        if let Some(t) = tenant {
+            let valid = !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !valid {
+                return Err(EntraConfigError::BadTenant(t.to_owned()));
+            }
+        }
+        let endpoint = match (token_endpoint, tenant) {
+            (Some(url), _) => url.to_owned(),
+            (None, Some(t)) => entra_token_endpoint(t),
+            (None, None) => {
+                // Name the JAAS options first when they are missing too.
+                Self::from_java(jaas, "https://login.microsoftonline.com/")?;
+                return Err(EntraConfigError::NoTokenEndpoint);
+            }
+        };
+        let mut credentials = Self::from_java(jaas, &endpoint)?;
+        if token_endpoint.is_none() {
+            credentials.tenant = tenant.map(str::to_owned);
+        }
+        if credentials.scope.is_none() {
+            credentials.scope = Some(default_scope(bootstrap_host));
+        }
+        Ok(credentials)
+    }
+
     /// Reads the settings from the JAAS options (`clientId`,
-    /// `clientSecret`, `scope`) and the token endpoint URL. The URL must be
+    /// `clientSecret`, `scope`) and the token endpoint URL, with no
+    /// defaults (see [`resolve`](Self::resolve) for those). The URL must be
     /// `https://` (never `file:` or plain `http:`).
     pub fn from_java(jaas: &JaasConfig, token_endpoint: &str) -> Result<Self, EntraConfigError> {
         if jaas.module() != LoginModule::OAuthBearer {
@@ -237,6 +312,68 @@ mod tests {
                 "{url}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn event_hubs_defaults_fill_in_the_endpoint_and_scope() {
+        let module = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required";
+        let host = "mynamespace.servicebus.windows.net";
+        // No scope: the namespace's.
+        let jaas =
+            JaasConfig::parse(&format!(r#"{module} clientId="a" clientSecret="s";"#)).unwrap();
+        let e = EntraClientCredentials::resolve(
+            &jaas,
+            Some("https://login.microsoftonline.com/t-1/oauth2/v2.0/token"),
+            host,
+        )
+        .unwrap();
+        assert_eq!(
+            e.scope.as_deref(),
+            Some("https://mynamespace.servicebus.windows.net/.default")
+        );
+        assert_eq!(e.tenant.as_deref(), Some("t-1"));
+        assert!(e
+            .token_request_body()
+            .ends_with("&scope=https%3A%2F%2Fmynamespace.servicebus.windows.net%2F.default"));
+        // No endpoint and no tenant: the error names both ways to give one.
+        let err = EntraClientCredentials::resolve(&jaas, None, host).unwrap_err();
+        assert_eq!(err, EntraConfigError::NoTokenEndpoint);
+        let text = err.to_string();
+        assert!(
+            text.contains("sasl.oauthbearer.token.endpoint.url") && text.contains("tenantId"),
+            "{text}"
+        );
+        // A tenant: Entra's endpoint for it.
+        let jaas = JaasConfig::parse(&format!(
+            r#"{module} clientId="a" clientSecret="s" tenantId="72f988bf-86f1-41af-91ab-2d7cd011db47" scope="api://kafka/.default";"#
+        ))
+        .unwrap();
+        let e = EntraClientCredentials::resolve(&jaas, None, host).unwrap();
+        assert_eq!(
+            e.token_endpoint,
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            e.tenant.as_deref(),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        // A scope given is kept.
+        assert_eq!(e.scope.as_deref(), Some("api://kafka/.default"));
+        // A tenant that would change the URL is refused.
+        let jaas = JaasConfig::parse(&format!(
+            r#"{module} clientId="a" clientSecret="s" tenantId="evil.example/x?";"#
+        ))
+        .unwrap();
+        assert!(matches!(
+            EntraClientCredentials::resolve(&jaas, None, host),
+            Err(EntraConfigError::BadTenant(_))
+        ));
+        // Missing JAAS options are named before the endpoint.
+        let jaas = JaasConfig::parse(&format!(r#"{module} clientSecret="s";"#)).unwrap();
+        assert!(matches!(
+            EntraClientCredentials::resolve(&jaas, None, host),
+            Err(EntraConfigError::Missing(m)) if m.contains("clientId")
+        ));
     }
 
     #[test]

@@ -537,6 +537,8 @@ impl ClientConfig {
                     .filter(|s| !s.trim().is_empty())
                     .map(BrokerAddress::parse)
                     .collect::<Result<_, _>>()?;
+                self.security
+                    .set_bootstrap_host(self.bootstrap_servers.first().map(|b| b.host.clone()));
             }
             CLIENT_ID => self.client_id = value.to_owned(),
             REQUEST_TIMEOUT_MS => self.request_timeout = parse_ms(REQUEST_TIMEOUT_MS, value, 1)?,

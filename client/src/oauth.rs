@@ -8,10 +8,11 @@
 //! sans-IO [`ferrokafka_auth::entra`] module.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ferrokafka_auth::entra::{
-    classify_response, EntraError, TokenSchedule, MAX_TOKEN_RESPONSE_BYTES,
+    classify_response, EntraError, LoginSettings, TokenSchedule, DEFAULT_HTTP_TIMEOUT,
+    MAX_TOKEN_RESPONSE_BYTES,
 };
 use ferrokafka_auth::tls::{PemSource, TlsError, TlsSettings};
 use ferrokafka_auth::token::{
@@ -19,8 +20,6 @@ use ferrokafka_auth::token::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// How long one token request may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Fetches tried for one `token()` call when no valid token is cached.
 const ATTEMPTS: u32 = 5;
 
@@ -31,6 +30,7 @@ const ATTEMPTS: u32 = 5;
 pub struct EntraTokenProvider {
     credentials: EntraClientCredentials,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    settings: LoginSettings,
     schedule: tokio::sync::Mutex<TokenSchedule>,
 }
 
@@ -57,18 +57,47 @@ impl EntraTokenProvider {
         Ok(EntraTokenProvider {
             credentials,
             tls: trust.client_config()?,
+            settings: LoginSettings::default(),
             schedule: tokio::sync::Mutex::new(TokenSchedule::new(Instant::now())),
         })
     }
 
+    /// Refreshes, retries and times out as `settings` (the
+    /// `sasl.login.*` keys) say.
+    pub fn with_login_settings(mut self, settings: LoginSettings) -> Self {
+        self.settings = settings;
+        self.schedule =
+            tokio::sync::Mutex::new(TokenSchedule::with_settings(Instant::now(), settings));
+        self
+    }
+
     async fn fetch(&self) -> Result<BearerToken, EntraError> {
         let body = self.credentials.token_request_body();
-        let (status, retry_after, location, response) = tokio::time::timeout(
-            FETCH_TIMEOUT,
-            post(&self.credentials.token_endpoint, &body, &self.tls),
+        let connect_timeout = self
+            .settings
+            .connect_timeout
+            .unwrap_or(DEFAULT_HTTP_TIMEOUT);
+        let read_timeout = self.settings.read_timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT);
+        let stream = tokio::time::timeout(
+            connect_timeout,
+            connect(&self.credentials.token_endpoint, &self.tls),
         )
         .await
-        .map_err(|_| EntraError::Unreachable(format!("no answer within {FETCH_TIMEOUT:?}")))??;
+        .map_err(|_| {
+            EntraError::Unreachable(format!(
+                "no TCP/TLS connection within {connect_timeout:?} (sasl.login.connect.timeout.ms)"
+            ))
+        })??;
+        let (status, retry_after, location, response) = tokio::time::timeout(
+            read_timeout,
+            post(stream, &self.credentials.token_endpoint, &body),
+        )
+        .await
+        .map_err(|_| {
+            EntraError::Unreachable(format!(
+                "no answer within {read_timeout:?} (sasl.login.read.timeout.ms)"
+            ))
+        })??;
         classify_response(
             status,
             retry_after.as_deref(),
@@ -122,21 +151,26 @@ impl TokenProvider for EntraTokenProvider {
 
 type HttpAnswer = (u16, Option<String>, Option<String>, Vec<u8>);
 
-/// One HTTPS `POST` of a form body; returns status, `Retry-After`,
-/// `Location` and the (de-chunked) body.
-async fn post(
-    url: &str,
-    body: &str,
-    tls: &Arc<tokio_rustls::rustls::ClientConfig>,
-) -> Result<HttpAnswer, EntraError> {
-    let unreachable = |what: &str| EntraError::Unreachable(what.to_owned());
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| unreachable("the token endpoint is not an https:// URL"))?;
-    let (authority, path) = match rest.find('/') {
+type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// The authority (`host[:port]`) and path of an `https://` URL.
+fn split_url(url: &str) -> Result<(&str, &str), EntraError> {
+    let rest = url.strip_prefix("https://").ok_or_else(|| {
+        EntraError::Unreachable("the token endpoint is not an https:// URL".to_owned())
+    })?;
+    Ok(match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
-    };
+    })
+}
+
+/// TCP and TLS to the token endpoint's host.
+async fn connect(
+    url: &str,
+    tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+) -> Result<TlsStream, EntraError> {
+    let unreachable = |what: &str| EntraError::Unreachable(what.to_owned());
+    let (authority, _) = split_url(url)?;
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
             h.trim_start_matches('[').trim_end_matches(']'),
@@ -150,7 +184,7 @@ async fn post(
         .map_err(|e| EntraError::Unreachable(format!("{host}:{port}: {e}")))?;
     let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|_| unreachable("the token endpoint host is not a valid TLS name"))?;
-    let mut stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
+    tokio_rustls::TlsConnector::from(Arc::clone(tls))
         .connect(name, tcp)
         .await
         .map_err(|e| {
@@ -162,7 +196,13 @@ async fn post(
                 "TLS to {host}: {}",
                 tls.unwrap_or_else(|| e.to_string())
             ))
-        })?;
+        })
+}
+
+/// One `POST` of a form body over `stream`; returns status,
+/// `Retry-After`, `Location` and the (de-chunked) body.
+async fn post(mut stream: TlsStream, url: &str, body: &str) -> Result<HttpAnswer, EntraError> {
+    let (authority, path) = split_url(url)?;
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: ferrokafka\r\n\r\n",
         body.len()

@@ -23,11 +23,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use ferrokafka_auth::entra::LoginSettings;
 use ferrokafka_auth::jaas::{JaasConfig, LoginModule};
 use ferrokafka_auth::sasl::OAuthBearer;
 use ferrokafka_auth::sasl::ScramHash;
 use ferrokafka_auth::tls::{PemSource, StoreType, TlsSettings};
-use ferrokafka_auth::token::{EntraClientCredentials, TokenError, TokenProvider};
+use ferrokafka_auth::token::{EntraClientCredentials, EntraConfigError, TokenError, TokenProvider};
 use ferrokafka_auth::{Credentials, Mechanism, SaslClient, Secret};
 
 use crate::config::{ConfigError, SecurityProtocol};
@@ -84,8 +87,50 @@ pub mod keys {
     /// negotiates TLS 1.3 or 1.2.
     pub const SSL_PROTOCOL: &str = "ssl.protocol";
 
+    /// `sasl.login.refresh.window.factor` (0.5 to 1.0, default 0.8): refresh
+    /// an OAUTHBEARER token after this fraction of its lifetime.
+    pub const SASL_LOGIN_REFRESH_WINDOW_FACTOR: &str = "sasl.login.refresh.window.factor";
+    /// `sasl.login.refresh.window.jitter` (0 to 0.25, default 0.05): plus
+    /// up to this fraction more, at random.
+    pub const SASL_LOGIN_REFRESH_WINDOW_JITTER: &str = "sasl.login.refresh.window.jitter";
+    /// `sasl.login.refresh.min.period.seconds` (0 to 900, default 60): the
+    /// least time between fetching a token and refreshing it.
+    pub const SASL_LOGIN_REFRESH_MIN_PERIOD_SECONDS: &str = "sasl.login.refresh.min.period.seconds";
+    /// `sasl.login.refresh.buffer.seconds` (0 to 3600, default 300): the
+    /// least lifetime left on a token when it is refreshed.
+    pub const SASL_LOGIN_REFRESH_BUFFER_SECONDS: &str = "sasl.login.refresh.buffer.seconds";
+    /// `sasl.login.connect.timeout.ms`: reaching the token endpoint (TCP +
+    /// TLS); default 30 s.
+    pub const SASL_LOGIN_CONNECT_TIMEOUT_MS: &str = "sasl.login.connect.timeout.ms";
+    /// `sasl.login.read.timeout.ms`: sending the token request and reading
+    /// the answer; default 30 s.
+    pub const SASL_LOGIN_READ_TIMEOUT_MS: &str = "sasl.login.read.timeout.ms";
+    /// `sasl.login.retry.backoff.ms`: the first wait after a failed token
+    /// fetch (default 500 ms here; Java's is 100 ms), doubling up to...
+    pub const SASL_LOGIN_RETRY_BACKOFF_MS: &str = "sasl.login.retry.backoff.ms";
+    /// `sasl.login.retry.backoff.max.ms`: ...this (default 60 s here; Java's
+    /// is 10 s).
+    pub const SASL_LOGIN_RETRY_BACKOFF_MAX_MS: &str = "sasl.login.retry.backoff.max.ms";
+    /// `sasl.oauthbearer.scope.claim.name`: accepted for compatibility and
+    /// has no effect (the Java client uses it to check the fetched token's
+    /// claims; here the broker checks the token).
+    pub const SASL_OAUTHBEARER_SCOPE_CLAIM_NAME: &str = "sasl.oauthbearer.scope.claim.name";
+    /// `sasl.oauthbearer.sub.claim.name`: accepted for compatibility and has
+    /// no effect (as `sasl.oauthbearer.scope.claim.name`).
+    pub const SASL_OAUTHBEARER_SUB_CLAIM_NAME: &str = "sasl.oauthbearer.sub.claim.name";
+
     /// Every key of the section.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 33] = [
+        SASL_LOGIN_REFRESH_WINDOW_FACTOR,
+        SASL_LOGIN_REFRESH_WINDOW_JITTER,
+        SASL_LOGIN_REFRESH_MIN_PERIOD_SECONDS,
+        SASL_LOGIN_REFRESH_BUFFER_SECONDS,
+        SASL_LOGIN_CONNECT_TIMEOUT_MS,
+        SASL_LOGIN_READ_TIMEOUT_MS,
+        SASL_LOGIN_RETRY_BACKOFF_MS,
+        SASL_LOGIN_RETRY_BACKOFF_MAX_MS,
+        SASL_OAUTHBEARER_SCOPE_CLAIM_NAME,
+        SASL_OAUTHBEARER_SUB_CLAIM_NAME,
         SASL_MECHANISM,
         SASL_OAUTHBEARER_SSL_CA_LOCATION,
         SASL_JAAS_CONFIG,
@@ -115,6 +160,15 @@ pub mod keys {
     pub const SASL_MECHANISMS: &str = "sasl.mechanisms";
 }
 
+/// The `&'static` name of a key of this section.
+fn key_name(key: &str) -> &'static str {
+    keys::ALL
+        .iter()
+        .find(|k| **k == key)
+        .copied()
+        .unwrap_or("sasl.login")
+}
+
 /// The security settings as given (validated by
 /// [`ClientConfig::validate`](crate::ClientConfig::validate)).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -130,6 +184,10 @@ pub struct SecurityConfig {
     tls_keys_set: Vec<&'static str>,
     ssl_protocol: Option<String>,
     token_provider: Option<ProviderHandle>,
+    /// `sasl.login.*`: token refresh, retry and timeouts.
+    login: LoginSettings,
+    /// The host of the first bootstrap server (the default Entra scope's).
+    bootstrap_host: Option<String>,
     /// The Entra ID provider, made once and shared by every connection
     /// (so its token cache is too).
     entra_provider: Arc<std::sync::OnceLock<ProviderHandle>>,
@@ -219,6 +277,32 @@ fn store_type(key: &'static str, value: &str) -> Result<StoreType, ConfigError> 
     })
 }
 
+fn parse_fraction(key: &'static str, value: &str, min: f64, max: f64) -> Result<f64, ConfigError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| ConfigError::InvalidValue {
+            key,
+            value: value.to_owned(),
+            expected: format!("a number from {min} to {max}"),
+        })
+}
+
+fn parse_count(key: &'static str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| ConfigError::InvalidValue {
+            key,
+            value: value.to_owned(),
+            expected: format!("a whole number from {min} to {max}"),
+        })
+}
+
 impl SecurityConfig {
     /// Sets one key; `Ok(false)` when the key is not in this section.
     pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
@@ -245,6 +329,58 @@ impl SecurityConfig {
             }
             SASL_LOGIN_CALLBACK_HANDLER_CLASS => {
                 self.callback_handler = Some(value.trim().to_owned())
+            }
+            // Java's ranges (SaslConfigs).
+            SASL_LOGIN_REFRESH_WINDOW_FACTOR => {
+                self.login.refresh_window_factor = parse_fraction(key_name(key), value, 0.5, 1.0)?
+            }
+            SASL_LOGIN_REFRESH_WINDOW_JITTER => {
+                self.login.refresh_window_jitter = parse_fraction(key_name(key), value, 0.0, 0.25)?
+            }
+            SASL_LOGIN_REFRESH_MIN_PERIOD_SECONDS => {
+                self.login.refresh_min_period =
+                    Duration::from_secs(parse_count(key_name(key), value, 0, 900)?)
+            }
+            SASL_LOGIN_REFRESH_BUFFER_SECONDS => {
+                self.login.refresh_buffer =
+                    Duration::from_secs(parse_count(key_name(key), value, 0, 3600)?)
+            }
+            SASL_LOGIN_CONNECT_TIMEOUT_MS => {
+                self.login.connect_timeout = Some(Duration::from_millis(parse_count(
+                    key_name(key),
+                    value,
+                    1,
+                    i32::MAX as u64,
+                )?))
+            }
+            SASL_LOGIN_READ_TIMEOUT_MS => {
+                self.login.read_timeout = Some(Duration::from_millis(parse_count(
+                    key_name(key),
+                    value,
+                    1,
+                    i32::MAX as u64,
+                )?))
+            }
+            SASL_LOGIN_RETRY_BACKOFF_MS => {
+                self.login.retry_backoff =
+                    Duration::from_millis(parse_count(key_name(key), value, 0, i64::MAX as u64)?)
+            }
+            SASL_LOGIN_RETRY_BACKOFF_MAX_MS => {
+                self.login.retry_backoff_max =
+                    Duration::from_millis(parse_count(key_name(key), value, 0, i64::MAX as u64)?)
+            }
+            SASL_OAUTHBEARER_SCOPE_CLAIM_NAME | SASL_OAUTHBEARER_SUB_CLAIM_NAME => {
+                if value.trim().is_empty() {
+                    return Err(ConfigError::InvalidValue {
+                        key: key_name(key),
+                        value: value.to_owned(),
+                        expected: "a claim name (it has no effect here: the broker checks the token's claims)".to_owned(),
+                    });
+                }
+                tracing::debug!(
+                    key,
+                    "accepted for compatibility; the client does not check the token's claims"
+                );
             }
             SSL_TRUSTSTORE_LOCATION | SSL_CA_LOCATION => {
                 mark(&mut self.tls_keys_set, SSL_TRUSTSTORE_LOCATION);
@@ -322,9 +458,29 @@ impl SecurityConfig {
         self.tls.verify_hostname
     }
 
+    /// `sasl.login.*`: how OAUTHBEARER tokens are refreshed and fetched.
+    pub fn login(&self) -> &LoginSettings {
+        &self.login
+    }
+
+    /// Remembers the host of the first bootstrap server (the default
+    /// Entra scope is `https://<that host>/.default`).
+    pub(crate) fn set_bootstrap_host(&mut self, host: Option<String>) {
+        self.bootstrap_host = host;
+    }
+
     /// Checks the section against `security.protocol`.
     pub(crate) fn validate(&self, protocol: SecurityProtocol) -> Result<(), ConfigError> {
         use crate::config::keys::SECURITY_PROTOCOL;
+        if self.login.retry_backoff_max < self.login.retry_backoff {
+            return Err(ConfigError::Conflict {
+                key: keys::SASL_LOGIN_RETRY_BACKOFF_MAX_MS,
+                value: self.login.retry_backoff_max.as_millis().to_string(),
+                other: keys::SASL_LOGIN_RETRY_BACKOFF_MS,
+                other_value: self.login.retry_backoff.as_millis().to_string(),
+                hint: "the longest backoff cannot be shorter than the first",
+            });
+        }
         if !protocol.uses_sasl() {
             let given = [
                 (keys::SASL_MECHANISM, self.sasl_mechanism.is_some()),
@@ -436,8 +592,10 @@ impl SecurityConfig {
                         .clone()
                         .map(PemSource::File)
                         .or_else(|| self.tls.ca.clone());
-                    let made =
-                        ProviderHandle(Arc::new(crate::oauth::EntraTokenProvider::new(entra, ca)?));
+                    let made = ProviderHandle(Arc::new(
+                        crate::oauth::EntraTokenProvider::new(entra, ca)?
+                            .with_login_settings(self.login),
+                    ));
                     self.entra_provider.get_or_init(|| made).clone()
                 }
             };
@@ -448,14 +606,19 @@ impl SecurityConfig {
         }
         Err(ConfigError::Missing {
             key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
-            hint: "OAUTHBEARER needs a token source: a token provider (ClientConfigBuilder::oauthbearer_token_provider), or Entra ID client credentials (sasl.oauthbearer.token.endpoint.url plus clientId/clientSecret/scope in sasl.jaas.config)",
+            hint: "OAUTHBEARER needs a token source: a token provider (ClientConfigBuilder::oauthbearer_token_provider), or Entra ID client credentials (sasl.oauthbearer.token.endpoint.url, or tenantId=\"<tenant>\" in sasl.jaas.config, plus clientId/clientSecret in sasl.jaas.config)",
         })
     }
 
     /// The Entra ID / OIDC client-credentials settings, when configured
     /// the Java way (token endpoint URL + `OAuthBearerLoginModule` with
     /// `clientId`/`clientSecret`, or the `OAuthBearerLoginCallbackHandler`
-    /// class).
+    /// class), or with the JAAS option `tenantId` instead of the URL.
+    ///
+    /// Event Hubs defaults fill in what is not given: the scope is
+    /// `https://<host of the first bootstrap server>/.default`, and with a
+    /// `tenantId` the token endpoint is
+    /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
     pub fn entra_client_credentials(&self) -> Result<Option<EntraClientCredentials>, ConfigError> {
         let handler_means_entra = self.callback_handler.as_deref().is_some_and(|c| {
             c.ends_with(".secured.OAuthBearerLoginCallbackHandler")
@@ -470,21 +633,42 @@ impl SecurityConfig {
                 });
             }
         }
-        let (Some(jaas), Some(url)) = (&self.jaas, &self.token_endpoint) else {
-            if handler_means_entra {
-                return Err(ConfigError::Missing {
-                    key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
-                    hint: "the client-credentials callback handler needs the token endpoint, e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
-                });
-            }
+        let tenant_given = self
+            .jaas
+            .as_ref()
+            .is_some_and(|j| j.option("tenantId").is_some());
+        if !(handler_means_entra || tenant_given || self.token_endpoint.is_some()) {
             return Ok(None);
+        }
+        let Some(jaas) = &self.jaas else {
+            return Err(ConfigError::Missing {
+                key: keys::SASL_JAAS_CONFIG,
+                hint: "Entra ID / OIDC client credentials need the OAuthBearerLoginModule with clientId=\"...\" and clientSecret=\"...\" (scope=\"...\" optional)",
+            });
         };
-        EntraClientCredentials::from_java(jaas, url)
+        let host = self.bootstrap_host.as_deref().unwrap_or("localhost");
+        EntraClientCredentials::resolve(jaas, self.token_endpoint.as_deref(), host)
             .map(Some)
-            .map_err(|e| ConfigError::InvalidValue {
-                key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
-                value: url.clone(),
-                expected: e.to_string(),
+            .map_err(|e| match e {
+                EntraConfigError::NoTokenEndpoint => ConfigError::Missing {
+                    key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+                    hint: "Entra ID client credentials need the token endpoint, e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token (or tenantId=\"<tenant>\" in sasl.jaas.config to use exactly that endpoint)",
+                },
+                EntraConfigError::Missing(what) => ConfigError::Missing {
+                    key: keys::SASL_JAAS_CONFIG,
+                    hint: what,
+                },
+                EntraConfigError::BadTenant(tenant) => ConfigError::InvalidValue {
+                    key: keys::SASL_JAAS_CONFIG,
+                    value: format!("tenantId=\"{tenant}\""),
+                    expected: "a tenant id (GUID) or domain name: letters, digits, '.', '-'"
+                        .to_owned(),
+                },
+                other => ConfigError::InvalidValue {
+                    key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+                    value: self.token_endpoint.clone().unwrap_or_default(),
+                    expected: other.to_string(),
+                },
             })
     }
 
@@ -620,6 +804,139 @@ mod tests {
             c.security().sasl_auth().unwrap().mechanism(),
             Mechanism::Plain
         );
+    }
+
+    #[test]
+    fn sasl_login_keys_are_accepted_validated_and_kept() {
+        let c = config(&[
+            ("sasl.login.refresh.window.factor", "0.9"),
+            ("sasl.login.refresh.window.jitter", "0.1"),
+            ("sasl.login.refresh.min.period.seconds", "30"),
+            ("sasl.login.refresh.buffer.seconds", "120"),
+            ("sasl.login.connect.timeout.ms", "2500"),
+            ("sasl.login.read.timeout.ms", "7000"),
+            ("sasl.login.retry.backoff.ms", "100"),
+            ("sasl.login.retry.backoff.max.ms", "10000"),
+            ("sasl.oauthbearer.scope.claim.name", "scp"),
+            ("sasl.oauthbearer.sub.claim.name", "oid"),
+        ])
+        .unwrap();
+        let login = c.security().login();
+        assert_eq!(login.refresh_window_factor, 0.9);
+        assert_eq!(login.refresh_window_jitter, 0.1);
+        assert_eq!(login.refresh_min_period, Duration::from_secs(30));
+        assert_eq!(login.refresh_buffer, Duration::from_secs(120));
+        assert_eq!(login.connect_timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(login.read_timeout, Some(Duration::from_millis(7000)));
+        assert_eq!(login.retry_backoff, Duration::from_millis(100));
+        assert_eq!(login.retry_backoff_max, Duration::from_secs(10));
+        // Unset: Java's refresh defaults.
+        assert_eq!(
+            *config(&[]).unwrap().security().login(),
+            LoginSettings::default()
+        );
+        // Java's ranges, each refusal naming the key and the range.
+        for (key, value, range) in [
+            ("sasl.login.refresh.window.factor", "0.4", "0.5 to 1"),
+            ("sasl.login.refresh.window.factor", "1.01", "0.5 to 1"),
+            ("sasl.login.refresh.window.factor", "NaN", "0.5 to 1"),
+            ("sasl.login.refresh.window.jitter", "0.3", "0 to 0.25"),
+            ("sasl.login.refresh.window.jitter", "-0.1", "0 to 0.25"),
+            ("sasl.login.refresh.min.period.seconds", "901", "0 to 900"),
+            ("sasl.login.refresh.buffer.seconds", "3601", "0 to 3600"),
+            ("sasl.login.connect.timeout.ms", "0", "from 1"),
+            ("sasl.login.read.timeout.ms", "soon", "from 1"),
+            ("sasl.login.retry.backoff.ms", "-1", "from 0"),
+            ("sasl.oauthbearer.sub.claim.name", " ", "claim name"),
+        ] {
+            let err = config(&[(key, value)]).unwrap_err().to_string();
+            assert!(
+                err.contains(key) && err.contains(range),
+                "{key}={value}: {err}"
+            );
+        }
+        let err = config(&[
+            ("sasl.login.retry.backoff.ms", "5000"),
+            ("sasl.login.retry.backoff.max.ms", "1000"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sasl.login.retry.backoff.max.ms"), "{err}");
+    }
+
+    #[test]
+    fn event_hubs_defaults_for_entra_client_credentials() {
+        let module = "kafkashaded.org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required";
+        let handler = "kafkashaded.org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler";
+        let with = |jaas: &str, extra: &[(&str, &str)]| {
+            let mut map: HashMap<String, String> = [
+                (
+                    "bootstrap.servers",
+                    "mynamespace.servicebus.windows.net:9093",
+                ),
+                ("security.protocol", "SASL_SSL"),
+                ("sasl.mechanism", "OAUTHBEARER"),
+                ("sasl.login.callback.handler.class", handler),
+                ("sasl.jaas.config", jaas),
+            ]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+            map.retain(|_, v| !v.is_empty());
+            ClientConfig::from_properties(&map)
+        };
+        // No scope: the namespace's.
+        let c = with(
+            &format!(r#"{module} clientId="app" clientSecret="canary-s3";"#),
+            &[(
+                "sasl.oauthbearer.token.endpoint.url",
+                "https://login.microsoftonline.com/t-9/oauth2/v2.0/token",
+            )],
+        )
+        .unwrap();
+        let e = c.security().entra_client_credentials().unwrap().unwrap();
+        assert_eq!(
+            e.scope.as_deref(),
+            Some("https://mynamespace.servicebus.windows.net/.default")
+        );
+        // No endpoint, a tenant: Entra's endpoint for it.
+        let c = with(
+            &format!(r#"{module} clientId="app" clientSecret="canary-s3" tenantId="contoso.onmicrosoft.com";"#),
+            &[],
+        )
+        .unwrap();
+        let e = c.security().entra_client_credentials().unwrap().unwrap();
+        assert_eq!(
+            e.token_endpoint,
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(e.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
+        // Neither: the error names the setting to add.
+        let err = with(
+            &format!(r#"{module} clientId="app" clientSecret="canary-s3";"#),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Missing { key, .. } if key == keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL),
+            "{err}"
+        );
+        assert!(err.to_string().contains("tenantId"), "{err}");
+        // No client id: named.
+        let err = with(
+            &format!(r#"{module} clientSecret="canary-s3" tenantId="t";"#),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("clientId") && !err.contains("canary-s3"),
+            "{err}"
+        );
+        // The handler without any JAAS string names it.
+        let err = with("", &[]).unwrap_err().to_string();
+        assert!(err.contains("sasl.jaas.config"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,10 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrokafka_auth::tls::CertificateRequestProbe;
 
 use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -65,10 +69,77 @@ impl Connector for TcpConnector {
 /// request is sent; a refusal becomes [`ConnectFailure::Tls`] naming the
 /// cause (unknown CA, expired, wrong host name, client certificate
 /// required) and the setting to check.
+///
+/// In TLS 1.3 the broker checks the client certificate only after the
+/// client's `Finished`. When the broker asked for one (`CertificateRequest`),
+/// the connector waits up to [`CLIENT_CERTIFICATE_VERDICT_WAIT`] for its
+/// verdict before handing the stream over, so "a client certificate is
+/// required" (or refused) is reported here, before any Kafka request is
+/// written. Brokers that accept send their session tickets at once, which
+/// ends the wait; a broker that asked optionally and sends nothing costs
+/// that wait once per connection.
 #[derive(Clone)]
 pub struct TlsConnector {
-    config: std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
+    config: Arc<tokio_rustls::rustls::ClientConfig>,
     verify_hostname: bool,
+    verdict_wait: Duration,
+}
+
+/// How long a TLS 1.3 connection that was asked for a client certificate
+/// waits for the broker's verdict on it before the first request.
+pub const CLIENT_CERTIFICATE_VERDICT_WAIT: Duration = Duration::from_millis(300);
+
+/// Reads what the broker sends right after a TLS 1.3 handshake in which it
+/// asked for a client certificate: an alert is the refusal, reported with
+/// its cause; session tickets (or anything else that decrypts) mean it
+/// accepted; silence for `wait` is taken as acceptance (an optional request
+/// from a broker that sends no tickets). Decrypted data stays buffered in
+/// the connection for the reader.
+async fn await_client_certificate_verdict(
+    stream: &mut tokio_rustls::client::TlsStream<BoxTransport>,
+    sent_certificate: bool,
+    wait: Duration,
+) -> Result<(), ConnectFailure> {
+    use tokio::io::AsyncReadExt;
+    let refused = |error: Option<&tokio_rustls::rustls::Error>| {
+        ConnectFailure::Tls(ferrokafka_auth::tls::explain_client_certificate_refusal(
+            error,
+            sent_certificate,
+        ))
+    };
+    let (io, connection) = stream.get_mut();
+    let mut buffer = [0u8; 4096];
+    // Reading is cancel-safe: a timeout loses no bytes.
+    let n = match tokio::time::timeout(wait, io.read(&mut buffer)).await {
+        Err(_) => return Ok(()),
+        Ok(Ok(0)) => return Err(refused(None)),
+        Ok(Ok(n)) => n,
+        Ok(Err(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            return Err(refused(None))
+        }
+        Ok(Err(e)) => return Err(ConnectFailure::Io(e.to_string())),
+    };
+    let mut received = &buffer[..n];
+    while !received.is_empty() {
+        let read = connection
+            .read_tls(&mut received)
+            .map_err(|e| ConnectFailure::Io(e.to_string()))?;
+        if let Err(e) = connection.process_new_packets() {
+            return Err(match e {
+                tokio_rustls::rustls::Error::AlertReceived(_) => refused(Some(&e)),
+                other => ConnectFailure::Tls(ferrokafka_auth::tls::explain(&other)),
+            });
+        }
+        if read == 0 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Debug for TlsConnector {
@@ -87,6 +158,7 @@ impl TlsConnector {
         Ok(TlsConnector {
             config: settings.client_config()?,
             verify_hostname: settings.verify_hostname,
+            verdict_wait: CLIENT_CERTIFICATE_VERDICT_WAIT,
         })
     }
 }
@@ -111,9 +183,28 @@ impl Connector for TlsConnector {
                 );
             }
             let tcp = TcpConnector.connect(addr, host).await?;
-            let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+            // A per-connection view of the shared configuration (sessions
+            // are still shared) that records a CertificateRequest.
+            let probe = Arc::new(CertificateRequestProbe::new(
+                self.config.client_auth_cert_resolver.clone(),
+            ));
+            let mut config = (*self.config).clone();
+            config.client_auth_cert_resolver = probe.clone();
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
             match connector.connect(name, tcp).await {
-                Ok(stream) => Ok(Box::new(stream) as BoxTransport),
+                Ok(mut stream) => {
+                    let tls13 = stream.get_ref().1.protocol_version()
+                        == Some(tokio_rustls::rustls::ProtocolVersion::TLSv1_3);
+                    if probe.asked() && tls13 {
+                        await_client_certificate_verdict(
+                            &mut stream,
+                            probe.has_certificate(),
+                            self.verdict_wait,
+                        )
+                        .await?;
+                    }
+                    Ok(Box::new(stream) as BoxTransport)
+                }
                 Err(e) => {
                     let rustls_error = e
                         .get_ref()

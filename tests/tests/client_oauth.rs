@@ -130,6 +130,25 @@ async fn token_endpoint_fault_matrix() {
     );
     assert_eq!(ep.requests(), 2);
 
+    // 503 with Retry-After as an HTTP-date (RFC 9110), then a token.
+    let ep = TokenEndpoint::start(
+        vec![Reply::Raw(
+            503,
+            vec![(
+                "Retry-After",
+                httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(1)),
+            )],
+            b"{}".to_vec(),
+        )],
+        Reply::Token("t2d", 60),
+    )
+    .await;
+    assert_eq!(
+        provider(&ep, "t").token().await.unwrap().value.expose(),
+        "t2d"
+    );
+    assert_eq!(ep.requests(), 2);
+
     // 4xx with AADSTS codes: reported once, naming the setting, not retried.
     for (body, code, setting) in [
         (
@@ -218,4 +237,100 @@ async fn token_endpoint_fault_matrix() {
         assert!(err.to_string().contains("https://"), "{err}");
         assert!(!format!("{err} {err:?}").contains(SECRET));
     }
+}
+
+/// The OAUTHBEARER provider a configuration resolves to.
+fn configured_provider(pairs: &[(&str, String)]) -> Arc<dyn TokenProvider> {
+    let mut props: std::collections::HashMap<String, String> = [
+        (
+            "bootstrap.servers",
+            "myns.servicebus.windows.net:9093".to_owned(),
+        ),
+        ("security.protocol", "SASL_SSL".to_owned()),
+        ("sasl.mechanism", "OAUTHBEARER".to_owned()),
+        ("sasl.jaas.config", jaas()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    props.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let config = ClientConfig::from_properties(&props).unwrap();
+    let ferrokafka::security::SaslAuth::OAuthBearer { provider, .. } =
+        config.security().sasl_auth().unwrap()
+    else {
+        panic!("not OAUTHBEARER")
+    };
+    provider.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_login_timeouts_and_backoff_reach_the_token_fetch() {
+    // A port that accepts TCP and never speaks TLS: the connect timeout.
+    let silent_tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent_tcp.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((tcp, _)) = silent_tcp.accept().await {
+            open.push(tcp);
+        }
+    });
+    let provider = configured_provider(&[
+        (
+            "sasl.oauthbearer.token.endpoint.url",
+            format!("https://localhost:{port}/t/oauth2/v2.0/token"),
+        ),
+        ("sasl.login.connect.timeout.ms", "200".to_owned()),
+        ("sasl.login.retry.backoff.ms", "10".to_owned()),
+        ("sasl.login.retry.backoff.max.ms", "20".to_owned()),
+    ]);
+    let err = provider.token().await.unwrap_err().to_string();
+    assert!(
+        err.contains("200ms") && err.contains("sasl.login.connect.timeout.ms"),
+        "{err}"
+    );
+    held.abort();
+
+    // An endpoint that reads the request and never answers: the read timeout.
+    let ep = TokenEndpoint::start(vec![], Reply::Silent).await;
+    let provider = configured_provider(&[
+        ("sasl.oauthbearer.token.endpoint.url", ep.url("t")),
+        (
+            "sasl.oauthbearer.ssl.ca.location",
+            ep.ca.display().to_string(),
+        ),
+        ("sasl.login.read.timeout.ms", "300".to_owned()),
+        ("sasl.login.retry.backoff.ms", "10".to_owned()),
+        ("sasl.login.retry.backoff.max.ms", "20".to_owned()),
+    ]);
+    let err = provider.token().await.unwrap_err().to_string();
+    assert!(
+        err.contains("300ms") && err.contains("sasl.login.read.timeout.ms"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "{err}");
+    // Every try reached the endpoint (the request was sent each time).
+    assert!(ep.requests() >= 2, "{}", ep.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_hubs_default_scope_is_sent() {
+    // The JAAS string without scope: the namespace's scope is asked for.
+    let ep = TokenEndpoint::start(vec![], Reply::Token("t-scope", 60)).await;
+    let no_scope = format!(
+        r#"kafkashaded.org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="app-7" clientSecret="{SECRET}";"#
+    );
+    let provider = configured_provider(&[
+        ("sasl.jaas.config", no_scope),
+        ("sasl.oauthbearer.token.endpoint.url", ep.url("t")),
+        (
+            "sasl.oauthbearer.ssl.ca.location",
+            ep.ca.display().to_string(),
+        ),
+    ]);
+    assert_eq!(provider.token().await.unwrap().value.expose(), "t-scope");
+    let bodies = ep.bodies.lock().unwrap().clone();
+    assert!(
+        bodies[0].ends_with("&scope=https%3A%2F%2Fmyns.servicebus.windows.net%2F.default"),
+        "{bodies:?}"
+    );
 }

@@ -340,6 +340,20 @@ impl Stunnel {
         key: &str,
         client_ca: Option<&str>,
     ) -> Stunnel {
+        Self::start_verifying(pki, port, backend, cert, key, client_ca, true)
+    }
+
+    /// As [`start`](Self::start); `required` false asks for a client
+    /// certificate without requiring one.
+    fn start_verifying(
+        pki: &Pki,
+        port: u16,
+        backend: SocketAddr,
+        cert: &str,
+        key: &str,
+        client_ca: Option<&str>,
+        required: bool,
+    ) -> Stunnel {
         let mut conf = format!(
             "foreground = yes\npid =\ndebug = 4\noutput = {}\n[kafka]\naccept = 127.0.0.1:{port}\nconnect = {backend}\ncert = {}\nkey = {}\n",
             pki.path(&format!("stunnel-{port}.log")),
@@ -348,8 +362,9 @@ impl Stunnel {
         );
         if let Some(ca) = client_ca {
             conf.push_str(&format!(
-                "CAfile = {}\nverifyChain = yes\nrequireCert = yes\n",
-                pki.path(ca)
+                "CAfile = {}\nverifyChain = yes\nrequireCert = {}\n",
+                pki.path(ca),
+                if required { "yes" } else { "no" }
             ));
         }
         let conf_path = pki.path(&format!("stunnel-{port}.conf"));
@@ -602,6 +617,215 @@ async fn tls_valid_chain_connects_and_each_bad_certificate_is_refused_with_its_c
     .await
     .unwrap_err();
     assert!(err.to_string().contains("keytool -importkeystore"), "{err}");
+}
+
+/// TLS 1.3 brokers check the client certificate after the client's
+/// Finished: the connector itself must report the refusal, so that no
+/// Kafka request is written on a connection the broker is dropping.
+#[tokio::test]
+async fn mtls_refusal_is_reported_by_the_connector_before_any_request() {
+    use ferrokafka::transport::{Connector, TlsConnector};
+    let pki = Pki::generate();
+    // The broker advertises the port that asks for a certificate optionally.
+    let optional_port = free_port().unwrap();
+    let broker = PlainNisshi::start(&format!("localhost:{optional_port}"));
+    let required = Stunnel::start(
+        &pki,
+        free_port().unwrap(),
+        broker.addr,
+        "server.pem",
+        "server.key",
+        Some("ca.pem"),
+    );
+    let optional = Stunnel::start_verifying(
+        &pki,
+        optional_port,
+        broker.addr,
+        "server.pem",
+        "server.key",
+        Some("ca.pem"),
+        false,
+    );
+    let other_ca = Stunnel::start(
+        &pki,
+        free_port().unwrap(),
+        broker.addr,
+        "server.pem",
+        "server.key",
+        Some("other-ca.pem"),
+    );
+    let ca = pki.path("ca.pem");
+    let settings = |extra: &[(&str, &str)]| {
+        let mut pairs = vec![("ssl.truststore.location", ca.as_str())];
+        pairs.extend_from_slice(extra);
+        let config = tls_config("localhost:1", &pairs);
+        TlsConnector::new(config.security().tls()).unwrap()
+    };
+    let at = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+
+    // Required, none configured: the connector fails, naming the setting
+    // (before this, the handshake "succeeded" and the alert surfaced only
+    // when the ApiVersions answer was read).
+    let no_certificate = settings(&[]);
+    let err = no_certificate
+        .connect(at(required.port), "localhost")
+        .await
+        .err()
+        .expect("the connector must report the missing client certificate");
+    let ConnectFailure::Tls(text) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        text.contains("requires a client certificate") && text.contains("ssl.keystore.location"),
+        "{text}"
+    );
+    // The same through the client: a TLS failure, not retried.
+    let text = tls_refused(tls_config(
+        &format!("localhost:{}", required.port),
+        &[("ssl.truststore.location", ca.as_str())],
+    ))
+    .await;
+    assert!(text.contains("requires a client certificate"), "{text}");
+
+    // A certificate the broker does not trust: refused by the connector too.
+    let (cert, key) = (pki.path("client.pem"), pki.path("client.key"));
+    let with_certificate = settings(&[
+        ("ssl.certificate.location", cert.as_str()),
+        ("ssl.key.location", key.as_str()),
+    ]);
+    let err = with_certificate
+        .connect(at(other_ca.port), "localhost")
+        .await
+        .err()
+        .expect("the connector must report the refused client certificate");
+    let ConnectFailure::Tls(text) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(text.contains("refused the client certificate"), "{text}");
+
+    // Asked optionally, none configured: the connection proceeds...
+    assert!(no_certificate
+        .connect(at(optional.port), "localhost")
+        .await
+        .is_ok());
+    // ...and so does a trusted certificate where one is required.
+    assert!(with_certificate
+        .connect(at(required.port), "localhost")
+        .await
+        .is_ok());
+    let client = Client::connect(tls_config(
+        &format!("localhost:{}", optional.port),
+        &[("ssl.truststore.location", ca.as_str())],
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("optional client certificate: {e}"));
+    client.refresh_metadata(None).await.unwrap();
+}
+
+/// Encrypted PEM keys for mutual TLS, as OpenSSL writes them: PKCS#8
+/// (`openssl pkcs8 -topk8`) opens with ssl.key.password; the legacy
+/// `Proc-Type: 4,ENCRYPTED` form is refused with the command converting it.
+#[tokio::test]
+async fn encrypted_pem_keys_for_mutual_tls() {
+    let pki = Pki::generate();
+    let port = free_port().unwrap();
+    let broker = PlainNisshi::start(&format!("localhost:{port}"));
+    let mtls = Stunnel::start(
+        &pki,
+        port,
+        broker.addr,
+        "server.pem",
+        "server.key",
+        Some("ca.pem"),
+    );
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl is installed (apt-get install -y openssl)");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let (key, pkcs8, legacy) = (
+        pki.path("client.key"),
+        pki.path("client-pkcs8.key"),
+        pki.path("client-legacy.key"),
+    );
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        &key,
+        "-out",
+        &pkcs8,
+        "-passout",
+        "pass:enc-pw-4",
+    ]);
+    openssl(&[
+        "ec",
+        "-aes256",
+        "-in",
+        &key,
+        "-out",
+        &legacy,
+        "-passout",
+        "pass:enc-pw-4",
+    ]);
+    let read = |path: &str| std::fs::read_to_string(path).unwrap();
+    assert!(read(&pkcs8).contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    assert!(read(&legacy).contains("Proc-Type: 4,ENCRYPTED"));
+    let (ca, cert) = (pki.path("ca.pem"), pki.path("client.pem"));
+    let bootstrap = format!("localhost:{}", mtls.port);
+    let connect = |key_path: &str, password: &str| {
+        let (cert_text, key_text) = (read(&cert), read(key_path));
+        let ca = ca.clone();
+        let bootstrap = bootstrap.clone();
+        let password = password.to_owned();
+        async move {
+            let config = ClientConfig::builder()
+                .bootstrap_servers(&bootstrap)
+                .bootstrap_timeout(Duration::from_secs(20))
+                .property("security.protocol", "SSL")
+                .property("ssl.truststore.location", &ca)
+                .property("ssl.keystore.type", "PEM")
+                .property("ssl.keystore.certificate.chain", &cert_text)
+                .property("ssl.keystore.key", &key_text)
+                .property("ssl.key.password", &password)
+                .build()
+                .map_err(|e| e.to_string())?;
+            Client::connect(config).await.map_err(|e| e.to_string())
+        }
+    };
+
+    let client = connect(&pkcs8, "enc-pw-4")
+        .await
+        .unwrap_or_else(|e| panic!("encrypted PKCS#8 key: {e}"));
+    client.refresh_metadata(None).await.unwrap();
+    // The file form (ssl.key.location) too.
+    let by_path = Client::connect(tls_config(
+        &bootstrap,
+        &[
+            ("ssl.ca.location", ca.as_str()),
+            ("ssl.certificate.location", cert.as_str()),
+            ("ssl.key.location", pkcs8.as_str()),
+            ("ssl.key.password", "enc-pw-4"),
+        ],
+    ))
+    .await;
+    assert!(by_path.is_ok(), "{:?}", by_path.err());
+
+    let err = connect(&pkcs8, "wrong-pw-canary-5").await.unwrap_err();
+    assert!(
+        err.contains("ssl.key.password") && err.contains("wrong"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-pw-canary-5"), "{err}");
+
+    let err = connect(&legacy, "enc-pw-4").await.unwrap_err();
+    assert!(err.contains("openssl pkcs8 -topk8"), "{err}");
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ pub enum Reply {
     /// the key, `expires_in` = the lifetime in seconds.
     Jwt(&'static [u8], u64),
     Raw(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// Reads the request and never answers (the connection stays open).
+    Silent,
 }
 
 impl Reply {
@@ -179,6 +181,10 @@ impl TokenEndpoint {
                             )
                         }
                         Reply::Raw(status, headers, body) => (status, headers, body),
+                        Reply::Silent => {
+                            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                            return;
+                        }
                     };
                     let mut answer = format!(
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",

@@ -85,13 +85,17 @@ async fn entra_client_credentials_end_to_end_with_refresh_during_a_long_run() {
     let client = Client::connect(config).await.unwrap();
     let tp = ferrokafka::TopicPartition::new("t", 0);
     use ferrokafka::protocol::messages::MetadataRequest;
+    // One connection for the whole run: its session is bounded by the
+    // token's life, so it must re-authenticate in band (KIP-368) with
+    // fresh tokens; the broker closes a connection used past its session.
+    let conn = client.leader_connection(&tp).await.unwrap();
     for i in 0..45 {
-        let conn = client.leader_connection(&tp).await.unwrap();
         conn.send(&MetadataRequest::default())
             .await
             .unwrap_or_else(|e| panic!("request {i}: {e}"));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(!conn.is_closed(), "{:?}", conn.failure());
     // Tokens were refreshed (2 s lifetime, 4.5 s of requests), each with
     // the client-credentials grant.
     let bodies = endpoint.bodies.lock().unwrap().clone();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use ferrokafka_protocol::bounded::decode_request_kind;
 use ferrokafka_protocol::frame::{finish_frame, start_frame, FrameDecoder};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
@@ -258,15 +259,30 @@ async fn process(
         Some(_) => {}
     }
     let mut body = frame;
+    // The header decoder sizes nothing from the wire (the client id is a
+    // slice of the frame, tagged fields are read one at a time).
     let header = match RequestHeader::decode(&mut body, api.request_header_version(version)) {
         Ok(header) => header,
-        Err(_) => return Step::Close,
+        Err(e) => {
+            tracing::debug!(
+                broker_id,
+                connection,
+                ?api,
+                version,
+                "closing: undecodable request header: {e}"
+            );
+            return Step::Close;
+        }
     };
-    let request = match RequestKind::decode(api, &mut body, version) {
+    // Request bodies come from untrusted clients: only the bounded decoder
+    // may see them (kafka-protocol's own decoders pre-allocate from wire
+    // counts). A body it refuses closes this connection only.
+    let request = match decode_request_kind(api, version, &mut body) {
         Ok(request) => request,
         Err(e) => {
             tracing::debug!(
                 broker_id,
+                connection,
                 ?api,
                 version,
                 "closing: undecodable request: {e}"

@@ -38,6 +38,99 @@ fn response_seeds<R: Encodable + Default>(root: &Path, target: &str, api: ApiKey
     }
 }
 
+/// Seeds for `request_any`: the API selector (its index in
+/// `SUPPORTED_VERSIONS`), the version selector, then a default request of
+/// that API encoded at that version, and a few requests with contents.
+fn request_seeds(root: &Path) {
+    use ferrokafka_protocol::bounded::SUPPORTED_VERSIONS;
+    let topic = || TopicName(StrBytes::from_static_str("t"));
+    let samples = [
+        (
+            ApiKey::Metadata,
+            RequestKind::Metadata(MetadataRequest::default().with_topics(Some(vec![
+                metadata_request::MetadataRequestTopic::default().with_name(Some(topic())),
+            ]))),
+        ),
+        (
+            ApiKey::Produce,
+            RequestKind::Produce(ProduceRequest::default().with_topic_data(vec![
+            produce_request::TopicProduceData::default()
+                .with_name(topic())
+                .with_partition_data(vec![produce_request::PartitionProduceData::default()
+                    .with_records(Some(bytes::Bytes::from_static(&[0; 61])))]),
+        ])),
+        ),
+        (
+            ApiKey::Fetch,
+            RequestKind::Fetch(
+                FetchRequest::default()
+                    .with_cluster_id(Some(StrBytes::from_static_str("c")))
+                    .with_topics(vec![fetch_request::FetchTopic::default()
+                        .with_topic(topic())
+                        .with_partitions(vec![fetch_request::FetchPartition::default()])]),
+            ),
+        ),
+        (
+            ApiKey::CreateTopics,
+            RequestKind::CreateTopics(CreateTopicsRequest::default().with_topics(vec![
+            create_topics_request::CreatableTopic::default()
+                .with_name(topic())
+                .with_configs(vec![create_topics_request::CreatableTopicConfig::default()]),
+        ])),
+        ),
+    ];
+    for (index, (api, min, max)) in SUPPORTED_VERSIONS.iter().enumerate() {
+        for version in *min..=*max {
+            let default = default_request(*api);
+            let candidates = samples
+                .iter()
+                .filter(|(key, _)| key == api)
+                .map(|(_, request)| request)
+                .chain(default.iter());
+            for (i, request) in candidates.enumerate() {
+                let mut out = BytesMut::new();
+                out.extend_from_slice(&[index as u8, (version - min) as u8]);
+                if request.encode(&mut out, version).is_ok() {
+                    write(
+                        &root.join("request_any"),
+                        &format!("{api:?}-v{version}-{i}"),
+                        &out,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A default request of `api`.
+fn default_request(api: ApiKey) -> Option<RequestKind> {
+    Some(match api {
+        ApiKey::Produce => RequestKind::Produce(Default::default()),
+        ApiKey::Fetch => RequestKind::Fetch(Default::default()),
+        ApiKey::ListOffsets => RequestKind::ListOffsets(Default::default()),
+        ApiKey::Metadata => RequestKind::Metadata(Default::default()),
+        ApiKey::OffsetCommit => RequestKind::OffsetCommit(Default::default()),
+        ApiKey::OffsetFetch => RequestKind::OffsetFetch(Default::default()),
+        ApiKey::FindCoordinator => RequestKind::FindCoordinator(Default::default()),
+        ApiKey::JoinGroup => RequestKind::JoinGroup(Default::default()),
+        ApiKey::Heartbeat => RequestKind::Heartbeat(Default::default()),
+        ApiKey::LeaveGroup => RequestKind::LeaveGroup(Default::default()),
+        ApiKey::SyncGroup => RequestKind::SyncGroup(Default::default()),
+        ApiKey::SaslHandshake => RequestKind::SaslHandshake(Default::default()),
+        ApiKey::ApiVersions => RequestKind::ApiVersions(Default::default()),
+        ApiKey::CreateTopics => RequestKind::CreateTopics(Default::default()),
+        ApiKey::DeleteTopics => RequestKind::DeleteTopics(Default::default()),
+        ApiKey::DeleteRecords => RequestKind::DeleteRecords(Default::default()),
+        ApiKey::InitProducerId => RequestKind::InitProducerId(Default::default()),
+        ApiKey::OffsetForLeaderEpoch => RequestKind::OffsetForLeaderEpoch(Default::default()),
+        ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(Default::default()),
+        ApiKey::SaslAuthenticate => RequestKind::SaslAuthenticate(Default::default()),
+        ApiKey::CreatePartitions => RequestKind::CreatePartitions(Default::default()),
+        ApiKey::DescribeCluster => RequestKind::DescribeCluster(Default::default()),
+        _ => return None,
+    })
+}
+
 fn main() {
     let root = PathBuf::from(
         std::env::args()
@@ -136,6 +229,8 @@ fn main() {
         "response_offset_for_leader_epoch" => OffsetForLeaderEpochResponse, ApiKey::OffsetForLeaderEpoch;
         "response_describe_cluster" => DescribeClusterResponse, ApiKey::DescribeCluster;
     }
+
+    request_seeds(&root);
 
     // Frames: the chunk-size byte, then two frames carrying response headers.
     let mut frames = BytesMut::new();

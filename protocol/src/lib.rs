@@ -18,7 +18,8 @@
 //! - [`header`]: request header v1/v2 and response header v0/v1.
 //! - [`versions`]: the table of API versions we implement and the
 //!   negotiation against a broker's ApiVersions answer.
-//! - [`bounded`]: decoding of every response the client reads, with each
+//! - [`bounded`]: decoding of every response the client reads (and of
+//!   every request a broker such as the fake cluster reads), with each
 //!   array and string length checked against the bytes left in the frame
 //!   before `kafka-protocol` is allowed to allocate for it.
 //! - [`record`]: record batch v2, an encoder and a lazy zero-copy decoder.

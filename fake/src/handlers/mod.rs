@@ -183,3 +183,26 @@ pub(crate) fn handle(ctx: &mut Ctx<'_>, request: &RequestKind) -> Handled {
 pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::REGISTRY;
+
+    /// Request bodies are decoded only by the bounded decoder, which knows
+    /// the layouts of `SUPPORTED_VERSIONS`; a handler serving a version
+    /// outside it would close every connection that uses that version.
+    #[test]
+    fn every_served_version_has_a_bounded_request_layout() {
+        for spec in REGISTRY {
+            let (min, max) = ferrokafka_protocol::bounded::supported_versions(spec.key)
+                .unwrap_or_else(|| panic!("{:?} has no bounded request layout", spec.key));
+            assert!(
+                min <= spec.min && spec.max <= max,
+                "{:?} serves v{}..=v{} but the bounded decoder covers v{min}..=v{max}",
+                spec.key,
+                spec.min,
+                spec.max
+            );
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! The error of bounded decoding.
+//! The errors of bounded decoding: [`DecodeError`] for responses read by a
+//! client, [`RequestDecodeError`] for requests read by a broker.
 
 use kafka_protocol::messages::ApiKey;
 
@@ -63,6 +64,105 @@ pub enum DecodeError {
     },
 }
 
+/// A request body could not be decoded.
+///
+/// Returned by [`decode_request`](super::decode_request) and friends, which
+/// a broker (such as `ferrokafka-fake`) uses on bytes a client sent. Every
+/// variant except [`RequestDecodeError::UnsupportedVersion`] and
+/// [`RequestDecodeError::UnsupportedApi`] means the client sent bytes that
+/// are not a valid request; a broker should close that connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestDecodeError {
+    /// The body does not match the request's wire layout. Detected before
+    /// `kafka-protocol` saw it, so nothing was allocated for it.
+    #[error(
+        "the client sent a malformed request: {api} v{version} {path} at byte {offset}: {reason}"
+    )]
+    Malformed {
+        /// The request type, e.g. `MetadataRequest`.
+        api: &'static str,
+        /// The version the body was decoded at (from the request header).
+        version: i16,
+        /// Where in the body, e.g. `topics[3].partitions`; `<body>` for the
+        /// top level.
+        path: String,
+        /// The byte offset in the body of the offending value (for a length
+        /// or count: of its prefix).
+        offset: usize,
+        /// What is wrong.
+        reason: Malformation,
+    },
+    /// The body passed the schema walk but `kafka-protocol` refused it
+    /// (for example a null where its type does not allow one).
+    #[error("the client sent a malformed request: {api} v{version}: {source}")]
+    Rejected {
+        /// The request type, e.g. `MetadataRequest`.
+        api: &'static str,
+        /// The version the body was decoded at.
+        version: i16,
+        /// `kafka-protocol`'s error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The version is outside the versions whose request layout is known
+    /// (see [`supported_versions`](super::supported_versions)); a broker
+    /// should have refused it during version negotiation.
+    #[error(
+        "{api_key:?} v{version} requests cannot be decoded safely \
+         (versions with a known layout: {supported:?})"
+    )]
+    UnsupportedVersion {
+        /// The API.
+        api_key: ApiKey,
+        /// The requested version.
+        version: i16,
+        /// The versions with a known layout, inclusive.
+        supported: (i16, i16),
+    },
+    /// The API has no known request layout.
+    #[error("{api_key:?} requests cannot be decoded safely (no known layout for this API)")]
+    UnsupportedApi {
+        /// The API.
+        api_key: ApiKey,
+    },
+}
+
+/// A schema walk that failed: where and why. Turned into the `Malformed`
+/// variant of [`DecodeError`] or [`RequestDecodeError`] by the caller.
+#[derive(Debug)]
+pub(crate) struct WalkError {
+    pub(crate) api: &'static str,
+    pub(crate) version: i16,
+    pub(crate) path: String,
+    pub(crate) offset: usize,
+    pub(crate) reason: Malformation,
+}
+
+impl From<WalkError> for DecodeError {
+    fn from(e: WalkError) -> Self {
+        DecodeError::Malformed {
+            api: e.api,
+            version: e.version,
+            path: e.path,
+            offset: e.offset,
+            reason: e.reason,
+        }
+    }
+}
+
+impl From<WalkError> for RequestDecodeError {
+    fn from(e: WalkError) -> Self {
+        RequestDecodeError::Malformed {
+            api: e.api,
+            version: e.version,
+            path: e.path,
+            offset: e.offset,
+            reason: e.reason,
+        }
+    }
+}
+
 /// What is wrong with a malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -125,8 +225,8 @@ pub enum Malformation {
         /// The tag.
         tag: u32,
     },
-    /// Bytes after the end of the response.
-    #[error("{count} trailing bytes after the end of the response")]
+    /// Bytes after the end of the request or response.
+    #[error("{count} trailing bytes after the end of the body")]
     TrailingBytes {
         /// How many.
         count: usize,

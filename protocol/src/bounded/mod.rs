@@ -1,4 +1,4 @@
-//! Bounded decoding of response bodies.
+//! Bounded decoding of response and request bodies.
 //!
 //! `kafka-protocol`'s generated decoders call `Vec::with_capacity` on the
 //! element count read from the wire and size string and byte buffers from
@@ -15,13 +15,21 @@
 //! pre-allocates has at most `bytes left / minimum element size` elements,
 //! and every string or byte string fits in the frame it came in.
 //!
-//! The versions covered are exactly [`SUPPORTED_VERSIONS`], the single
-//! source of truth for what this client implements.
+//! Requests get the same treatment, for brokers that read them from
+//! untrusted clients (the fake cluster): [`decode_request`],
+//! [`decode_request_kind`] and [`validate_request`] walk a request body
+//! against the request tables (in `request/`) with the same walker, and
+//! fail with [`RequestDecodeError`].
+//!
+//! The versions covered, in both directions, are exactly
+//! [`SUPPORTED_VERSIONS`], the single source of truth for what this client
+//! implements.
 
 #[macro_use]
 mod schema;
 mod apis;
 mod error;
+mod request;
 mod walker;
 
 use bytes::Bytes;
@@ -35,11 +43,13 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::Decodable;
 
-pub use error::{DecodeError, Malformation};
+pub use error::{DecodeError, Malformation, RequestDecodeError};
+pub use request::{decode_request, decode_request_kind, validate_request, BoundedRequest};
 
 /// The API versions this client implements, as `(api, min, max)` with
 /// both bounds inclusive. Every response of these APIs at these versions
-/// is decoded by [`decode_response`]; use it for version negotiation.
+/// is decoded by [`decode_response`], and every request by
+/// [`decode_request`]; use it for version negotiation.
 pub const SUPPORTED_VERSIONS: [(ApiKey, i16, i16); 22] = [
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::Metadata, 1, 12),
@@ -150,7 +160,7 @@ fn schema_for(api_key: ApiKey, version: i16) -> Result<&'static schema::Message,
 /// and the body is consumed exactly. Allocates nothing the body declares.
 pub fn validate(api_key: ApiKey, version: i16, body: &[u8]) -> Result<(), DecodeError> {
     let message = schema_for(api_key, version)?;
-    walker::walk(message, version, body)
+    Ok(walker::walk(message, version, body)?)
 }
 
 /// Decodes a response body (the bytes after the response header) at

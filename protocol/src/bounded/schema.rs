@@ -1,6 +1,6 @@
-//! The static description of a response body's wire layout.
+//! The static description of a request or response body's wire layout.
 //!
-//! A [`Message`] names the response, the version from which it is
+//! A [`Message`] names the request or response, the version from which it is
 //! "flexible" (compact lengths and a tagged-field section after every
 //! struct) and its root [`Struct`]. A struct is an ordered list of
 //! [`Field`]s, each valid for an inclusive version range, plus the tagged
@@ -36,14 +36,20 @@ pub(crate) enum Scalar {
     /// Two bytes, big endian.
     I16,
     /// Two bytes, big endian, unsigned.
-    #[allow(dead_code, reason = "part of the DSL; no response read today has one")]
+    #[allow(
+        dead_code,
+        reason = "part of the DSL; no message covered today has one"
+    )]
     U16,
     /// Four bytes, big endian.
     I32,
     /// Eight bytes, big endian.
     I64,
     /// An IEEE 754 double, eight bytes.
-    #[allow(dead_code, reason = "part of the DSL; no response read today has one")]
+    #[allow(
+        dead_code,
+        reason = "part of the DSL; no message covered today has one"
+    )]
     F64,
     /// One byte.
     Bool,
@@ -133,7 +139,7 @@ pub(crate) struct Struct {
     pub(crate) tagged: &'static [Tagged],
 }
 
-/// A response body.
+/// A request or response body.
 #[derive(Debug)]
 pub(crate) struct Message {
     /// `kafka-protocol`'s type name, used at the head of error paths.

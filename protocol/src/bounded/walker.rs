@@ -1,5 +1,5 @@
-//! Walks a response body against its [`Message`] schema without
-//! allocating for anything the body declares.
+//! Walks a request or response body against its [`Message`] schema
+//! without allocating for anything the body declares.
 //!
 //! Every length and count is compared with the bytes left before it is
 //! used: a string or byte string may not be longer than what is left, and
@@ -11,7 +11,7 @@
 //! The only allocation is the path stack used for error messages, whose
 //! depth is bounded by the (static) schema nesting.
 
-use super::error::{DecodeError, Malformation};
+use super::error::{Malformation, WalkError};
 use super::schema::{Elem, Field, Message, Scalar, Struct, Ty};
 
 /// One step of the path from the top-level struct to the current value.
@@ -74,7 +74,7 @@ struct Walker<'a> {
     path: Vec<Seg>,
 }
 
-type Step = Result<(), DecodeError>;
+type Step = Result<(), WalkError>;
 
 /// Checks that `body` is a well-formed `message` at `version`, consumed
 /// exactly, with every length and count within the bytes left.
@@ -97,8 +97,8 @@ pub(crate) fn walk(message: &'static Message, version: i16, body: &[u8]) -> Step
 }
 
 impl Walker<'_> {
-    fn fail(&self, offset: usize, reason: Malformation) -> DecodeError {
-        DecodeError::Malformed {
+    fn fail(&self, offset: usize, reason: Malformation) -> WalkError {
+        WalkError {
             api: self.message.name,
             version: self.version,
             path: render(&self.path),
@@ -128,7 +128,7 @@ impl Walker<'_> {
     }
 
     /// Reads `N` bytes.
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], WalkError> {
         let at = self.pos;
         let bytes = self
             .buf
@@ -150,18 +150,18 @@ impl Walker<'_> {
         }
     }
 
-    fn i16(&mut self) -> Result<i16, DecodeError> {
+    fn i16(&mut self) -> Result<i16, WalkError> {
         self.array::<2>().map(i16::from_be_bytes)
     }
 
-    fn i32(&mut self) -> Result<i32, DecodeError> {
+    fn i32(&mut self) -> Result<i32, WalkError> {
         self.array::<4>().map(i32::from_be_bytes)
     }
 
     /// Reads an unsigned varint of at most 5 bytes whose value fits in a
     /// `u32`; anything else is rejected so that `kafka-protocol` (which
     /// stops after 5 bytes and drops high bits) reads the same value.
-    fn uvarint(&mut self) -> Result<u32, DecodeError> {
+    fn uvarint(&mut self) -> Result<u32, WalkError> {
         let at = self.pos;
         let mut value: u32 = 0;
         for i in 0..5u32 {
@@ -187,7 +187,7 @@ impl Walker<'_> {
 
     /// Reads a length or count prefix. `Ok(None)` is the null marker.
     /// `classic_i16` selects the 2-byte prefix of non-compact strings.
-    fn length(&mut self, classic_i16: bool) -> Result<Option<usize>, DecodeError> {
+    fn length(&mut self, classic_i16: bool) -> Result<Option<usize>, WalkError> {
         let at = self.pos;
         if self.flexible {
             let n = self.uvarint()?;

@@ -185,12 +185,33 @@ impl std::fmt::Debug for BrokerConnection {
 }
 
 /// When to re-authenticate a session of `lifetime`: at 80% of it, minus
-/// up to 5% jitter so that many connections do not all pause at once.
+/// up to 5% jitter so that many connections do not all pause at once, and
+/// at least 2 s before it ends (the answers in flight must come in first)
+/// but not before half of it has passed.
 fn reauthenticate_at(lifetime: Option<Duration>) -> Option<Instant> {
-    lifetime.map(|lifetime| {
-        let jitter = lifetime.mul_f64(0.05 * fastrand::f64());
-        Instant::now() + lifetime.mul_f64(0.8).saturating_sub(jitter)
-    })
+    lifetime.map(|lifetime| Instant::now() + reauthentication_delay(lifetime, fastrand::f64()))
+}
+
+fn reauthentication_delay(lifetime: Duration, random: f64) -> Duration {
+    let jitter = lifetime.mul_f64(0.05 * random);
+    lifetime
+        .mul_f64(0.8)
+        .saturating_sub(jitter)
+        .min(lifetime.saturating_sub(Duration::from_secs(2)))
+        .max(lifetime / 2)
+}
+
+#[cfg(test)]
+#[test]
+fn reauthentication_leaves_room_before_the_session_ends() {
+    let hour = Duration::from_secs(3600);
+    assert_eq!(reauthentication_delay(hour, 0.0), hour.mul_f64(0.8));
+    assert_eq!(reauthentication_delay(hour, 1.0), hour.mul_f64(0.75));
+    // Short sessions: 2 s of room when there is time for it, else half.
+    let five = Duration::from_secs(5);
+    assert_eq!(reauthentication_delay(five, 0.0), Duration::from_secs(3));
+    let one = Duration::from_secs(1);
+    assert_eq!(reauthentication_delay(one, 0.5), Duration::from_millis(500));
 }
 
 impl BrokerConnection {

@@ -139,29 +139,55 @@ pub(crate) struct WalkError {
     pub(crate) reason: Malformation,
 }
 
-impl From<WalkError> for DecodeError {
+/// Why [`walk_and_decode`](super::walk_and_decode) failed, before it
+/// becomes the response or the request side's public error.
+#[derive(Debug)]
+pub(crate) enum CheckedDecodeError {
+    /// The walk refused the body.
+    Walk(WalkError),
+    /// The walk accepted the body but `kafka-protocol` refused it.
+    Rejected {
+        api: &'static str,
+        version: i16,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+impl From<WalkError> for CheckedDecodeError {
     fn from(e: WalkError) -> Self {
-        DecodeError::Malformed {
-            api: e.api,
-            version: e.version,
-            path: e.path,
-            offset: e.offset,
-            reason: e.reason,
-        }
+        CheckedDecodeError::Walk(e)
     }
 }
 
-impl From<WalkError> for RequestDecodeError {
-    fn from(e: WalkError) -> Self {
-        RequestDecodeError::Malformed {
-            api: e.api,
-            version: e.version,
-            path: e.path,
-            offset: e.offset,
-            reason: e.reason,
+/// Both public error types have the same two decoding variants.
+macro_rules! from_checked {
+    ($($ty:ident),*) => {$(
+        impl From<WalkError> for $ty {
+            fn from(e: WalkError) -> Self {
+                $ty::Malformed {
+                    api: e.api,
+                    version: e.version,
+                    path: e.path,
+                    offset: e.offset,
+                    reason: e.reason,
+                }
+            }
         }
-    }
+
+        impl From<CheckedDecodeError> for $ty {
+            fn from(e: CheckedDecodeError) -> Self {
+                match e {
+                    CheckedDecodeError::Walk(e) => e.into(),
+                    CheckedDecodeError::Rejected { api, version, source } => {
+                        $ty::Rejected { api, version, source }
+                    }
+                }
+            }
+        }
+    )*};
 }
+
+from_checked!(DecodeError, RequestDecodeError);
 
 /// What is wrong with a malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

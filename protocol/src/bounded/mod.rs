@@ -174,21 +174,33 @@ pub fn decode_response<R: BoundedResponse>(
     version: i16,
 ) -> Result<R, DecodeError> {
     let message = schema_for(R::API_KEY, version)?;
+    Ok(walk_and_decode(message, version, body)?)
+}
+
+/// Walks `body` against `message`, then decodes it with `kafka-protocol`
+/// and checks that both consumed the same bytes. On success `body` is
+/// consumed; on error it is left as it was.
+pub(crate) fn walk_and_decode<T: Decodable>(
+    message: &'static schema::Message,
+    version: i16,
+    body: &mut Bytes,
+) -> Result<T, error::CheckedDecodeError> {
     walker::walk(message, version, body)?;
     let mut rest = body.clone();
-    let value = R::decode(&mut rest, version).map_err(|e| DecodeError::Rejected {
+    let value = T::decode(&mut rest, version).map_err(|e| error::CheckedDecodeError::Rejected {
         api: message.name,
         version,
         source: e.into(),
     })?;
     if !rest.is_empty() {
-        return Err(DecodeError::Malformed {
+        return Err(error::WalkError {
             api: message.name,
             version,
             path: "<body>".to_owned(),
             offset: body.len().saturating_sub(rest.len()),
             reason: Malformation::DecoderDisagreement { count: rest.len() },
-        });
+        }
+        .into());
     }
     *body = rest;
     Ok(value)

@@ -35,7 +35,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::Decodable;
 
-use super::error::{Malformation, RequestDecodeError};
+use super::error::RequestDecodeError;
 use super::schema::Message;
 use super::{supported_versions, walker};
 
@@ -173,24 +173,7 @@ pub fn decode_request<R: BoundedRequest>(
     version: i16,
 ) -> Result<R, RequestDecodeError> {
     let message = schema_for(R::API_KEY, version)?;
-    walker::walk(message, version, body)?;
-    let mut rest = body.clone();
-    let value = R::decode(&mut rest, version).map_err(|e| RequestDecodeError::Rejected {
-        api: message.name,
-        version,
-        source: e.into(),
-    })?;
-    if !rest.is_empty() {
-        return Err(RequestDecodeError::Malformed {
-            api: message.name,
-            version,
-            path: "<body>".to_owned(),
-            offset: body.len().saturating_sub(rest.len()),
-            reason: Malformation::DecoderDisagreement { count: rest.len() },
-        });
-    }
-    *body = rest;
-    Ok(value)
+    Ok(super::walk_and_decode(message, version, body)?)
 }
 
 /// Decodes a request body of any API in [`SUPPORTED_VERSIONS`] into the

@@ -22,7 +22,11 @@
 //! wrongly shifts the walk onto bytes that do not parse as the expected
 //! lengths and counts, and the exact-consumption check fails.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/gen.rs"]
+mod gen;
+use gen::Gen;
+
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use bytes::{Bytes, BytesMut};
@@ -61,100 +65,14 @@ use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponsePartition, OffsetFetchResponseTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, CreatePartitionsResponse, CreateTopicsResponse,
+    ApiKey, ApiVersionsResponse, CreatePartitionsResponse, CreateTopicsResponse,
     DeleteRecordsResponse, DeleteTopicsResponse, DescribeClusterResponse, DescribeConfigsResponse,
     FetchResponse, FindCoordinatorResponse, HeartbeatResponse, InitProducerIdResponse,
     JoinGroupResponse, LeaveGroupResponse, ListOffsetsResponse, MetadataResponse,
     OffsetCommitResponse, OffsetFetchResponse, OffsetForLeaderEpochResponse, ProduceResponse,
-    ProducerId, ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse, SyncGroupResponse,
-    TopicName,
+    ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse, SyncGroupResponse, TopicName,
 };
-use kafka_protocol::protocol::{Encodable, StrBytes};
-
-/// Deterministic generator of non-default field values.
-struct Gen {
-    n: u32,
-    /// Every nullable value is null.
-    nulls: bool,
-    /// The version being built is flexible (tagged fields exist).
-    flexible: bool,
-}
-
-impl Gen {
-    fn next(&mut self) -> u32 {
-        self.n += 1;
-        self.n
-    }
-    fn i8(&mut self) -> i8 {
-        0x30 + (self.next() % 0x40) as i8
-    }
-    fn i16(&mut self) -> i16 {
-        0x5A00 | (self.next() & 0xff) as i16
-    }
-    fn i32(&mut self) -> i32 {
-        0x5A5B_0000 | (self.next() & 0xffff) as i32
-    }
-    fn i64(&mut self) -> i64 {
-        0x5A5B_5C5D_0000_0000 | i64::from(self.next())
-    }
-    fn broker(&mut self) -> BrokerId {
-        BrokerId(self.i32())
-    }
-    fn producer(&mut self) -> ProducerId {
-        ProducerId(self.i64())
-    }
-    fn uuid(&mut self) -> uuid::Uuid {
-        uuid::Uuid::from_u128(0x5A5B_5C5D_5E5F_6061_6263_6465_0000_0000 | u128::from(self.next()))
-    }
-    fn s(&mut self) -> StrBytes {
-        let n = self.next();
-        StrBytes::from_string(format!("s{n}-{}", "é".repeat((n % 5) as usize)))
-    }
-    fn os(&mut self) -> Option<StrBytes> {
-        if self.nulls {
-            None
-        } else {
-            Some(self.s())
-        }
-    }
-    fn topic(&mut self) -> TopicName {
-        TopicName(self.s())
-    }
-    fn bytes(&mut self) -> Bytes {
-        let n = self.next();
-        Bytes::from(
-            (0..(n % 11 + 1))
-                .map(|i| (n + i) as u8)
-                .collect::<Vec<u8>>(),
-        )
-    }
-    fn ob(&mut self) -> Option<Bytes> {
-        if self.nulls {
-            None
-        } else {
-            Some(self.bytes())
-        }
-    }
-    /// Unknown tagged fields (only in flexible versions).
-    fn tags(&mut self) -> BTreeMap<i32, Bytes> {
-        let mut tags = BTreeMap::new();
-        if self.flexible {
-            tags.insert(100, self.bytes());
-            tags.insert(300 + (self.next() % 50) as i32, Bytes::new());
-        }
-        tags
-    }
-    fn list<T>(&mut self, mut f: impl FnMut(&mut Self) -> T) -> Vec<T> {
-        (0..2).map(|_| f(self)).collect()
-    }
-    fn olist<T>(&mut self, f: impl FnMut(&mut Self) -> T) -> Option<Vec<T>> {
-        if self.nulls {
-            None
-        } else {
-            Some(self.list(f))
-        }
-    }
-}
+use kafka_protocol::protocol::Encodable;
 
 /// Runs the round trip for every implemented version of `api`.
 fn run<R>(api: ApiKey, flexible_from: i16, build: fn(i16, &mut Gen) -> R)

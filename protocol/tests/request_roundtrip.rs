@@ -20,7 +20,11 @@
 //! shifts the walk onto bytes that do not parse as the expected lengths and
 //! counts, and the exact-consumption check fails.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "support/gen.rs"]
+mod gen;
+use gen::Gen;
+
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use bytes::{Bytes, BytesMut};
@@ -56,93 +60,14 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, BrokerId, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteRecordsRequest, DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
-    FetchRequest, FindCoordinatorRequest, GroupId, HeartbeatRequest, InitProducerIdRequest,
-    JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, FetchRequest,
+    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
     OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, ProducerId, RequestKind,
     SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
-
-/// Deterministic generator of non-default field values.
-struct Gen {
-    n: u32,
-    /// Every nullable value is null.
-    nulls: bool,
-    /// The version being built is flexible (tagged fields exist).
-    flexible: bool,
-}
-
-impl Gen {
-    fn next(&mut self) -> u32 {
-        self.n += 1;
-        self.n
-    }
-    fn i8(&mut self) -> i8 {
-        0x21 + (self.next() % 0x50) as i8
-    }
-    fn i16(&mut self) -> i16 {
-        0x6B00 | (self.next() & 0xff) as i16
-    }
-    fn i32(&mut self) -> i32 {
-        0x6B6C_0000 | (self.next() & 0xffff) as i32
-    }
-    fn i64(&mut self) -> i64 {
-        0x6B6C_6D6E_0000_0000 | i64::from(self.next())
-    }
-    fn broker(&mut self) -> BrokerId {
-        BrokerId(self.i32())
-    }
-    fn uuid(&mut self) -> uuid::Uuid {
-        uuid::Uuid::from_u128(0x6B6C_6D6E_6F70_7172_7374_7576_0000_0000 | u128::from(self.next()))
-    }
-    /// A string of 3 to 13 bytes, some of them multi-byte UTF-8.
-    fn s(&mut self) -> StrBytes {
-        let n = self.next();
-        StrBytes::from_string(format!("r{n}-{}", "ß".repeat((n % 5) as usize)))
-    }
-    fn os(&mut self) -> Option<StrBytes> {
-        (!self.nulls).then(|| self.s())
-    }
-    fn topic(&mut self) -> TopicName {
-        TopicName(self.s())
-    }
-    fn group(&mut self) -> GroupId {
-        GroupId(self.s())
-    }
-    fn bytes(&mut self) -> Bytes {
-        let n = self.next();
-        Bytes::from(
-            (0..(n % 13 + 1))
-                .map(|i| (n * 7 + i) as u8)
-                .collect::<Vec<u8>>(),
-        )
-    }
-    fn ob(&mut self) -> Option<Bytes> {
-        (!self.nulls).then(|| self.bytes())
-    }
-    /// Unknown tagged fields (only in flexible versions): one with a
-    /// payload, one empty, with tags no request defines.
-    fn tags(&mut self) -> BTreeMap<i32, Bytes> {
-        let mut tags = BTreeMap::new();
-        if self.flexible {
-            tags.insert(90, self.bytes());
-            tags.insert(200 + (self.next() % 40) as i32, Bytes::new());
-        }
-        tags
-    }
-    fn list<T>(&mut self, mut f: impl FnMut(&mut Self) -> T) -> Vec<T> {
-        (0..2).map(|_| f(self)).collect()
-    }
-    fn olist<T>(&mut self, f: impl FnMut(&mut Self) -> T) -> Option<Vec<T>> {
-        if self.nulls {
-            None
-        } else {
-            Some(self.list(f))
-        }
-    }
-}
 
 /// Runs the round trip for every covered version of `api`.
 fn run<R>(api: ApiKey, flexible_from: i16, build: fn(i16, &mut Gen) -> R)

@@ -136,13 +136,17 @@ fn with_decoder<R>(f: impl FnOnce(&mut FrameDecoder, bool) -> (R, u64)) -> R {
 /// up to a power of two, above a slack of two blocks, plus a sentinel byte.
 fn ring_capacity(required: u64) -> u64 {
     const SLACK: u64 = 2 * MAX_BLOCK;
-    if required == 0 {
-        0
+    let capacity = if required == 0 {
+        Some(0)
     } else if required <= SLACK {
-        required.next_power_of_two() + 1
+        required.checked_next_power_of_two().map(|p| p + 1)
     } else {
-        (required - SLACK).next_power_of_two() + SLACK + 1
-    }
+        (required - SLACK)
+            .checked_next_power_of_two()
+            .and_then(|p| p.checked_add(SLACK + 1))
+    };
+    // Windows that large (declared by hostile frames) never fit a limit.
+    capacity.unwrap_or(u64::MAX)
 }
 
 /// The most heap `ruzstd`'s window buffer can hold while decoding frames
@@ -632,6 +636,26 @@ mod tests {
         // One block's window is not charged.
         assert_eq!(window_memory(MAX_BLOCK, u64::MAX), UNCHARGED_WINDOW_MEMORY);
         assert_eq!(charged_window_memory(MAX_BLOCK, u64::MAX), 0);
+    }
+
+    #[test]
+    fn huge_declared_sizes_do_not_overflow_the_window_arithmetic() {
+        // Found by fuzzing: a single-segment frame declaring a content size
+        // near u64::MAX (its window) overflowed the ring-size arithmetic.
+        let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        frame.extend_from_slice(&[0; 8]);
+        // One RLE block of one byte, the last.
+        frame.extend_from_slice(&[0x0b, 0x00, 0x00, 0xab]);
+        for size in [u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) + 1] {
+            frame[5..13].copy_from_slice(&size.to_le_bytes());
+            let err = decompress(&frame, 1 << 20, &mut Vec::new()).unwrap_err();
+            assert!(
+                matches!(err, CompressionError::LimitExceeded { .. }),
+                "{err}"
+            );
+        }
+        assert_eq!(ring_capacity(u64::MAX), u64::MAX);
+        assert_eq!(window_memory(u64::MAX, u64::MAX), u64::MAX);
     }
 
     #[test]

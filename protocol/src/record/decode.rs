@@ -1264,15 +1264,17 @@ pub struct HeaderIter<'a> {
     base_offset: i64,
 }
 
-/// A header key with a short length varint (see [`short_varint`]); `None`
-/// for anything else, including a negative length.
+/// A header key with a one-byte length; `None` for anything else,
+/// including a negative length.
 #[inline(always)]
 fn short_key(buf: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (raw, rest) = short_varint(buf)?;
-    if raw & 1 != 0 {
+    // Header keys are names: a one-byte length (below 64) is tested at
+    // once (high and sign bits clear); longer ones take the checked parser.
+    let (&raw, rest) = buf.split_first()?;
+    if raw & 0x81 != 0 {
         return None;
     }
-    rest.split_at_checked((raw >> 1) as usize)
+    rest.split_at_checked(usize::from(raw >> 1))
 }
 
 impl<'a> HeaderIter<'a> {
@@ -1657,7 +1659,14 @@ mod tests {
                 LENGTHS[rng.below(LENGTHS.len())]
             };
             let value = (rng.below(5) != 0).then(|| vec![b'v'; value_len]);
-            let names = ["", "h", "trace-id", "a-longer-header-name"];
+            // The last name is past the one-byte length of the fast path.
+            let names = [
+                "",
+                "h",
+                "trace-id",
+                "a-longer-header-name",
+                "a-header-name-of-more-than-sixty-three-bytes-which-takes-the-checked-path",
+            ];
             let header_value = vec![b'x'; LENGTHS[rng.below(8)]];
             let headers: Vec<(&str, Option<&[u8]>)> = (0..rng.below(4))
                 .map(|_| {

@@ -55,15 +55,21 @@
 //! - snappy: nothing (blocks are decoded straight into the output);
 //! - lz4: nothing (our own frame reader decodes each block straight into
 //!   the output);
-//! - zstd: `ruzstd` keeps a copy of the last *window* of output, so add the
-//!   frame's window size. We lower a declared window larger than the
-//!   remaining limit to just above it (no valid stream within the limit can
-//!   reach further back), so the zstd worst case is about `2 × limit`.
-//!   Frames written by Kafka's Java producer at the default level declare a
-//!   2 MiB window, and a frame that declares a content size above the limit
-//!   is refused before decoding. Each thread keeps its zstd decoder (tables
-//!   and window buffer) for the next batch when the window was at most
-//!   4 MiB.
+//! - zstd: `ruzstd` keeps its own copy of the last *window* of output, and
+//!   that copy is charged against the same limit: output plus window
+//!   memory never exceed `limit` (window memory up to about 384 KiB, what
+//!   a one-block window takes, is counted with the working memory instead).
+//!   Declared windows are cut to what the frame's output can reach, and, if
+//!   window and output still do not fit together, capped; a frame that
+//!   needs more than the limit leaves is refused with
+//!   [`CompressionError::LimitExceeded`]. In practice: a Kafka batch of
+//!   1 MiB written with the Java producer's default 2 MiB window needs
+//!   about 1 MiB of output plus 1.25 MiB of window; under the default
+//!   256 MiB cap a zstd batch decompressing to over about 128 MiB (with a
+//!   window as large as its output) may be refused where another codec's
+//!   would not. The decoder's tables and block buffers add a few hundred
+//!   KiB. Each thread keeps its zstd decoder (tables and window buffer) for
+//!   the next batch when the window was at most 4 MiB.
 //!
 //! Nothing in this module panics on any input.
 
@@ -241,11 +247,13 @@ pub enum CompressionError {
         name: String,
     },
     /// The data decompresses (or declares it decompresses) to more than the
-    /// configured limit.
+    /// configured limit; for zstd, its output plus the window the decoder
+    /// keeps would (see the module docs).
     #[error(
-        "{codec} data decompresses to more than the limit of {limit} bytes, so it was refused \
-         (a decompression bomb, or a very large batch); raise max_decompressed_bytes if the \
-         topic is trusted and holds such batches"
+        "{codec} data needs more than the limit of {limit} bytes to decompress (its output, \
+         plus for zstd the window the decoder keeps), so it was refused (a decompression bomb, \
+         or a very large batch); raise max_decompressed_bytes if the topic is trusted and holds \
+         such batches"
     )]
     LimitExceeded {
         /// The codec of the refused data.

@@ -571,6 +571,32 @@ struct Ctx {
     log_append_time: bool,
 }
 
+/// The largest timestamp delta (either sign) the fast path reads: a
+/// three-byte zigzag varint holds 21 bits.
+const FAST_TIMESTAMP_DELTA: i64 = 1 << 20;
+
+impl Ctx {
+    /// Whether no record the fast path accepts can overflow its offset or
+    /// timestamp: then they are computed without checks, when asked for.
+    /// Batches for which this fails (a base offset within 2^31 of the
+    /// `i64` limits, a base timestamp within 2^20) take the checked
+    /// parser, which reports the overflow.
+    fn fast_path_safe(&self) -> bool {
+        let offsets = self.base_offset.checked_add(i64::from(i32::MAX)).is_some()
+            && self.base_offset.checked_add(i64::from(i32::MIN)).is_some();
+        let timestamps = self.log_append_time
+            || (self
+                .base_timestamp
+                .checked_add(FAST_TIMESTAMP_DELTA)
+                .is_some()
+                && self
+                    .base_timestamp
+                    .checked_sub(FAST_TIMESTAMP_DELTA)
+                    .is_some());
+        offsets && timestamps
+    }
+}
+
 /// The records of one batch, ready to iterate ([`Records::iter`]).
 ///
 /// Owns the records region (shared with the fetched buffer, or the batch's
@@ -587,9 +613,9 @@ impl Records {
     pub fn iter(&self) -> RecordIter<'_> {
         RecordIter {
             rest: &self.data,
-            bytes: &self.data,
-            ctx: self.ctx,
+            records: self,
             left: self.ctx.count,
+            fast: self.ctx.fast_path_safe(),
         }
     }
 
@@ -627,10 +653,11 @@ impl<'a> IntoIterator for &'a Records {
 #[derive(Debug, Clone)]
 pub struct RecordIter<'a> {
     rest: &'a [u8],
-    bytes: &'a Bytes,
-    ctx: Ctx,
+    records: &'a Records,
     /// Records still to yield.
     left: u32,
+    /// Whether the fast path may be tried ([`Ctx::fast_path_safe`]).
+    fast: bool,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
@@ -642,16 +669,20 @@ impl<'a> Iterator for RecordIter<'a> {
             if self.rest.is_empty() {
                 return None;
             }
-            return Some(Err(self.count_mismatch()));
+            let (error, state) = self.clone().count_mismatch();
+            *self = state;
+            return Some(Err(error));
         }
-        match parse_record_fast(self.rest, self.bytes, &self.ctx) {
-            Some((record, rest)) => {
+        if self.fast {
+            if let Some((record, rest)) = parse_record_fast(self.rest, self.records) {
                 self.rest = rest;
                 self.left -= 1;
-                Some(Ok(record))
+                return Some(Ok(record));
             }
-            None => Some(self.next_checked()),
         }
+        let (result, state) = self.clone().next_checked();
+        *self = state;
+        Some(result)
     }
 
     #[inline]
@@ -661,39 +692,45 @@ impl<'a> Iterator for RecordIter<'a> {
     }
 }
 
+// The out-of-line steps take the iterator by value and return its new
+// state, so that `next` never takes its address: the iterator then stays
+// in registers across the loop.
 impl<'a> RecordIter<'a> {
     /// The record at the front, read by the checked parser: for the rare
     /// record the fast path declines (long varints, a malformed field),
     /// so that every error is reported exactly.
     #[inline(never)]
-    fn next_checked(&mut self) -> Result<RecordView<'a>, RecordError> {
+    fn next_checked(mut self) -> (Result<RecordView<'a>, RecordError>, Self) {
         if self.rest.is_empty() {
-            return Err(self.count_mismatch());
+            let (e, state) = self.count_mismatch();
+            return (Err(e), state);
         }
-        match parse_record(&mut self.rest, self.bytes, &self.ctx) {
+        match parse_record(&mut self.rest, self.records) {
             Ok(record) => {
                 self.left -= 1;
-                Ok(record)
+                (Ok(record), self)
             }
             Err(e) => {
                 self.rest = &[];
                 self.left = 0;
-                Err(e)
+                (Err(e), self)
             }
         }
     }
 
     #[cold]
-    fn count_mismatch(&mut self) -> RecordError {
+    #[inline(never)]
+    fn count_mismatch(mut self) -> (RecordError, Self) {
+        let ctx = &self.records.ctx;
         let e = RecordError::RecordCountMismatch {
-            base_offset: self.ctx.base_offset,
-            declared: self.ctx.count as i32,
-            found: self.ctx.count - self.left,
+            base_offset: ctx.base_offset,
+            declared: ctx.count as i32,
+            found: ctx.count - self.left,
             trailing_bytes: self.rest.len(),
         };
         self.rest = &[];
         self.left = 0;
-        e
+        (e, self)
     }
 }
 
@@ -790,16 +827,96 @@ fn short_nullable(buf: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
     }
 }
 
+/// A varint of one to three bytes at `*at` in a record's first 16 bytes
+/// (see [`parse_record_fast`]), in raw (zigzag) form; advances `*at`.
+/// `None` for a longer varint.
+///
+/// The indexes are masked, so no bounds check is needed: callers keep
+/// `*at + 2 < 16`, so the mask never changes them.
+#[inline(always)]
+fn head_varint(head: &[u8; 16], at: &mut usize) -> Option<u32> {
+    let i = *at;
+    let b0 = head[i & 15];
+    if b0 < 0x80 {
+        *at = i + 1;
+        return Some(u32::from(b0));
+    }
+    let b1 = head[(i + 1) & 15];
+    if b1 < 0x80 {
+        *at = i + 2;
+        return Some(u32::from(b0 & 0x7f) | (u32::from(b1) << 7));
+    }
+    let b2 = head[(i + 2) & 15];
+    if b2 < 0x80 {
+        *at = i + 3;
+        return Some(u32::from(b0 & 0x7f) | (u32::from(b1 & 0x7f) << 7) | (u32::from(b2) << 14));
+    }
+    None
+}
+
 /// The fast path of [`parse_record`]: the same record from the front of
 /// `rest` (and the bytes after it) when every field is well formed and its
 /// varints are short; `None` otherwise, and [`parse_record`] then reads the
 /// record again and says exactly what is wrong. It never accepts what
-/// [`parse_record`] would reject.
+/// [`parse_record`] would reject. Only for batches where
+/// [`Ctx::fast_path_safe`] holds: offset and timestamp cannot overflow.
+///
+/// The fields before the key (length, attributes, timestamp and offset
+/// deltas, key length: at most 13 bytes as short varints) are read from a
+/// 16-byte window without a bounds check each; records within 16 bytes of
+/// the end of the region take [`parse_record_short`].
 #[inline(always)]
 fn parse_record_fast<'a>(
     rest: &'a [u8],
-    bytes: &'a Bytes,
-    ctx: &Ctx,
+    records: &'a Records,
+) -> Option<(RecordView<'a>, &'a [u8])> {
+    let Some(head) = rest.first_chunk::<16>() else {
+        return parse_record_short(rest, records);
+    };
+    let mut at = 0;
+    let len = head_varint(head, &mut at)?;
+    if len & 1 != 0 {
+        return None;
+    }
+    let body_start = at;
+    let attributes = head[at & 15];
+    at += 1;
+    let timestamp_delta = head_varint(head, &mut at)?;
+    let offset_delta = head_varint(head, &mut at)?;
+    let key_len = head_varint(head, &mut at)?;
+    let end = body_start + (len >> 1) as usize;
+    let tail = rest.get(end..)?;
+    // The head fields must lie within the record.
+    let body = rest.get(at..end)?;
+    let (key, body) = if key_len & 1 == 0 {
+        let (key, body) = body.split_at_checked((key_len >> 1) as usize)?;
+        (Some(key), body)
+    } else if key_len == 1 {
+        (None, body)
+    } else {
+        return None;
+    };
+    let (value, body) = short_nullable(body)?;
+    let (header_count, headers) = short_varint(body)?;
+    record_view(
+        records,
+        attributes,
+        timestamp_delta,
+        offset_delta,
+        key,
+        value,
+        header_count,
+        headers,
+    )
+    .map(|record| (record, tail))
+}
+
+/// [`parse_record_fast`] for a record within 16 bytes of the end of the
+/// records region.
+#[inline(never)]
+fn parse_record_short<'a>(
+    rest: &'a [u8],
+    records: &'a Records,
 ) -> Option<(RecordView<'a>, &'a [u8])> {
     let (len, rest) = short_varint(rest)?;
     if len & 1 != 0 {
@@ -812,46 +929,61 @@ fn parse_record_fast<'a>(
     let (key, body) = short_nullable(body)?;
     let (value, body) = short_nullable(body)?;
     let (header_count, headers) = short_varint(body)?;
+    record_view(
+        records,
+        attributes,
+        timestamp_delta,
+        offset_delta,
+        key,
+        value,
+        header_count,
+        headers,
+    )
+    .map(|record| (record, tail))
+}
+
+/// The fast paths' last checks (header count) and their record.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn record_view<'a>(
+    records: &'a Records,
+    attributes: u8,
+    timestamp_delta: u32,
+    offset_delta: u32,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    header_count: u32,
+    headers: &'a [u8],
+) -> Option<RecordView<'a>> {
     if header_count & 1 != 0 {
         return None;
     }
     let header_count = header_count >> 1;
     // Each header takes at least two bytes; no headers, no bytes left.
-    if header_count as usize > headers.len() / 2 || (header_count == 0 && !headers.is_empty()) {
+    let least = 2 * header_count as usize;
+    if headers.len() < least || (least == 0) != headers.is_empty() {
         return None;
     }
-    let offset_delta = zigzag_decode32(offset_delta);
-    let offset = ctx.base_offset.checked_add(i64::from(offset_delta))?;
-    let timestamp = if ctx.log_append_time {
-        ctx.max_timestamp
-    } else {
+    Some(RecordView {
+        key,
+        value,
+        headers,
+        records,
         // At most 21 bits: the 32-bit zigzag gives the varlong's value.
-        ctx.base_timestamp
-            .checked_add(i64::from(zigzag_decode32(timestamp_delta)))?
-    };
-    Some((
-        RecordView {
-            offset,
-            timestamp,
-            key,
-            value,
-            headers,
-            bytes,
-            header_count,
-            offset_delta,
-            attributes: attributes as i8,
-        },
-        tail,
-    ))
+        timestamp_delta: i64::from(zigzag_decode32(timestamp_delta)),
+        header_count,
+        offset_delta: zigzag_decode32(offset_delta),
+        attributes: attributes as i8,
+    })
 }
 
 /// Parses one record from the front of `rest`, advancing it.
 #[inline(always)]
 fn parse_record<'a>(
     rest: &mut &'a [u8],
-    bytes: &'a Bytes,
-    ctx: &Ctx,
+    records: &'a Records,
 ) -> Result<RecordView<'a>, RecordError> {
+    let ctx = &records.ctx;
     let base_offset = ctx.base_offset;
     let len = take_varint(rest).map_err(varint_error(base_offset, "record length"))?;
     if len < 0 {
@@ -892,32 +1024,25 @@ fn parse_record<'a>(
         });
     }
 
-    let Some(offset) = base_offset.checked_add(i64::from(offset_delta)) else {
+    // Checked here, so that RecordView computes them unchecked.
+    if base_offset.checked_add(i64::from(offset_delta)).is_none() {
         return Err(RecordError::Overflow {
             base_offset,
             what: "record offset (base offset + offset delta)",
         });
-    };
-    let timestamp = if ctx.log_append_time {
-        ctx.max_timestamp
-    } else {
-        match ctx.base_timestamp.checked_add(timestamp_delta) {
-            Some(t) => t,
-            None => {
-                return Err(RecordError::Overflow {
-                    base_offset,
-                    what: "record timestamp (base timestamp + timestamp delta)",
-                })
-            }
-        }
-    };
+    }
+    if !ctx.log_append_time && ctx.base_timestamp.checked_add(timestamp_delta).is_none() {
+        return Err(RecordError::Overflow {
+            base_offset,
+            what: "record timestamp (base timestamp + timestamp delta)",
+        });
+    }
     Ok(RecordView {
-        offset,
-        timestamp,
         key,
         value,
         headers,
-        bytes,
+        records,
+        timestamp_delta,
         header_count: header_count as u32,
         offset_delta,
         attributes: attributes as i8,
@@ -929,14 +1054,17 @@ fn parse_record<'a>(
 /// `key()`/`value()` give slices with no reference counting; `key_bytes()`
 /// and `value_bytes()` give [`Bytes`] that share the buffer (no copy), for
 /// keeping a record past the batch.
+///
+/// Offset and timestamp are computed when asked for, from the batch's
+/// bases and the record's deltas (whose sums were checked not to overflow
+/// when the record was read).
 #[derive(Clone, Copy)]
 pub struct RecordView<'a> {
-    offset: i64,
-    timestamp: i64,
     key: Option<&'a [u8]>,
     value: Option<&'a [u8]>,
     headers: &'a [u8],
-    bytes: &'a Bytes,
+    records: &'a Records,
+    timestamp_delta: i64,
     header_count: u32,
     offset_delta: i32,
     attributes: i8,
@@ -945,8 +1073,8 @@ pub struct RecordView<'a> {
 impl fmt::Debug for RecordView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordView")
-            .field("offset", &self.offset)
-            .field("timestamp", &self.timestamp)
+            .field("offset", &self.offset())
+            .field("timestamp", &self.timestamp())
             .field("key", &self.key.map(DebugBytes))
             .field("value", &self.value.map(DebugBytes))
             .field("headers", &self.headers())
@@ -967,7 +1095,11 @@ impl<'a> RecordView<'a> {
     /// The record's offset: `baseOffset + offsetDelta`.
     #[inline]
     pub fn offset(&self) -> i64 {
-        self.offset
+        // Cannot overflow: checked when the record was read.
+        self.records
+            .ctx
+            .base_offset
+            .wrapping_add(i64::from(self.offset_delta))
     }
 
     /// `offsetDelta` as stored.
@@ -980,7 +1112,13 @@ impl<'a> RecordView<'a> {
     /// batch's `maxTimestamp` for [`TimestampType::LogAppendTime`].
     #[inline]
     pub fn timestamp(&self) -> i64 {
-        self.timestamp
+        let ctx = &self.records.ctx;
+        if ctx.log_append_time {
+            ctx.max_timestamp
+        } else {
+            // Cannot overflow: checked when the record was read.
+            ctx.base_timestamp.wrapping_add(self.timestamp_delta)
+        }
     }
 
     /// The record attributes byte (unused by Kafka so far).
@@ -1004,13 +1142,13 @@ impl<'a> RecordView<'a> {
     /// The key as [`Bytes`] sharing the records buffer.
     #[inline]
     pub fn key_bytes(&self) -> Option<Bytes> {
-        self.key.map(|k| self.bytes.slice_ref(k))
+        self.key.map(|k| self.records.data.slice_ref(k))
     }
 
     /// The value as [`Bytes`] sharing the records buffer.
     #[inline]
     pub fn value_bytes(&self) -> Option<Bytes> {
-        self.value.map(|v| self.bytes.slice_ref(v))
+        self.value.map(|v| self.records.data.slice_ref(v))
     }
 
     /// The headers, parsed as they are iterated. Their count was checked
@@ -1021,14 +1159,14 @@ impl<'a> RecordView<'a> {
         Headers {
             raw: self.headers,
             count: self.header_count,
-            bytes: self.bytes,
-            base_offset: self.offset - i64::from(self.offset_delta),
+            bytes: &self.records.data,
+            base_offset: self.records.ctx.base_offset,
         }
     }
 
     /// For a record of a control batch: its control type, from the key.
     pub fn control_type(&self) -> Result<ControlRecordType, RecordError> {
-        let base_offset = self.offset - i64::from(self.offset_delta);
+        let base_offset = self.records.ctx.base_offset;
         let key = self.key.ok_or(RecordError::InvalidControlRecord {
             base_offset,
             detail: "null key",
@@ -1126,42 +1264,49 @@ pub struct HeaderIter<'a> {
     base_offset: i64,
 }
 
-/// A header key with a short length varint (see [`short_varint`]); `None`
-/// for anything else, including a negative length.
+/// A header key with a one-byte length; `None` for anything else,
+/// including a negative length.
 #[inline(always)]
 fn short_key(buf: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (raw, rest) = short_varint(buf)?;
-    if raw & 1 != 0 {
+    // Header keys are names: a one-byte length (below 64) is tested at
+    // once (high and sign bits clear); longer ones take the checked parser.
+    let (&raw, rest) = buf.split_first()?;
+    if raw & 0x81 != 0 {
         return None;
     }
-    rest.split_at_checked((raw >> 1) as usize)
+    rest.split_at_checked(usize::from(raw >> 1))
 }
 
 impl<'a> HeaderIter<'a> {
+    // As for `RecordIter`, the out-of-line steps take the iterator by
+    // value, so that `next` never takes its address.
+
     /// Bytes after the last declared header: an error, yielded once.
     #[cold]
-    fn trailing_bytes(&mut self) -> RecordError {
+    #[inline(never)]
+    fn trailing_bytes(mut self) -> (RecordError, Self) {
         let trailing_bytes = self.raw.len();
         self.raw = &[];
-        RecordError::RecordLengthMismatch {
+        let e = RecordError::RecordLengthMismatch {
             base_offset: self.base_offset,
             trailing_bytes,
-        }
+        };
+        (e, self)
     }
 
     /// The header at the front, read by the checked parser (for the rare
     /// header the fast path in `next` declines).
     #[inline(never)]
-    fn next_checked(&mut self) -> Result<Header<'a>, RecordError> {
+    fn next_checked(mut self) -> (Result<Header<'a>, RecordError>, Self) {
         match self.parse() {
             Ok(header) => {
                 self.left -= 1;
-                Ok(header)
+                (Ok(header), self)
             }
             Err(e) => {
                 self.left = 0;
                 self.raw = &[];
-                Err(e)
+                (Err(e), self)
             }
         }
     }
@@ -1207,7 +1352,9 @@ impl<'a> Iterator for HeaderIter<'a> {
             if self.raw.is_empty() {
                 return None;
             }
-            return Some(Err(self.trailing_bytes()));
+            let (error, state) = self.clone().trailing_bytes();
+            *self = state;
+            return Some(Err(error));
         }
         if let Some((key, rest)) = short_key(self.raw) {
             if let Some((value, rest)) = short_nullable(rest) {
@@ -1220,7 +1367,9 @@ impl<'a> Iterator for HeaderIter<'a> {
                 }));
             }
         }
-        Some(self.next_checked())
+        let (result, state) = self.clone().next_checked();
+        *self = state;
+        Some(result)
     }
 
     #[inline]
@@ -1459,7 +1608,7 @@ mod tests {
                 out.push(format!("error {e:?}"));
                 break;
             }
-            match parse_record(&mut rest, &records.data, &ctx) {
+            match parse_record(&mut rest, records) {
                 Ok(record) => {
                     parsed += 1;
                     out.push(describe_record(&record));
@@ -1510,7 +1659,14 @@ mod tests {
                 LENGTHS[rng.below(LENGTHS.len())]
             };
             let value = (rng.below(5) != 0).then(|| vec![b'v'; value_len]);
-            let names = ["", "h", "trace-id", "a-longer-header-name"];
+            // The last name is past the one-byte length of the fast path.
+            let names = [
+                "",
+                "h",
+                "trace-id",
+                "a-longer-header-name",
+                "a-header-name-of-more-than-sixty-three-bytes-which-takes-the-checked-path",
+            ];
             let header_value = vec![b'x'; LENGTHS[rng.below(8)]];
             let headers: Vec<(&str, Option<&[u8]>)> = (0..rng.below(4))
                 .map(|_| {
@@ -1567,6 +1723,10 @@ mod tests {
                 2 => ctx.log_append_time = true,
                 3 => ctx.base_offset = i64::MAX - 2,
                 4 => ctx.base_timestamp = i64::MIN + 3,
+                // Just inside the bounds for which the fast path computes
+                // offsets and timestamps unchecked (`Ctx::fast_path_safe`).
+                5 => ctx.base_timestamp = i64::MAX - FAST_TIMESTAMP_DELTA,
+                6 => ctx.base_offset = i64::MAX - i64::from(i32::MAX),
                 _ => {}
             }
             let records = Records {

@@ -310,6 +310,12 @@ fn run_parent(args: &Args) {
                             r.acked,
                             load
                         );
+                        if r.errors > 0 {
+                            // Say what went wrong (the child prints its first errors).
+                            for line in String::from_utf8_lossy(&output.stderr).lines().take(10) {
+                                println!("    {line}");
+                            }
+                        }
                         results[index].push(r);
                     }
                     _ => {

@@ -43,7 +43,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::sync::{oneshot, Notify, Semaphore};
+use tokio::sync::{oneshot, Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
 use crate::client::Client;
@@ -239,7 +239,10 @@ pub(crate) struct Inner {
     /// While > 0, batches go out without lingering.
     pub(crate) flushing: AtomicUsize,
     pub(crate) closing: AtomicBool,
-    partition_counts: Mutex<std::collections::HashMap<Arc<str>, (i32, Instant)>>,
+    /// Partition count per topic and when it was learnt (ms since the
+    /// epoch: `send` reads the wall clock for the record's timestamp anyway,
+    /// so the cache check costs no second clock read).
+    partition_counts: Mutex<std::collections::HashMap<Arc<str>, (i32, i64)>>,
 }
 
 impl Producer {
@@ -325,7 +328,13 @@ impl Producer {
     /// freed up in time.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
         let inner = &self.inner;
-        let deadline = Instant::now() + inner.config.max_block();
+        // One clock read per record on the common path: the wall clock gives
+        // the record's timestamp and the metadata cache's age, and
+        // `max.block.ms` is only timed once `send` has to wait.
+        let now = now_ms();
+        let mut wait_deadline = None;
+        let mut deadline =
+            || *wait_deadline.get_or_insert_with(|| Instant::now() + inner.config.max_block());
         if inner.closing.load(Ordering::Acquire) {
             return Err(ProduceError::not_written(Error::new(ErrorKind::Shutdown)));
         }
@@ -346,7 +355,13 @@ impl Producer {
                 .with_hint("send smaller records or raise max.request.size and buffer.memory (and the topic's max.message.bytes)"),
             ));
         }
-        let count = self.partition_count(&record.topic, deadline).await?;
+        let count = match self.cached_partition_count(&record.topic, now) {
+            Some(count) => count,
+            None => {
+                self.fetch_partition_count(&record.topic, deadline())
+                    .await?
+            }
+        };
         let partition = match record.partition {
             Some(p) if (0..count).contains(&p) => p,
             Some(p) => {
@@ -368,12 +383,26 @@ impl Producer {
             )));
         }
         let permits = u32::try_from(size).unwrap_or(u32::MAX);
-        let permit = match tokio::time::timeout_at(
-            deadline,
-            Arc::clone(&inner.buffer).acquire_many_owned(permits),
-        )
-        .await
-        {
+        // Space is usually free: take it without setting up a timer. (The
+        // semaphore hands freed permits to queued waiters first, so this does
+        // not overtake a record that is already waiting.)
+        let permit = match Arc::clone(&inner.buffer).try_acquire_many_owned(permits) {
+            Ok(permit) => {
+                // Stay a yield point, as the waiting acquire is: a task that
+                // sends in a loop must still let the sender tasks (and
+                // anything else on its worker) run.
+                tokio::task::coop::consume_budget().await;
+                Ok(Ok(permit))
+            }
+            Err(TryAcquireError::Closed) => Ok(Err(())),
+            Err(TryAcquireError::NoPermits) => tokio::time::timeout_at(
+                deadline(),
+                Arc::clone(&inner.buffer).acquire_many_owned(permits),
+            )
+            .await
+            .map(|acquired| acquired.map_err(|_| ())),
+        };
+        let permit = match permit {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(ProduceError::not_written(Error::new(ErrorKind::Shutdown))),
             Err(_) => {
@@ -384,7 +413,7 @@ impl Producer {
                 ))
             }
         };
-        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let timestamp = record.timestamp.unwrap_or(now);
         let tp = TopicPartition::new(&*record.topic, partition);
         let (tx, rx) = oneshot::channel();
         inner.pending.fetch_add(1, Ordering::AcqRel);
@@ -430,23 +459,26 @@ impl Producer {
         }
     }
 
-    async fn partition_count(
+    /// The topic's partition count if it was learnt less than
+    /// `metadata.max.age.ms` before `now` (ms since the epoch). A clock that
+    /// went backwards counts as expired.
+    fn cached_partition_count(&self, topic: &Arc<str>, now: i64) -> Option<i32> {
+        let max_age = i64::try_from(self.inner.client.config().metadata_max_age().as_millis())
+            .unwrap_or(i64::MAX);
+        let counts = self
+            .inner
+            .partition_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let &(count, learnt) = counts.get(topic)?;
+        cache_fresh(learnt, now, max_age).then_some(count)
+    }
+
+    async fn fetch_partition_count(
         &self,
         topic: &Arc<str>,
         deadline: Instant,
     ) -> Result<i32, ProduceError> {
-        let max_age = self.inner.client.config().metadata_max_age();
-        if let Some((count, at)) = self
-            .inner
-            .partition_counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(topic)
-        {
-            if at.elapsed() < max_age {
-                return Ok(*count);
-            }
-        }
         let info = tokio::time::timeout_at(deadline, self.inner.client.topic_metadata(topic))
             .await
             .map_err(|_| {
@@ -467,7 +499,7 @@ impl Producer {
             .partition_counts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(Arc::clone(topic), (count, Instant::now()));
+            .insert(Arc::clone(topic), (count, now_ms()));
         Ok(count)
     }
 }
@@ -499,8 +531,31 @@ impl Inner {
     }
 }
 
+/// Whether a cache entry learnt at `learnt` is still fresh at `now` (both
+/// ms since the epoch) given `max_age` ms.
+fn cache_fresh(learnt: i64, now: i64, max_age: i64) -> bool {
+    now >= learnt && now.saturating_sub(learnt) < max_age
+}
+
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cache_fresh;
+
+    #[test]
+    fn metadata_cache_is_fresh_until_max_age() {
+        assert!(cache_fresh(1_000, 1_000, 300_000));
+        assert!(cache_fresh(1_000, 300_999, 300_000));
+        assert!(!cache_fresh(1_000, 301_000, 300_000));
+    }
+
+    #[test]
+    fn a_clock_that_went_backwards_expires_the_metadata_cache() {
+        assert!(!cache_fresh(10_000, 9_999, 300_000));
+    }
 }

@@ -91,6 +91,12 @@ impl PartitionQueue {
 /// (a zstd or gzip context is costly to set up for every batch).
 const SPARE_BUILDERS: usize = 64;
 
+/// The most record-buffer capacity idle builders may keep in all: beyond
+/// it a returned builder is dropped, so that idle buffers (up to
+/// `batch.size` each) do not add to the producer's footprint on top of
+/// `buffer.memory`.
+const SPARE_BYTES: usize = 4 << 20;
+
 /// Every partition's batches.
 pub(crate) struct Accumulator {
     queues: Mutex<HashMap<TopicPartition, Arc<PartitionQueue>>>,
@@ -120,7 +126,8 @@ impl Accumulator {
     /// Takes back a builder whose batch was written out.
     pub(crate) fn recycle(&self, builder: BatchBuilder) {
         let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        if spare.len() < SPARE_BUILDERS {
+        let kept: usize = spare.iter().map(BatchBuilder::retained_capacity).sum();
+        if spare.len() < SPARE_BUILDERS && kept + builder.retained_capacity() <= SPARE_BYTES {
             spare.push(builder);
         }
     }
@@ -220,5 +227,37 @@ impl Accumulator {
         {
             q.wake.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder_holding(bytes: usize) -> BatchBuilder {
+        let mut builder = BatchBuilder::new(Compression::None);
+        builder
+            .try_append(0, None, Some(&vec![7u8; bytes]), &[])
+            .unwrap();
+        let mut out = bytes::BytesMut::new();
+        builder.finish(&mut out).unwrap();
+        assert!(builder.retained_capacity() >= bytes);
+        builder
+    }
+
+    #[test]
+    fn idle_builders_keep_a_bounded_amount_of_memory() {
+        let accumulator = Accumulator::new(&ProducerConfig::default());
+        accumulator.recycle(builder_holding(3 << 20));
+        // A second large buffer would take the idle total past the bound.
+        accumulator.recycle(builder_holding(3 << 20));
+        let spare = accumulator.spare.lock().unwrap();
+        assert_eq!(spare.len(), 1);
+        drop(spare);
+        // Small ones still fit, up to the count limit.
+        for _ in 0..100 {
+            accumulator.recycle(builder_holding(1000));
+        }
+        assert_eq!(accumulator.spare.lock().unwrap().len(), SPARE_BUILDERS);
     }
 }

@@ -621,6 +621,12 @@ impl BatchBuilder {
         BATCH_HEADER_SIZE + self.state.records_size
     }
 
+    /// Bytes of record buffer the builder keeps between batches (its
+    /// capacity), for pools that bound what idle builders hold.
+    pub fn retained_capacity(&self) -> usize {
+        self.records.capacity()
+    }
+
     /// Writes the batch at the end of `out` and resets the builder for the
     /// next batch (keeping its buffers and options).
     ///

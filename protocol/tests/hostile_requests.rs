@@ -20,6 +20,9 @@
 //! - a sweep: huge, negative and over-long prefixes at every offset of a
 //!   24-byte body; whatever the outcome, nothing above 1 MiB is allocated.
 
+#[path = "support/default_requests.rs"]
+mod default_requests;
+use default_requests::default_request;
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
@@ -545,31 +548,7 @@ fn huge_counts_and_lengths_are_refused_at_the_right_field_for_every_version() {
 
 /// A default request of `api`, encoded by kafka-protocol at `version`.
 fn default_encoding(api: ApiKey, version: i16) -> Vec<u8> {
-    let kind = match api {
-        ApiKey::Produce => RequestKind::Produce(Default::default()),
-        ApiKey::Fetch => RequestKind::Fetch(Default::default()),
-        ApiKey::ListOffsets => RequestKind::ListOffsets(Default::default()),
-        ApiKey::Metadata => RequestKind::Metadata(Default::default()),
-        ApiKey::OffsetCommit => RequestKind::OffsetCommit(Default::default()),
-        ApiKey::OffsetFetch => RequestKind::OffsetFetch(Default::default()),
-        ApiKey::FindCoordinator => RequestKind::FindCoordinator(Default::default()),
-        ApiKey::JoinGroup => RequestKind::JoinGroup(Default::default()),
-        ApiKey::Heartbeat => RequestKind::Heartbeat(Default::default()),
-        ApiKey::LeaveGroup => RequestKind::LeaveGroup(Default::default()),
-        ApiKey::SyncGroup => RequestKind::SyncGroup(Default::default()),
-        ApiKey::SaslHandshake => RequestKind::SaslHandshake(Default::default()),
-        ApiKey::ApiVersions => RequestKind::ApiVersions(Default::default()),
-        ApiKey::CreateTopics => RequestKind::CreateTopics(Default::default()),
-        ApiKey::DeleteTopics => RequestKind::DeleteTopics(Default::default()),
-        ApiKey::DeleteRecords => RequestKind::DeleteRecords(Default::default()),
-        ApiKey::InitProducerId => RequestKind::InitProducerId(Default::default()),
-        ApiKey::OffsetForLeaderEpoch => RequestKind::OffsetForLeaderEpoch(Default::default()),
-        ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(Default::default()),
-        ApiKey::SaslAuthenticate => RequestKind::SaslAuthenticate(Default::default()),
-        ApiKey::CreatePartitions => RequestKind::CreatePartitions(Default::default()),
-        ApiKey::DescribeCluster => RequestKind::DescribeCluster(Default::default()),
-        other => panic!("{other:?} is not covered"),
-    };
+    let kind = default_request(api).unwrap_or_else(|| panic!("{api:?} is not covered"));
     let mut out = BytesMut::new();
     kind.encode(&mut out, version)
         .unwrap_or_else(|e| panic!("{api:?} v{version}: {e}"));

@@ -246,7 +246,7 @@ enum Attempt {
 
 async fn attempt(inner: &Inner, tp: &TopicPartition, records: &Bytes) -> Attempt {
     match leader(inner, tp).await {
-        Ok(conn) => attempt_on(inner, tp, &conn, records).await,
+        Ok(conn) => queue_attempt(inner, tp, &conn, records).await,
         Err(failed) => failed,
     }
 }
@@ -308,15 +308,6 @@ fn queue_attempt(
         }),
         Err(e) => Box::pin(std::future::ready(sent_error(e))),
     }
-}
-
-async fn attempt_on(
-    inner: &Inner,
-    tp: &TopicPartition,
-    conn: &BrokerConnection,
-    records: &Bytes,
-) -> Attempt {
-    queue_attempt(inner, tp, conn, records).await
 }
 
 /// A request that got no answer: refused outright when no Produce version

@@ -82,7 +82,6 @@ impl Connector for TcpConnector {
 pub struct TlsConnector {
     config: Arc<tokio_rustls::rustls::ClientConfig>,
     verify_hostname: bool,
-    verdict_wait: Duration,
 }
 
 /// How long a TLS 1.3 connection that was asked for a client certificate
@@ -158,7 +157,6 @@ impl TlsConnector {
         Ok(TlsConnector {
             config: settings.client_config()?,
             verify_hostname: settings.verify_hostname,
-            verdict_wait: CLIENT_CERTIFICATE_VERDICT_WAIT,
         })
     }
 }
@@ -199,7 +197,7 @@ impl Connector for TlsConnector {
                         await_client_certificate_verdict(
                             &mut stream,
                             probe.has_certificate(),
-                            self.verdict_wait,
+                            CLIENT_CERTIFICATE_VERDICT_WAIT,
                         )
                         .await?;
                     }

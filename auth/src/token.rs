@@ -220,10 +220,8 @@ impl EntraClientCredentials {
                 return Err(EntraConfigError::NoTokenEndpoint);
             }
         };
+        // The tenant comes from the endpoint's path, built from it or given.
         let mut credentials = Self::from_java(jaas, &endpoint)?;
-        if token_endpoint.is_none() {
-            credentials.tenant = tenant.map(str::to_owned);
-        }
         if credentials.scope.is_none() {
             credentials.scope = Some(default_scope(bootstrap_host));
         }

@@ -22,6 +22,8 @@
 //!   every request a broker such as the fake cluster reads), with each
 //!   array and string length checked against the bytes left in the frame
 //!   before `kafka-protocol` is allowed to allocate for it.
+//! - [`produce`]: Produce requests written around their record batches,
+//!   which are never copied.
 //! - [`record`]: record batch v2, an encoder and a lazy zero-copy decoder.
 //! - [`compression`]: gzip, snappy, lz4 and zstd in pure Rust, with a cap
 //!   on decompressed size.
@@ -35,6 +37,7 @@ pub mod compression;
 mod error;
 pub mod frame;
 pub mod header;
+pub mod produce;
 pub mod record;
 pub mod versions;
 

@@ -283,7 +283,19 @@ fn run_parent(args: &Args) {
                 let topic = format!("bench-{}-{}-r{round}", scenario.name(), client.name());
                 create_topic(&rt, &bootstrap, &topic);
                 let load = load1();
-                let output = Command::new(&exe)
+                // PRODUCER_PEERS_WRAP="perf record -g -o FILE" runs each child
+                // under a profiler (or any other wrapper command).
+                let wrap = std::env::var("PRODUCER_PEERS_WRAP").unwrap_or_default();
+                let mut wrap = wrap.split_whitespace();
+                let mut command = match wrap.next() {
+                    Some(program) => {
+                        let mut c = Command::new(program);
+                        c.args(wrap).arg(&exe);
+                        c
+                    }
+                    None => Command::new(&exe),
+                };
+                let output = command
                     .args(["--client", client.name()])
                     .args(["--scenario", scenario.name()])
                     .args(["--bootstrap", &bootstrap])
@@ -516,6 +528,11 @@ fn ferrokafka_run(
             .and_then(|c| c.with("linger.ms", &LINGER_MS.to_string()))
             .and_then(|c| c.with("batch.size", &BATCH_SIZE.to_string()))
             .and_then(|c| c.with("compression.type", scenario.codec()))
+            // For experiments only: the published figures use the defaults.
+            .and_then(|c| match std::env::var("FERROKAFKA_BUFFER_MEMORY") {
+                Ok(bytes) => c.with("buffer.memory", &bytes),
+                Err(_) => Ok(c),
+            })
             .expect("producer config");
         let producer = Producer::new(client.clone(), config)
             .await

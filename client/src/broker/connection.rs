@@ -43,7 +43,9 @@ use ferrokafka_protocol::header::{
     RequestHeader,
 };
 use ferrokafka_protocol::messages::{self, ApiKey};
+use ferrokafka_protocol::produce::SplitFrame;
 use ferrokafka_protocol::versions::BrokerVersions;
+use ferrokafka_protocol::ProtocolError;
 use kafka_protocol::protocol::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -119,7 +121,7 @@ pub(crate) struct ConnectionOptions {
 
 /// A request on its way to the connection task.
 struct Outgoing {
-    frame: BytesMut,
+    frame: SplitFrame,
     api: ApiKey,
     version: i16,
     timeout: Duration,
@@ -350,6 +352,27 @@ impl BrokerConnection {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let version = self.version(api)?;
         let frame = self.encode(api, version, request)?;
+        self.write_without_response(api, version, frame).await
+    }
+
+    /// Queues a request, encoded by `encode` from the request header, that
+    /// the broker does not answer; done once handed to the socket writer.
+    pub(crate) async fn send_encoded_without_response(
+        &self,
+        api: ApiKey,
+        encode: impl FnOnce(&RequestHeader<'_>) -> std::result::Result<SplitFrame, ProtocolError>,
+    ) -> Result<()> {
+        let version = self.version(api)?;
+        let frame = self.encode_with(api, version, encode)?;
+        self.write_without_response(api, version, frame).await
+    }
+
+    async fn write_without_response(
+        &self,
+        api: ApiKey,
+        version: i16,
+        frame: SplitFrame,
+    ) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         self.push(Outgoing {
             frame,
@@ -383,8 +406,21 @@ impl BrokerConnection {
         error.with_api(api).with_broker(self.shared.broker.clone())
     }
 
-    fn encode<R: Request>(&self, api: ApiKey, version: i16, request: &R) -> Result<BytesMut> {
-        let mut frame = BytesMut::new();
+    fn encode<R: Request>(&self, api: ApiKey, version: i16, request: &R) -> Result<SplitFrame> {
+        self.encode_with(api, version, |header| {
+            let mut frame = BytesMut::new();
+            encode_request(&mut frame, header, request)?;
+            Ok(SplitFrame::whole(frame))
+        })
+    }
+
+    /// Runs `encode` with this connection's request header at `version`.
+    fn encode_with(
+        &self,
+        api: ApiKey,
+        version: i16,
+        encode: impl FnOnce(&RequestHeader<'_>) -> std::result::Result<SplitFrame, ProtocolError>,
+    ) -> Result<SplitFrame> {
         let header = RequestHeader {
             api_key: api,
             api_version: version,
@@ -393,10 +429,8 @@ impl BrokerConnection {
         };
         // Our request, not the broker's bytes: a field the negotiated
         // version cannot carry is the caller's mistake, not a malformed response.
-        encode_request(&mut frame, &header, request).map_err(|e| {
-            self.context(api, Error::new(ErrorKind::InvalidArgument(e.to_string())))
-        })?;
-        Ok(frame)
+        encode(&header)
+            .map_err(|e| self.context(api, Error::new(ErrorKind::InvalidArgument(e.to_string()))))
     }
 
     fn push(&self, outgoing: Outgoing) -> Result<()> {
@@ -404,6 +438,23 @@ impl BrokerConnection {
         self.commands
             .send(Command::Request(outgoing))
             .map_err(|_| self.context(api, self.closed_error()))
+    }
+
+    /// As [`enqueue`](Self::enqueue), for a request written by `encode`
+    /// from the request header (at the highest common version) instead of
+    /// a message struct: the producer writes Produce requests around its
+    /// record batches so that they are never copied.
+    pub(crate) fn enqueue_encoded<Resp>(
+        &self,
+        encode: impl FnOnce(&RequestHeader<'_>) -> std::result::Result<SplitFrame, ProtocolError>,
+    ) -> Result<impl Future<Output = Result<Resp>> + Send + 'static>
+    where
+        Resp: KafkaResponse,
+    {
+        let api = <Resp as BoundedResponse>::API_KEY;
+        let version = self.version(api)?;
+        let frame = self.encode_with(api, version, encode)?;
+        self.enqueue_frame::<Resp>(frame, version, self.shared.options.request_timeout, false)
     }
 
     fn enqueue_at<R>(
@@ -419,6 +470,20 @@ impl BrokerConnection {
     {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let frame = self.encode(api, version, request)?;
+        self.enqueue_frame::<R::Response>(frame, version, timeout, auth)
+    }
+
+    fn enqueue_frame<Resp>(
+        &self,
+        frame: SplitFrame,
+        version: i16,
+        timeout: Duration,
+        auth: bool,
+    ) -> Result<impl Future<Output = Result<Resp>> + Send + 'static>
+    where
+        Resp: KafkaResponse,
+    {
+        let api = <Resp as BoundedResponse>::API_KEY;
         let (tx, answer) = oneshot::channel();
         self.push(Outgoing {
             frame,
@@ -434,7 +499,7 @@ impl BrokerConnection {
                 Ok(result) => result.map_err(|kind| conn.context(api, Error::new(kind)))?,
                 Err(_) => return Err(conn.context(api, conn.closed_error())),
             };
-            let response = decode_response::<R::Response>(&mut body, version).map_err(|e| {
+            let response = decode_response::<Resp>(&mut body, version).map_err(|e| {
                 conn.context(
                     api,
                     Error::from(ferrokafka_protocol::ProtocolError::from(e)),
@@ -537,7 +602,7 @@ struct Driver {
     reader: ReadHalf<BoxTransport>,
     read_buf: BytesMut,
     decoder: FrameDecoder,
-    frames: mpsc::UnboundedSender<(Bytes, bool)>,
+    frames: mpsc::UnboundedSender<(SplitFrame, bool)>,
     /// Requests waiting for room in flight, a throttle, or re-authentication.
     queue: VecDeque<Outgoing>,
     max_in_flight: usize,
@@ -744,10 +809,10 @@ impl Driver {
         let id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1).max(1);
         // The frame is length (4), api key (2), version (2), correlation id (4).
-        frame[8..12].copy_from_slice(&id.to_be_bytes());
+        frame.head[8..12].copy_from_slice(&id.to_be_bytes());
         let now = Instant::now();
         self.last_activity = now;
-        if self.frames.send((frame.freeze(), auth)).is_err() {
+        if self.frames.send((frame, auth)).is_err() {
             // The writer is gone; its error (if any) arrives next.
             reply.fail(ErrorKind::Connection(ConnectionFailure::ClosedByPeer));
             return Ok(());
@@ -842,16 +907,23 @@ impl Driver {
 
 async fn write_loop(
     mut writer: WriteHalf<BoxTransport>,
-    mut frames: mpsc::UnboundedReceiver<(Bytes, bool)>,
+    mut frames: mpsc::UnboundedReceiver<(SplitFrame, bool)>,
     failed: oneshot::Sender<std::io::Error>,
 ) {
-    while let Some((frame, secret)) = frames.recv().await {
-        let mut result = writer.write_all(&frame).await;
-        if secret {
-            // A SASL frame may carry a password (PLAIN) or a SCRAM proof.
-            if let Ok(mut bytes) = frame.try_into_mut() {
-                zeroize::Zeroize::zeroize(&mut bytes[..]);
+    while let Some((mut frame, secret)) = frames.recv().await {
+        let mut result = writer.write_all(&frame.head).await;
+        // Record batches come as pieces of their own: written as they are,
+        // never copied into one buffer.
+        for piece in &frame.tail {
+            if result.is_err() {
+                break;
             }
+            result = writer.write_all(piece).await;
+        }
+        if secret {
+            // A SASL frame may carry a password (PLAIN) or a SCRAM proof;
+            // it is written whole, in `head`.
+            zeroize::Zeroize::zeroize(&mut frame.head[..]);
         }
         if result.is_ok() && frames.is_empty() {
             result = writer.flush().await;

@@ -12,34 +12,51 @@ use std::time::Duration;
 
 use ferrokafka_protocol::compression::Compression;
 use ferrokafka_protocol::record::BatchBuilder;
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
-use super::{Completion, Inner, ProducerConfig, ProducerRecord};
+use super::delivery::{abandoned, BatchOutcome, DeliveryFuture};
+use super::partitioner::StickyPartition;
+use super::{Inner, ProducerConfig, ProducerRecord};
 use crate::error::{Error, ErrorKind};
 use crate::types::TopicPartition;
 
 /// Records of one partition sent together.
 pub(crate) struct Batch {
     pub(crate) builder: BatchBuilder,
-    pub(crate) completions: Vec<Completion>,
-    pub(crate) timestamps: Vec<i64>,
+    /// The outcome every record's future waits for.
+    pub(crate) outcome: Arc<BatchOutcome>,
     pub(crate) created: Instant,
+    /// Records appended.
+    pub(crate) records: usize,
+    /// The `buffer.memory` (bytes) the records hold until the batch is
+    /// resolved; given back when it is dropped.
     bytes: usize,
-    /// The `buffer.memory` the records hold until they are resolved.
-    pub(crate) permit: Option<OwnedSemaphorePermit>,
+    buffer: Arc<Semaphore>,
 }
 
 impl Batch {
-    fn new(builder: BatchBuilder) -> Self {
+    fn new(builder: BatchBuilder, partition: &TopicPartition, buffer: &Arc<Semaphore>) -> Self {
         Batch {
             builder,
-            completions: Vec::new(),
-            timestamps: Vec::new(),
+            outcome: BatchOutcome::new(partition.clone()),
             created: Instant::now(),
+            records: 0,
             bytes: 0,
-            permit: None,
+            buffer: Arc::clone(buffer),
         }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if !self.outcome.is_resolved() {
+            // Dropped without an outcome (the runtime shut down under the
+            // sender): the futures must not wait forever.
+            let (error, status) = abandoned();
+            self.outcome.failed(error, status);
+        }
+        self.buffer.add_permits(self.bytes);
     }
 }
 
@@ -56,6 +73,7 @@ pub(crate) enum Next {
 
 /// One partition's batches.
 pub(crate) struct PartitionQueue {
+    partition: TopicPartition,
     state: Mutex<QueueState>,
     pub(crate) wake: Notify,
 }
@@ -85,6 +103,11 @@ impl PartitionQueue {
             }
         }
     }
+
+    /// The partition.
+    pub(crate) fn partition(&self) -> &TopicPartition {
+        &self.partition
+    }
 }
 
 /// Builders kept for reuse: each holds a record buffer and a compressor
@@ -97,21 +120,92 @@ const SPARE_BUILDERS: usize = 64;
 /// `buffer.memory`.
 const SPARE_BYTES: usize = 4 << 20;
 
+/// What the producer knows of one topic.
+struct TopicEntry {
+    name: Arc<str>,
+    /// The partition count and when it was learnt (ms since the epoch);
+    /// `None` until metadata came.
+    partitions: Option<(i32, i64)>,
+    /// The default partitioner's partition for null-key records.
+    sticky: StickyPartition,
+    /// Each partition's queue, made (with its sender) on first use.
+    queues: Vec<Option<Arc<PartitionQueue>>>,
+}
+
+/// Every topic the producer wrote to, found with one lookup per record.
+#[derive(Default)]
+struct TopicTable {
+    /// The entry looked up last: most producers write one topic, and
+    /// comparing the record's topic with it (usually the same `Arc`)
+    /// costs less than hashing it.
+    last: Option<usize>,
+    index: HashMap<Arc<str>, usize>,
+    entries: Vec<TopicEntry>,
+}
+
+impl TopicTable {
+    fn entry(&mut self, topic: &Arc<str>) -> &mut TopicEntry {
+        let found = match self.last {
+            Some(i)
+                if Arc::ptr_eq(&self.entries[i].name, topic)
+                    || *self.entries[i].name == **topic =>
+            {
+                i
+            }
+            _ => match self.index.get(topic) {
+                Some(&i) => i,
+                None => {
+                    let i = self.entries.len();
+                    self.entries.push(TopicEntry {
+                        name: Arc::clone(topic),
+                        partitions: None,
+                        sticky: StickyPartition::default(),
+                        queues: Vec::new(),
+                    });
+                    self.index.insert(Arc::clone(topic), i);
+                    i
+                }
+            },
+        };
+        self.last = Some(found);
+        &mut self.entries[found]
+    }
+}
+
+/// Where a record goes, as far as [`Accumulator::route`] could tell.
+pub(crate) enum Route<E> {
+    /// Append it to this partition's queue.
+    To {
+        partition: i32,
+        queue: Arc<PartitionQueue>,
+    },
+    /// The topic's partition count is unknown or older than
+    /// `metadata.max.age.ms`: learn it and route again.
+    NeedsMetadata,
+    /// The chosen partition is refused.
+    Refused(E),
+}
+
 /// Every partition's batches.
 pub(crate) struct Accumulator {
-    queues: Mutex<HashMap<TopicPartition, Arc<PartitionQueue>>>,
+    topics: Mutex<TopicTable>,
     batch_limit: usize,
     compression: Compression,
     spare: Mutex<Vec<BatchBuilder>>,
+    /// `buffer.memory`, in bytes (one permit a byte); a batch gives its
+    /// bytes back when it is dropped.
+    pub(crate) buffer: Arc<Semaphore>,
 }
 
 impl Accumulator {
     pub(crate) fn new(config: &ProducerConfig) -> Self {
+        let buffer = config.buffer_memory().min(Semaphore::MAX_PERMITS);
         Accumulator {
-            queues: Mutex::new(HashMap::new()),
+            topics: Mutex::new(TopicTable::default()),
             batch_limit: config.batch_size().min(config.max_request_size()),
             compression: config.compression(),
             spare: Mutex::new(Vec::new()),
+            buffer: Arc::new(Semaphore::new(buffer)),
         }
     }
 
@@ -132,44 +226,79 @@ impl Accumulator {
         }
     }
 
-    /// Appends a record to `tp`'s open batch, starting the partition's
-    /// sender on first use.
-    pub(crate) fn append(
+    /// Records `topic`'s partition count, learnt at `now` (ms since the
+    /// epoch).
+    pub(crate) fn learn_partition_count(&self, topic: &Arc<str>, count: i32, now: i64) {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        topics.entry(topic).partitions = Some((count, now));
+    }
+
+    /// Finds where a record of `topic` goes, with one table lookup: the
+    /// partition count (if learnt less than `max_age` ms before `now`),
+    /// then `choose` picks the partition from the count and the topic's
+    /// sticky state, then the partition's queue (made, with its sender
+    /// task, on first use). `choose` runs under the table's lock.
+    pub(crate) fn route<E>(
         &self,
         inner: &Arc<Inner>,
-        tp: &TopicPartition,
+        topic: &Arc<str>,
+        now: i64,
+        max_age: i64,
+        choose: impl FnOnce(i32, &mut StickyPartition) -> Result<i32, E>,
+    ) -> Route<E> {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = topics.entry(topic);
+        let count = match entry.partitions {
+            Some((count, learnt)) if super::cache_fresh(learnt, now, max_age) => count,
+            _ => return Route::NeedsMetadata,
+        };
+        let partition = match choose(count, &mut entry.sticky) {
+            Ok(p) => p,
+            Err(e) => return Route::Refused(e),
+        };
+        let Ok(index) = usize::try_from(partition) else {
+            return Route::NeedsMetadata;
+        };
+        if entry.queues.len() <= index {
+            entry.queues.resize(index + 1, None);
+        }
+        let queue = entry.queues[index].get_or_insert_with(|| {
+            let partition = TopicPartition::new(Arc::clone(&entry.name), partition);
+            let queue = Arc::new(PartitionQueue {
+                partition: partition.clone(),
+                state: Mutex::new(QueueState::default()),
+                wake: Notify::new(),
+            });
+            tokio::spawn(super::sender::run_partition(
+                Arc::clone(inner),
+                partition,
+                Arc::clone(&queue),
+            ));
+            queue
+        });
+        Route::To {
+            partition,
+            queue: Arc::clone(queue),
+        }
+    }
+
+    /// Appends a record to `queue`'s open batch. `size` bytes of
+    /// `buffer.memory`, already taken by the caller, go with the batch
+    /// (and back to the buffer if the record cannot be encoded).
+    pub(crate) fn append(
+        &self,
+        queue: &PartitionQueue,
         timestamp: i64,
         record: &ProducerRecord,
-        completion: Completion,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<(), Error> {
-        let queue = {
-            let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
-            match queues.get(tp) {
-                Some(q) => Arc::clone(q),
-                None => {
-                    let q = Arc::new(PartitionQueue {
-                        state: Mutex::new(QueueState::default()),
-                        wake: Notify::new(),
-                    });
-                    queues.insert(tp.clone(), Arc::clone(&q));
-                    tokio::spawn(super::sender::run_partition(
-                        Arc::clone(inner),
-                        tp.clone(),
-                        Arc::clone(&q),
-                    ));
-                    q
-                }
-            }
-        };
-        let size = permit.num_permits();
+        size: usize,
+    ) -> Result<DeliveryFuture, Error> {
         let headers: Vec<(&str, Option<&[u8]>)> = record
             .headers
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_deref()))
             .collect();
         let mut wake = false;
-        {
+        let delivery = {
             let mut state = queue.state.lock().unwrap_or_else(|e| e.into_inner());
             let full = state
                 .open
@@ -183,49 +312,47 @@ impl Accumulator {
             }
             let open = state.open.get_or_insert_with(|| {
                 wake = true;
-                Box::new(Batch::new(self.builder()))
+                Box::new(Batch::new(self.builder(), &queue.partition, &self.buffer))
             });
-            open.builder
-                .try_append(
-                    timestamp,
-                    record.key.as_deref(),
-                    record.value.as_deref(),
-                    &headers,
-                )
-                .map_err(|e| {
-                    Error::new(ErrorKind::InvalidArgument(format!(
-                        "the record cannot be encoded: {e}"
-                    )))
-                })?;
-            open.completions.push(completion);
-            open.timestamps.push(timestamp);
-            open.bytes += size;
-            match &mut open.permit {
-                Some(p) => p.merge(permit),
-                slot @ None => *slot = Some(permit),
+            let appended = open.builder.try_append(
+                timestamp,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                &headers,
+            );
+            if let Err(e) = appended {
+                self.buffer.add_permits(size);
+                return Err(Error::new(ErrorKind::InvalidArgument(format!(
+                    "the record cannot be encoded: {e}"
+                ))));
             }
+            let index = u32::try_from(open.records).unwrap_or(u32::MAX);
+            let delivery = open.outcome.future(index, timestamp);
+            open.records += 1;
+            open.bytes += size;
             if open.bytes >= self.batch_limit {
                 if let Some(open) = state.open.take() {
                     state.ready.push_back(open);
                     wake = true;
                 }
             }
-        }
+            delivery
+        };
         if wake {
             queue.wake.notify_one();
         }
-        Ok(())
+        Ok(delivery)
     }
 
     /// Wakes every partition's sender (flush, close).
     pub(crate) fn wake_all(&self) {
-        for q in self
-            .queues
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
+        let topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        for queue in topics
+            .entries
+            .iter()
+            .flat_map(|t| t.queues.iter().flatten())
         {
-            q.wake.notify_one();
+            queue.wake.notify_one();
         }
     }
 }

@@ -31,27 +31,26 @@
 
 pub(crate) mod accumulator;
 pub mod config;
+mod delivery;
 pub mod idempotence;
 pub mod partitioner;
 mod sender;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::sync::{oneshot, Notify, Semaphore, TryAcquireError};
+use tokio::sync::{Notify, TryAcquireError};
 use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::types::TopicPartition;
 
-use accumulator::Accumulator;
+use accumulator::{Accumulator, Route};
 pub use config::{Acks, ProducerConfig};
+pub use delivery::DeliveryFuture;
 pub use idempotence::{FatalReason, IdempotenceState, ProducerIdAndEpoch};
 pub use partitioner::{DefaultPartitioner, Partitioner};
 
@@ -184,31 +183,6 @@ impl ProduceError {
     }
 }
 
-/// The outcome of one record; resolves once the broker acknowledged the
-/// record's batch or the producer gave up on it.
-#[derive(Debug)]
-#[must_use = "the record's outcome is only known by awaiting its future"]
-pub struct DeliveryFuture {
-    receiver: oneshot::Receiver<Result<RecordMetadata, ProduceError>>,
-}
-
-impl Future for DeliveryFuture {
-    type Output = Result<RecordMetadata, ProduceError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.receiver).poll(cx).map(|r| {
-            r.unwrap_or_else(|_| {
-                Err(ProduceError {
-                    error: Error::new(ErrorKind::Shutdown),
-                    status: WriteStatus::MaybeWritten,
-                })
-            })
-        })
-    }
-}
-
-pub(crate) type Completion = oneshot::Sender<Result<RecordMetadata, ProduceError>>;
-
 /// A Kafka producer. Dropping it without [`close`](Self::close) still
 /// sends what was buffered, in the background.
 pub struct Producer {
@@ -223,14 +197,24 @@ impl std::fmt::Debug for Producer {
     }
 }
 
+/// How partitions are chosen.
+enum Partitioning {
+    /// The Java client's default, with its sticky state kept in the
+    /// producer's topic table (one lookup per record).
+    Default { switch_after_bytes: usize },
+    /// A partitioner of the user's.
+    Custom(Arc<dyn Partitioner>),
+}
+
 pub(crate) struct Inner {
     pub(crate) client: Client,
     pub(crate) config: ProducerConfig,
-    partitioner: Arc<dyn Partitioner>,
+    partitioning: Partitioning,
     pub(crate) accumulator: Accumulator,
-    /// `buffer.memory`, in bytes (one permit a byte).
-    pub(crate) buffer: Arc<Semaphore>,
     pub(crate) idempotence: Option<Mutex<IdempotenceState>>,
+    /// Set once the idempotence state failed for good, so that `send`
+    /// checks an atomic instead of taking the state's lock.
+    pub(crate) fatal_seen: AtomicBool,
     /// One InitProducerId at a time.
     pub(crate) bump: tokio::sync::Mutex<()>,
     /// Records sent and not yet resolved.
@@ -239,10 +223,6 @@ pub(crate) struct Inner {
     /// While > 0, batches go out without lingering.
     pub(crate) flushing: AtomicUsize,
     pub(crate) closing: AtomicBool,
-    /// Partition count per topic and when it was learnt (ms since the
-    /// epoch: `send` reads the wall clock for the record's timestamp anyway,
-    /// so the cache check costs no second clock read).
-    partition_counts: Mutex<std::collections::HashMap<Arc<str>, (i32, i64)>>,
 }
 
 impl Producer {
@@ -250,15 +230,23 @@ impl Producer {
     /// idempotence on, gets a producer id first (failing here, with what to
     /// do, when the principal may not write idempotently).
     pub async fn new(client: Client, config: ProducerConfig) -> Result<Producer, Error> {
-        let partitioner = Arc::new(DefaultPartitioner::new(config.batch_size().max(1)));
-        Self::with_partitioner(client, config, partitioner).await
+        let switch_after_bytes = DefaultPartitioner::new(config.batch_size()).switch_after_bytes();
+        Self::build(client, config, Partitioning::Default { switch_after_bytes }).await
     }
 
     /// As [`new`](Self::new), with a partitioner of your own.
     pub async fn with_partitioner(
         client: Client,
-        mut config: ProducerConfig,
+        config: ProducerConfig,
         partitioner: Arc<dyn Partitioner>,
+    ) -> Result<Producer, Error> {
+        Self::build(client, config, Partitioning::Custom(partitioner)).await
+    }
+
+    async fn build(
+        client: Client,
+        mut config: ProducerConfig,
+        partitioning: Partitioning,
     ) -> Result<Producer, Error> {
         config.validate()?;
         let client_config = client.config();
@@ -282,22 +270,20 @@ impl Producer {
                 hint: "a record must get at least one full try; raise delivery.timeout.ms",
             }));
         }
-        let buffer = config.buffer_memory().min(Semaphore::MAX_PERMITS);
         let inner = Arc::new(Inner {
             idempotence: config
                 .idempotence()
                 .then(|| Mutex::new(IdempotenceState::new())),
+            fatal_seen: AtomicBool::new(false),
             accumulator: Accumulator::new(&config),
-            buffer: Arc::new(Semaphore::new(buffer)),
             bump: tokio::sync::Mutex::new(()),
             pending: AtomicUsize::new(0),
             idle: Notify::new(),
             flushing: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
-            partition_counts: Mutex::new(Default::default()),
             client,
             config,
-            partitioner,
+            partitioning,
         });
         if inner.idempotence.is_some() {
             sender::init_producer_id(&inner, None).await?;
@@ -355,77 +341,57 @@ impl Producer {
                 .with_hint("send smaller records or raise max.request.size and buffer.memory (and the topic's max.message.bytes)"),
             ));
         }
-        let count = match self.cached_partition_count(&record.topic, now) {
-            Some(count) => count,
-            None => {
-                self.fetch_partition_count(&record.topic, deadline())
-                    .await?
-            }
+        let max_age =
+            i64::try_from(inner.client.config().metadata_max_age().as_millis()).unwrap_or(i64::MAX);
+        let choose = |count: i32, sticky: &mut partitioner::StickyPartition| {
+            inner.choose_partition(&record, size, count, sticky)
         };
-        let partition = match record.partition {
-            Some(p) if (0..count).contains(&p) => p,
-            Some(p) => {
-                return Err(ProduceError::not_written(
-                    Error::new(ErrorKind::UnknownTopicOrPartition)
-                        .with_topic_partition(TopicPartition::new(&*record.topic, p))
-                        .with_hint(format!("the topic has {count} partitions")),
-                ))
-            }
-            None => inner
-                .partitioner
-                .partition(&record.topic, record.key.as_deref(), count),
-        };
-        if !(0..count).contains(&partition) {
-            return Err(ProduceError::not_written(Error::new(
-                ErrorKind::InvalidArgument(format!(
-                    "the partitioner chose partition {partition} of a topic with {count}"
-                )),
-            )));
-        }
-        let permits = u32::try_from(size).unwrap_or(u32::MAX);
-        // Space is usually free: take it without setting up a timer. (The
-        // semaphore hands freed permits to queued waiters first, so this does
-        // not overtake a record that is already waiting.)
-        let permit = match Arc::clone(&inner.buffer).try_acquire_many_owned(permits) {
-            Ok(permit) => {
-                // Stay a yield point, as the waiting acquire is: a task that
-                // sends in a loop must still let the sender tasks (and
-                // anything else on its worker) run.
-                tokio::task::coop::consume_budget().await;
-                Ok(Ok(permit))
-            }
-            Err(TryAcquireError::Closed) => Ok(Err(())),
-            Err(TryAcquireError::NoPermits) => tokio::time::timeout_at(
-                deadline(),
-                Arc::clone(&inner.buffer).acquire_many_owned(permits),
-            )
-            .await
-            .map(|acquired| acquired.map_err(|_| ())),
-        };
-        let permit = match permit {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(ProduceError::not_written(Error::new(ErrorKind::Shutdown))),
-            Err(_) => {
-                return Err(ProduceError::not_written(
-                    Error::new(ErrorKind::Timeout(inner.config.max_block()))
-                        .with_topic_partition(TopicPartition::new(&*record.topic, partition))
-                        .with_hint("buffer.memory stayed full for max.block.ms: the brokers take records slower than they are sent; raise buffer.memory or max.block.ms, or send less"),
-                ))
-            }
-        };
-        let timestamp = record.timestamp.unwrap_or(now);
-        let tp = TopicPartition::new(&*record.topic, partition);
-        let (tx, rx) = oneshot::channel();
-        inner.pending.fetch_add(1, Ordering::AcqRel);
-        let appended = inner
+        let route = match inner
             .accumulator
-            .append(inner, &tp, timestamp, &record, tx, permit);
-        if let Err(error) = appended {
-            inner.resolved(1);
-            return Err(ProduceError::not_written(error.with_topic_partition(tp)));
+            .route(inner, &record.topic, now, max_age, choose)
+        {
+            Route::NeedsMetadata => {
+                self.fetch_partition_count(&record.topic, deadline())
+                    .await?;
+                // Just learnt: fresh whatever `metadata.max.age.ms` says.
+                inner
+                    .accumulator
+                    .route(inner, &record.topic, now_ms(), i64::MAX, choose)
+            }
+            route => route,
+        };
+        let (partition, queue) = match route {
+            Route::To { partition, queue } => (partition, queue),
+            Route::Refused(error) => return Err(ProduceError::not_written(error)),
+            Route::NeedsMetadata => {
+                return Err(ProduceError::not_written(
+                    Error::new(ErrorKind::UnknownTopicOrPartition).with_topic(&record.topic),
+                ))
+            }
+        };
+        let permits = u32::try_from(size).unwrap_or(u32::MAX);
+        inner
+            .reserve_buffer(permits, queue.partition(), &mut deadline)
+            .await?;
+        let timestamp = record.timestamp.unwrap_or(now);
+        inner.pending.fetch_add(1, Ordering::AcqRel);
+        match inner
+            .accumulator
+            .append(&queue, timestamp, &record, permits as usize)
+        {
+            Ok(delivery) => {
+                if let Partitioning::Custom(partitioner) = &inner.partitioning {
+                    partitioner.on_append(&record.topic, partition, size);
+                }
+                Ok(delivery)
+            }
+            Err(error) => {
+                inner.resolved(1);
+                Err(ProduceError::not_written(
+                    error.with_topic_partition(queue.partition().clone()),
+                ))
+            }
         }
-        inner.partitioner.on_append(&record.topic, partition, size);
-        Ok(DeliveryFuture { receiver: rx })
     }
 
     /// Sends every buffered record now and waits until each sent so far
@@ -459,21 +425,6 @@ impl Producer {
         }
     }
 
-    /// The topic's partition count if it was learnt less than
-    /// `metadata.max.age.ms` before `now` (ms since the epoch). A clock that
-    /// went backwards counts as expired.
-    fn cached_partition_count(&self, topic: &Arc<str>, now: i64) -> Option<i32> {
-        let max_age = i64::try_from(self.inner.client.config().metadata_max_age().as_millis())
-            .unwrap_or(i64::MAX);
-        let counts = self
-            .inner
-            .partition_counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let &(count, learnt) = counts.get(topic)?;
-        cache_fresh(learnt, now, max_age).then_some(count)
-    }
-
     async fn fetch_partition_count(
         &self,
         topic: &Arc<str>,
@@ -496,10 +447,8 @@ impl Producer {
         }
         let count = i32::try_from(info.partitions.len()).unwrap_or(i32::MAX);
         self.inner
-            .partition_counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(Arc::clone(topic), (count, now_ms()));
+            .accumulator
+            .learn_partition_count(topic, count, now_ms());
         Ok(count)
     }
 }
@@ -514,9 +463,93 @@ impl Drop for Producer {
 
 impl Inner {
     pub(crate) fn fatal(&self) -> Option<FatalReason> {
+        if !self.fatal_seen.load(Ordering::Acquire) {
+            return None;
+        }
         self.idempotence
             .as_ref()
             .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).fatal().cloned())
+    }
+
+    /// The partition of `record` (taking `size` bytes) in a topic of
+    /// `count` partitions: the explicit one, else the partitioner's. Runs
+    /// under the topic table's lock, with the topic's sticky state.
+    fn choose_partition(
+        &self,
+        record: &ProducerRecord,
+        size: usize,
+        count: i32,
+        sticky: &mut partitioner::StickyPartition,
+    ) -> Result<i32, Error> {
+        let key = record.key.as_deref();
+        let partition = match (record.partition, &self.partitioning) {
+            (Some(p), _) => {
+                if !(0..count).contains(&p) {
+                    return Err(Error::new(ErrorKind::UnknownTopicOrPartition)
+                        .with_topic_partition(TopicPartition::new(Arc::clone(&record.topic), p))
+                        .with_hint(format!("the topic has {count} partitions")));
+                }
+                p
+            }
+            (None, Partitioning::Default { switch_after_bytes }) => match key {
+                Some(key) => partitioner::partition_for_key(key, count),
+                None => {
+                    let p = sticky.partition(count, *switch_after_bytes);
+                    sticky.appended(p, size);
+                    p
+                }
+            },
+            (None, Partitioning::Custom(partitioner)) => {
+                partitioner.partition(&record.topic, key, count)
+            }
+        };
+        if !(0..count).contains(&partition) {
+            return Err(Error::new(ErrorKind::InvalidArgument(format!(
+                "the partitioner chose partition {partition} of a topic with {count}"
+            )))
+            .with_topic(&record.topic));
+        }
+        Ok(partition)
+    }
+
+    /// Takes `permits` bytes of `buffer.memory` for a record of
+    /// `partition`, waiting until `deadline()` when the buffer is full. The
+    /// permits are forgotten here; the record's batch gives them back.
+    async fn reserve_buffer(
+        &self,
+        permits: u32,
+        partition: &TopicPartition,
+        deadline: &mut impl FnMut() -> Instant,
+    ) -> Result<(), ProduceError> {
+        let buffer = &self.accumulator.buffer;
+        // Space is usually free: take it without setting up a timer. (The
+        // semaphore hands freed permits to queued waiters first, so this does
+        // not overtake a record that is already waiting.)
+        let taken = match buffer.try_acquire_many(permits) {
+            Ok(permit) => {
+                permit.forget();
+                // Stay a yield point, as the waiting acquire is: a task that
+                // sends in a loop must still let the sender tasks (and
+                // anything else on its worker) run.
+                tokio::task::coop::consume_budget().await;
+                Ok(Ok(()))
+            }
+            Err(TryAcquireError::Closed) => Ok(Err(())),
+            Err(TryAcquireError::NoPermits) => {
+                tokio::time::timeout_at(deadline(), buffer.acquire_many(permits))
+                    .await
+                    .map(|acquired| acquired.map(|permit| permit.forget()).map_err(|_| ()))
+            }
+        };
+        match taken {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(())) => Err(ProduceError::not_written(Error::new(ErrorKind::Shutdown))),
+            Err(_) => Err(ProduceError::not_written(
+                Error::new(ErrorKind::Timeout(self.config.max_block()))
+                    .with_topic_partition(partition.clone())
+                    .with_hint("buffer.memory stayed full for max.block.ms: the brokers take records slower than they are sent; raise buffer.memory or max.block.ms, or send less"),
+            )),
+        }
     }
 
     /// `n` records got their outcome.

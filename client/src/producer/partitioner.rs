@@ -78,8 +78,9 @@ pub fn partition_for_key(key: &[u8], partition_count: i32) -> i32 {
 
 /// Picks a partition for a record that has no explicit partition.
 ///
-/// Called under no lock of the producer's; it must be fast and must not
-/// block. `partition_count` is at least 1.
+/// Called while the producer holds its topic table's lock (so that a
+/// record costs one table lookup): it must be fast, must not block, and
+/// must not call back into the producer. `partition_count` is at least 1.
 pub trait Partitioner: Send + Sync + std::fmt::Debug {
     /// The partition of a record of `topic` with `key`, among
     /// `partition_count` partitions.
@@ -94,13 +95,46 @@ pub trait Partitioner: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct DefaultPartitioner {
     switch_after_bytes: usize,
-    sticky: Mutex<HashMap<String, Sticky>>,
+    sticky: Mutex<HashMap<String, StickyPartition>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Sticky {
-    partition: i32,
+/// One topic's sticky partition for null-key records (KIP-480/794): kept
+/// until `switch_after_bytes` were appended to it, then another is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StickyPartition {
+    /// The current partition; `None` before the first record.
+    partition: Option<i32>,
     bytes: usize,
+}
+
+impl StickyPartition {
+    /// The partition for the next null-key record of a topic with
+    /// `partition_count` (≥ 1) partitions.
+    pub(crate) fn partition(&mut self, partition_count: i32, switch_after_bytes: usize) -> i32 {
+        match self.partition {
+            Some(p) if p < partition_count && self.bytes < switch_after_bytes => p,
+            Some(p) => {
+                let next = next_partition(p, partition_count);
+                *self = StickyPartition {
+                    partition: Some(next),
+                    bytes: 0,
+                };
+                next
+            }
+            None => {
+                let p = fastrand::i32(0..partition_count);
+                self.partition = Some(p);
+                p
+            }
+        }
+    }
+
+    /// `bytes` were appended to `partition`.
+    pub(crate) fn appended(&mut self, partition: i32, bytes: usize) {
+        if self.partition == Some(partition) {
+            self.bytes = self.bytes.saturating_add(bytes);
+        }
+    }
 }
 
 impl DefaultPartitioner {
@@ -113,32 +147,19 @@ impl DefaultPartitioner {
         }
     }
 
+    /// The bytes after which null-key records move to another partition.
+    pub(crate) fn switch_after_bytes(&self) -> usize {
+        self.switch_after_bytes
+    }
+
     fn sticky(&self, topic: &str, partition_count: i32) -> i32 {
         let mut map = self.sticky.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get_mut(topic) {
-            Some(s) if s.partition < partition_count && s.bytes < self.switch_after_bytes => {
-                s.partition
-            }
-            Some(s) => {
-                let next = next_partition(s.partition, partition_count);
-                *s = Sticky {
-                    partition: next,
-                    bytes: 0,
-                };
-                next
-            }
-            None => {
-                let p = fastrand::i32(0..partition_count);
-                map.insert(
-                    topic.to_owned(),
-                    Sticky {
-                        partition: p,
-                        bytes: 0,
-                    },
-                );
-                p
-            }
+        if let Some(s) = map.get_mut(topic) {
+            return s.partition(partition_count, self.switch_after_bytes);
         }
+        map.entry(topic.to_owned())
+            .or_default()
+            .partition(partition_count, self.switch_after_bytes)
     }
 }
 
@@ -170,9 +191,7 @@ impl Partitioner for DefaultPartitioner {
     fn on_append(&self, topic: &str, partition: i32, bytes: usize) {
         let mut map = self.sticky.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = map.get_mut(topic) {
-            if s.partition == partition {
-                s.bytes = s.bytes.saturating_add(bytes);
-            }
+            s.appended(partition, bytes);
         }
     }
 }

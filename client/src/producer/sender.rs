@@ -16,13 +16,15 @@ use std::sync::Arc;
 use futures::stream::{FuturesOrdered, StreamExt};
 
 use bytes::{Bytes, BytesMut};
-use ferrokafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use ferrokafka_protocol::header::RequestHeader;
 use ferrokafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
-    ProducerId, TopicName,
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, ProducerId,
+};
+use ferrokafka_protocol::produce::{
+    encode_produce_request, ProducePartition, ProduceTopic, SplitFrame,
 };
 use ferrokafka_protocol::record::BatchOptions;
-use ferrokafka_protocol::StrBytes;
+use ferrokafka_protocol::ProtocolError;
 use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
@@ -32,7 +34,7 @@ use super::idempotence::{
     is_retriable_code, BatchIdentity, BumpRequest, FatalReason, Outcome, ProducerIdAndEpoch,
     Reaction, MAX_IN_FLIGHT_PER_PARTITION,
 };
-use super::{Inner, ProduceError, RecordMetadata, WriteStatus};
+use super::{Inner, WriteStatus};
 use crate::backoff::backoff_with_jitter;
 use crate::broker::BrokerConnection;
 use crate::error::{Error, ErrorKind};
@@ -171,45 +173,20 @@ pub(crate) fn fatal_error(reason: &FatalReason) -> Error {
     }
 }
 
-fn complete(
-    inner: &Inner,
-    tp: &TopicPartition,
-    batch: Box<Batch>,
-    base_offset: i64,
-    append_time: i64,
-) {
-    let n = batch.completions.len();
-    for (i, (tx, ts)) in batch
-        .completions
-        .into_iter()
-        .zip(batch.timestamps)
-        .enumerate()
-    {
-        let _ = tx.send(Ok(RecordMetadata {
-            topic: Arc::from(tp.topic.as_ref()),
-            partition: tp.partition,
-            offset: if base_offset >= 0 {
-                base_offset + i as i64
-            } else {
-                -1
-            },
-            timestamp: if append_time >= 0 { append_time } else { ts },
-        }));
-    }
-    drop(batch.permit);
+fn complete(inner: &Inner, batch: Box<Batch>, base_offset: i64, append_time: i64) {
+    let n = batch.records;
+    batch.outcome.written(base_offset, append_time);
+    // Dropping the batch gives its buffer.memory back.
+    drop(batch);
     inner.resolved(n);
 }
 
 fn fail(inner: &Inner, tp: &TopicPartition, batch: Box<Batch>, error: Error, status: WriteStatus) {
-    let error = error.with_topic_partition(tp.clone());
-    let n = batch.completions.len();
-    for tx in batch.completions {
-        let _ = tx.send(Err(ProduceError {
-            error: error.duplicate(),
-            status,
-        }));
-    }
-    drop(batch.permit);
+    let n = batch.records;
+    batch
+        .outcome
+        .failed(error.with_topic_partition(tp.clone()), status);
+    drop(batch);
     inner.resolved(n);
 }
 
@@ -259,18 +236,33 @@ async fn leader(inner: &Inner, tp: &TopicPartition) -> Result<BrokerConnection, 
     }
 }
 
-/// The Produce request carrying one batch of `tp`.
-fn produce_request(inner: &Inner, tp: &TopicPartition, records: &Bytes) -> ProduceRequest {
-    ProduceRequest::default()
-        .with_acks(inner.config.acks().wire_value())
-        .with_timeout_ms(
-            i32::try_from(inner.client.config().request_timeout().as_millis()).unwrap_or(i32::MAX),
+/// Writes the Produce request carrying one batch of `tp` around the
+/// batch's bytes, which are not copied.
+fn produce_request(
+    inner: &Inner,
+    tp: &TopicPartition,
+    records: &Bytes,
+) -> impl FnOnce(&RequestHeader<'_>) -> Result<SplitFrame, ProtocolError> {
+    let acks = inner.config.acks().wire_value();
+    let timeout_ms =
+        i32::try_from(inner.client.config().request_timeout().as_millis()).unwrap_or(i32::MAX);
+    let partitions = [ProducePartition {
+        index: tp.partition,
+        records: records.clone(),
+    }];
+    let topic = Arc::clone(&tp.topic);
+    move |header| {
+        encode_produce_request(
+            header,
+            None,
+            acks,
+            timeout_ms,
+            &[ProduceTopic {
+                name: &topic,
+                partitions: &partitions,
+            }],
         )
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(tp.topic.to_string())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(tp.partition)
-                .with_records(Some(records.clone()))])])
+    }
 }
 
 /// Queues one attempt on `conn` now (so that attempts queued one after the
@@ -287,7 +279,10 @@ fn queue_attempt(
         // no offset (as in the Java client).
         let conn = conn.clone();
         return Box::pin(async move {
-            match conn.send_without_response(&request).await {
+            match conn
+                .send_encoded_without_response(ApiKey::Produce, request)
+                .await
+            {
                 Ok(()) => Attempt::Answer {
                     code: 0,
                     base_offset: -1,
@@ -299,7 +294,7 @@ fn queue_attempt(
         });
     }
     let tp = tp.clone();
-    match conn.enqueue(&request) {
+    match conn.enqueue_encoded::<ProduceResponse>(request) {
         Ok(answer) => Box::pin(async move {
             match answer.await {
                 Ok(response) => partition_answer(&response, &tp),
@@ -416,22 +411,25 @@ async fn prepare(inner: &Arc<Inner>, tp: &TopicPartition, mut batch: Box<Batch>)
         compression_level: inner.config.compression_level(),
         ..BatchOptions::default()
     };
-    let mut out = BytesMut::new();
     let encoded = batch
         .builder
         .set_options(options)
-        .and_then(|()| batch.builder.finish(&mut out));
-    if let Err(e) = encoded {
-        if let (Some(idem), Some(id)) = (&inner.idempotence, identity) {
-            lock(idem).abandon(tp, id);
+        .and_then(|()| batch.builder.finish_bytes());
+    let records = match encoded {
+        Ok((records, _)) => records,
+        Err(e) => {
+            if let (Some(idem), Some(id)) = (&inner.idempotence, identity) {
+                lock(idem).abandon(tp, id);
+            }
+            let error = Error::new(ErrorKind::InvalidArgument(format!(
+                "the batch could not be encoded: {e}"
+            )));
+            fail(inner, tp, batch, error, WriteStatus::NotWritten);
+            return None;
         }
-        let error = Error::new(ErrorKind::InvalidArgument(format!(
-            "the batch could not be encoded: {e}"
-        )));
-        fail(inner, tp, batch, error, WriteStatus::NotWritten);
-        return None;
-    }
-    // The builder (its buffer and compressor) serves another batch.
+    };
+    // The builder (its compressor, and for compressed batches its buffer)
+    // serves another batch.
     let builder = std::mem::replace(
         &mut batch.builder,
         ferrokafka_protocol::record::BatchBuilder::new(
@@ -442,7 +440,7 @@ async fn prepare(inner: &Arc<Inner>, tp: &TopicPartition, mut batch: Box<Batch>)
     Some(Flight {
         batch,
         identity,
-        records: out.freeze(),
+        records,
         deadline,
         status: WriteStatus::NotWritten,
         last_error: None,
@@ -556,7 +554,7 @@ fn handle(
         Reaction::Complete => {
             let (base_offset, append_time) =
                 answer.map_or((-1, -1), |(_, offset, time, _)| (offset, time));
-            complete(inner, tp, flight.batch, base_offset, append_time);
+            complete(inner, flight.batch, base_offset, append_time);
             None
         }
         Reaction::Fail => {
@@ -567,6 +565,7 @@ fn handle(
             None
         }
         Reaction::Fatal(reason) => {
+            inner.fatal_seen.store(true, Ordering::Release);
             fail(inner, tp, flight.batch, fatal_error(&reason), flight.status);
             None
         }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::compression::{Compression, Compressor};
 
@@ -514,7 +514,13 @@ impl Drop for BatchWriter<'_> {
 /// ```
 pub struct BatchBuilder {
     options: BatchOptions,
-    records: Vec<u8>,
+    /// Room for the batch header, then the records as appended: an
+    /// uncompressed batch is sealed in place and handed out without a copy
+    /// ([`finish_bytes`](Self::finish_bytes)).
+    records: BytesMut,
+    /// The size of the last batch handed out whole, to size the next
+    /// buffer at once instead of growing it step by step.
+    size_hint: usize,
     compressor: Option<Compressor>,
     state: BatchState,
     error: Option<RecordError>,
@@ -539,7 +545,8 @@ impl BatchBuilder {
                 compression,
                 ..BatchOptions::default()
             },
-            records: Vec::new(),
+            records: BytesMut::new(),
+            size_hint: 0,
             compressor: None,
             state: BatchState::default(),
             error: None,
@@ -583,6 +590,11 @@ impl BatchBuilder {
         let p = self
             .state
             .prepare(self.options.base_offset, timestamp, key, value, headers)?;
+        if self.records.is_empty() {
+            self.records
+                .reserve((BATCH_HEADER_SIZE + p.total).max(self.size_hint));
+            self.records.put_bytes(0, BATCH_HEADER_SIZE);
+        }
         self.records.reserve(p.total);
         p.parts.write(&mut self.records, p.body_len);
         self.state.commit(timestamp, p.total);
@@ -635,10 +647,48 @@ impl BatchBuilder {
     /// the builder is reset all the same.
     pub fn finish(&mut self, out: &mut BytesMut) -> Result<BatchSummary, RecordError> {
         let result = self.write_to(out);
+        self.reset();
+        result
+    }
+
+    /// Finishes the batch as [`finish`](Self::finish) does, into a buffer
+    /// of its own. An uncompressed batch is sealed where its records were
+    /// written and handed out without a copy (the builder starts its next
+    /// batch in a new buffer); a compressed one is compressed into a new
+    /// buffer.
+    ///
+    /// ```
+    /// # use ferrokafka_protocol::compression::Compression;
+    /// # use ferrokafka_protocol::record::BatchBuilder;
+    /// let mut batch = BatchBuilder::new(Compression::None);
+    /// batch.append(1_700_000_000_000, None, Some(b"v"), &[]);
+    /// let (bytes, summary) = batch.finish_bytes()?;
+    /// assert_eq!(bytes.len(), summary.size_in_bytes);
+    /// # Ok::<(), ferrokafka_protocol::record::RecordError>(())
+    /// ```
+    pub fn finish_bytes(&mut self) -> Result<(Bytes, BatchSummary), RecordError> {
+        if self.options.compression != Compression::None {
+            let mut out = BytesMut::new();
+            let summary = self.finish(&mut out)?;
+            return Ok((out.freeze(), summary));
+        }
+        let sealed = match self.error.take() {
+            Some(e) => Err(e),
+            None if self.state.count == 0 => Err(RecordError::EmptyBatch),
+            None => self.state.seal(&self.options, &mut self.records, 0),
+        };
+        let result = sealed.map(|summary| {
+            self.size_hint = self.records.len();
+            (std::mem::take(&mut self.records).freeze(), summary)
+        });
+        self.reset();
+        result
+    }
+
+    fn reset(&mut self) {
         self.records.clear();
         self.state = BatchState::default();
         self.error = None;
-        result
     }
 
     fn write_to(&mut self, out: &mut BytesMut) -> Result<BatchSummary, RecordError> {
@@ -649,14 +699,15 @@ impl BatchBuilder {
             return Err(RecordError::EmptyBatch);
         }
         let start = out.len();
-        out.reserve(BATCH_HEADER_SIZE + self.records.len());
+        let records = &self.records[BATCH_HEADER_SIZE..];
+        out.reserve(BATCH_HEADER_SIZE + records.len());
         out.put_bytes(0, BATCH_HEADER_SIZE);
         let written = if self.options.compression == Compression::None {
-            out.extend_from_slice(&self.records);
+            out.extend_from_slice(records);
             Ok(())
         } else {
             compressor_for(&mut self.compressor, &self.options)
-                .and_then(|c| c.compress(&self.records, out).map_err(RecordError::from))
+                .and_then(|c| c.compress(records, out).map_err(RecordError::from))
         };
         let sealed = written.and_then(|()| self.state.seal(&self.options, out, start));
         if sealed.is_err() {

@@ -243,20 +243,14 @@ impl BatchState {
 
     /// Fills in the header of the batch at `out[start..]` (records already
     /// in place after it) and its CRC.
-    fn seal(
-        &self,
-        options: &BatchOptions,
-        out: &mut BytesMut,
-        start: usize,
-    ) -> Result<BatchSummary, RecordError> {
-        let end = out.len();
-        let size = end - start;
+    fn seal(&self, options: &BatchOptions, batch: &mut [u8]) -> Result<BatchSummary, RecordError> {
+        let size = batch.len();
         let batch_length =
             i32::try_from(size - LOG_OVERHEAD).map_err(|_| RecordError::TooLarge {
                 what: "record batch",
                 len: size,
             })?;
-        let header = &mut out[start..start + BATCH_HEADER_SIZE];
+        let header = &mut batch[..BATCH_HEADER_SIZE];
         let mut put = |at: usize, bytes: &[u8]| header[at..at + bytes.len()].copy_from_slice(bytes);
         put(layout::BASE_OFFSET, &options.base_offset.to_be_bytes());
         put(layout::LENGTH, &batch_length.to_be_bytes());
@@ -276,8 +270,8 @@ impl BatchState {
         );
         put(layout::BASE_SEQUENCE, &options.base_sequence.to_be_bytes());
         put(layout::RECORD_COUNT, &self.count.to_be_bytes());
-        let crc = crc32c::crc32c(&out[start + layout::ATTRIBUTES..end]);
-        out[start + layout::CRC..start + layout::CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        let crc = crc32c::crc32c(&batch[layout::ATTRIBUTES..]);
+        batch[layout::CRC..layout::CRC + 4].copy_from_slice(&crc.to_be_bytes());
         Ok(BatchSummary {
             base_offset: options.base_offset,
             last_offset_delta: self.count - 1,
@@ -473,7 +467,9 @@ impl BatchWriter<'_> {
                 .compress(&encoder.scratch, &mut *self.out)?;
             encoder.scratch.clear();
         }
-        let summary = self.state.seal(&self.options, self.out, self.start)?;
+        let summary = self
+            .state
+            .seal(&self.options, &mut self.out[self.start..])?;
         self.finished = true;
         Ok(summary)
     }
@@ -517,7 +513,7 @@ pub struct BatchBuilder {
     /// Room for the batch header, then the records as appended: an
     /// uncompressed batch is sealed in place and handed out without a copy
     /// ([`finish_bytes`](Self::finish_bytes)).
-    records: BytesMut,
+    records: Vec<u8>,
     /// The size of the last batch handed out whole, to size the next
     /// buffer at once instead of growing it step by step.
     size_hint: usize,
@@ -545,7 +541,7 @@ impl BatchBuilder {
                 compression,
                 ..BatchOptions::default()
             },
-            records: BytesMut::new(),
+            records: Vec::new(),
             size_hint: 0,
             compressor: None,
             state: BatchState::default(),
@@ -670,16 +666,25 @@ impl BatchBuilder {
         if self.options.compression != Compression::None {
             let mut out = BytesMut::new();
             let summary = self.finish(&mut out)?;
-            return Ok((out.freeze(), summary));
+            // Room was made for the records uncompressed; keep only what
+            // the compressed batch takes while it waits for its answer.
+            let mut out = Vec::from(out);
+            out.shrink_to_fit();
+            return Ok((Bytes::from(out), summary));
         }
         let sealed = match self.error.take() {
             Some(e) => Err(e),
             None if self.state.count == 0 => Err(RecordError::EmptyBatch),
-            None => self.state.seal(&self.options, &mut self.records, 0),
+            None => self.state.seal(&self.options, &mut self.records),
         };
         let result = sealed.map(|summary| {
             self.size_hint = self.records.len();
-            (std::mem::take(&mut self.records).freeze(), summary)
+            let mut records = std::mem::take(&mut self.records);
+            // The buffer grew in steps and may be up to twice the batch:
+            // give the rest back before the batch waits for its answer
+            // (the allocator shrinks it in place).
+            records.shrink_to_fit();
+            (Bytes::from(records), summary)
         });
         self.reset();
         result
@@ -709,7 +714,7 @@ impl BatchBuilder {
             compressor_for(&mut self.compressor, &self.options)
                 .and_then(|c| c.compress(records, out).map_err(RecordError::from))
         };
-        let sealed = written.and_then(|()| self.state.seal(&self.options, out, start));
+        let sealed = written.and_then(|()| self.state.seal(&self.options, &mut out[start..]));
         if sealed.is_err() {
             out.truncate(start);
         }
@@ -763,6 +768,68 @@ mod tests {
         o.transactional = true;
         o.control = true;
         assert_eq!(o.attributes(), 0x3c);
+    }
+
+    /// Appends `n` records (one with a key and headers, one null value).
+    fn fill(builder: &mut BatchBuilder, n: usize, seed: u8) {
+        let headers: &[(&str, Option<&[u8]>)] = &[("h", Some(b"1")), ("h", None)];
+        for i in 0..n {
+            let value = vec![seed.wrapping_add(i as u8); 50 + i % 300];
+            let (key, value, headers) = match i % 3 {
+                0 => (Some(&b"key"[..]), Some(&value[..]), headers),
+                1 => (None, None, &[][..]),
+                _ => (None, Some(&value[..]), &[][..]),
+            };
+            builder
+                .try_append(1_700_000_000_000 + i as i64, key, value, headers)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn finish_bytes_writes_what_finish_writes_for_every_codec() {
+        for codec in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let mut by_finish = BatchBuilder::new(codec);
+            let mut by_bytes = BatchBuilder::new(codec);
+            // Three batches each, so a builder reused after handing its
+            // buffer out is covered.
+            for (round, n) in [(0u8, 200), (1, 1), (2, 700)] {
+                fill(&mut by_finish, n, round);
+                fill(&mut by_bytes, n, round);
+                let mut expected = BytesMut::new();
+                let summary = by_finish.finish(&mut expected).unwrap();
+                let (bytes, summary_bytes) = by_bytes.finish_bytes().unwrap();
+                assert_eq!(&bytes[..], &expected[..], "{codec:?} round {round}");
+                assert_eq!(summary_bytes.crc, summary.crc);
+                assert_eq!(summary_bytes.record_count, n as i32);
+                assert!(by_bytes.is_empty());
+            }
+            assert!(matches!(
+                by_bytes.finish_bytes(),
+                Err(RecordError::EmptyBatch)
+            ));
+        }
+    }
+
+    #[test]
+    fn an_uncompressed_batch_is_handed_out_without_a_copy() {
+        let mut builder = BatchBuilder::new(Compression::None);
+        fill(&mut builder, 100, 9);
+        builder.finish_bytes().unwrap();
+        // The same records again: the buffer is sized from the last batch
+        // at once, so it is exactly full and nothing moves it.
+        fill(&mut builder, 100, 9);
+        assert_eq!(builder.records.len(), builder.records.capacity());
+        let before = builder.records.as_ptr();
+        let (bytes, _) = builder.finish_bytes().unwrap();
+        assert_eq!(bytes.as_ptr(), before, "the batch was copied");
+        assert_eq!(builder.retained_capacity(), 0);
     }
 
     #[test]

@@ -194,27 +194,24 @@ pub fn encode_varlong(value: i64, out: &mut [u8; MAX_VARLONG_LEN]) -> usize {
 /// Appends the varint encoding of `value` to `out`.
 #[inline]
 pub fn put_varint<B: BufMut + ?Sized>(out: &mut B, value: i32) {
-    let n = zigzag_encode32(value);
-    if n < 0x80 {
-        out.put_u8(n as u8);
-    } else {
-        let mut buf = [0u8; MAX_VARLONG_LEN];
-        let len = encode_unsigned(u64::from(n), &mut buf);
-        out.put_slice(&buf[..len]);
-    }
+    put_unsigned(out, u64::from(zigzag_encode32(value)));
 }
 
 /// Appends the varlong encoding of `value` to `out`.
 #[inline]
 pub fn put_varlong<B: BufMut + ?Sized>(out: &mut B, value: i64) {
-    let n = zigzag_encode64(value);
-    if n < 0x80 {
-        out.put_u8(n as u8);
-    } else {
-        let mut buf = [0u8; MAX_VARLONG_LEN];
-        let len = encode_unsigned(n, &mut buf);
-        out.put_slice(&buf[..len]);
+    put_unsigned(out, zigzag_encode64(value));
+}
+
+/// Byte by byte: a varint is one to ten bytes, and `put_slice` of so few
+/// costs a `memcpy` call each (a tenth of the producer's send path once).
+#[inline]
+fn put_unsigned<B: BufMut + ?Sized>(out: &mut B, mut n: u64) {
+    while n >= 0x80 {
+        out.put_u8((n as u8) | 0x80);
+        n >>= 7;
     }
+    out.put_u8(n as u8);
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! One broker: setting up a connection ([`handshake`]) and driving it
-//! ([`connection`]).
+//! One broker: setting up a connection (TLS, ApiVersions, SASL) and
+//! driving it with one task per connection ([`BrokerConnection`]).
 
 pub(crate) mod connection;
 pub(crate) mod handshake;

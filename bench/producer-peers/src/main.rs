@@ -469,6 +469,18 @@ fn run_child(
     records: u64,
 ) -> RunResult {
     let values = values(scenario.value_size());
+    if std::env::var_os("PRODUCER_PEERS_RSS_TRACE").is_some() {
+        // For experiments: the resident set every 50 ms, on stderr.
+        std::thread::spawn(|| {
+            let start = Instant::now();
+            loop {
+                let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+                let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("").to_owned();
+                eprintln!("rss {:>6} ms {rss}", start.elapsed().as_millis());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+    }
     let (acked, errors, wall) = match client {
         Client::Ferrokafka => ferrokafka_run(scenario, bootstrap, topic, records, &values, None),
         Client::FerrokafkaIf1 => {
@@ -549,11 +561,18 @@ fn ferrokafka_run(
                 errors += 1;
             }
         };
+        let keyed = std::env::var_os("FERROKAFKA_KEYED").is_some();
         let start = Instant::now();
         for i in 0..records {
             let value = values[(i as usize) % values.len()].clone();
             match producer
-                .send(ProducerRecord::new(Arc::clone(&topic)).value(value))
+                .send(match keyed {
+                    // For experiments only (FERROKAFKA_KEYED=1): keyed records.
+                    true => ProducerRecord::new(Arc::clone(&topic))
+                        .key(bytes::Bytes::from(i.to_string()))
+                        .value(value),
+                    false => ProducerRecord::new(Arc::clone(&topic)).value(value),
+                })
                 .await
             {
                 Ok(delivery) => pending.push_back(delivery),

@@ -28,6 +28,8 @@ pub(crate) struct Received {
     pub(crate) api: ApiKey,
     pub(crate) version: i16,
     pub(crate) correlation_id: i32,
+    /// The request body (after the header).
+    pub(crate) body: bytes::Bytes,
 }
 
 /// Hands one end of a fresh pipe to the client and the other to a test.
@@ -86,6 +88,7 @@ impl ScriptedBroker {
                     api,
                     version: header.request_api_version,
                     correlation_id: header.correlation_id,
+                    body: frame,
                 };
                 if api == ApiKey::ApiVersions {
                     let body = api_versions();
@@ -109,6 +112,7 @@ impl ScriptedBroker {
                     api: ApiKey::ApiVersions,
                     version: h.request_api_version,
                     correlation_id: h.correlation_id,
+                    body: frame,
                 };
                 self.answer(&to, &api_versions()).await;
                 return;
@@ -147,6 +151,7 @@ fn api_versions() -> ApiVersionsResponse {
         (ApiKey::Metadata, 0, 12),
         (ApiKey::ListOffsets, 0, 6),
         (ApiKey::Fetch, 0, 12),
+        (ApiKey::Produce, 3, 11),
     ];
     ApiVersionsResponse::default().with_api_keys(
         keys.iter()
@@ -202,8 +207,9 @@ async fn negotiates_versions_in_the_handshake() {
     let (conn, _broker) = connect(5).await;
     assert_eq!(conn.version(ApiKey::Metadata).unwrap(), 12);
     assert_eq!(conn.version(ApiKey::ListOffsets).unwrap(), 6);
-    let err = conn.version(ApiKey::Produce).unwrap_err();
-    assert!(err.to_string().contains("Produce"), "{err}");
+    assert_eq!(conn.version(ApiKey::Produce).unwrap(), 11);
+    let err = conn.version(ApiKey::DeleteRecords).unwrap_err();
+    assert!(err.to_string().contains("DeleteRecords"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -552,5 +558,54 @@ async fn a_request_without_answer_is_done_once_written() {
         )
         .await;
     assert_eq!(asked.await.unwrap().unwrap().controller_id.0, 7);
+    assert!(!conn.is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_written_in_pieces_arrives_whole() {
+    use ferrokafka_protocol::messages::{ProduceRequest, ProduceResponse};
+    use ferrokafka_protocol::produce::{encode_produce_request, ProducePartition, ProduceTopic};
+    use kafka_protocol::protocol::Decodable;
+
+    let (conn, mut broker) = connect(5).await;
+    let partitions = [
+        ProducePartition {
+            index: 0,
+            records: bytes::Bytes::from(vec![1u8; 3000]),
+        },
+        ProducePartition {
+            index: 4,
+            records: bytes::Bytes::from(vec![2u8; 70]),
+        },
+    ];
+    let answer = conn
+        .enqueue_encoded::<ProduceResponse>(|header| {
+            encode_produce_request(
+                header,
+                None,
+                -1,
+                1000,
+                &[ProduceTopic {
+                    name: "t",
+                    partitions: &partitions,
+                }],
+            )
+        })
+        .unwrap();
+    let got = broker.next().await.unwrap();
+    assert_eq!((got.api, got.version), (ApiKey::Produce, 11));
+    // The broker reads one ordinary request: every piece, in order.
+    let request = ProduceRequest::decode(&mut got.body.clone(), got.version).unwrap();
+    assert_eq!(request.acks, -1);
+    let data = &request.topic_data[0].partition_data;
+    assert_eq!(data.len(), 2);
+    for (sent, read) in partitions.iter().zip(data) {
+        assert_eq!(read.index, sent.index);
+        assert_eq!(read.records.as_ref(), Some(&sent.records));
+    }
+    broker
+        .answer(&got, &ProduceResponse::default().with_throttle_time_ms(0))
+        .await;
+    answer.await.unwrap();
     assert!(!conn.is_closed());
 }

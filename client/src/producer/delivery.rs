@@ -199,8 +199,10 @@ mod tests {
     }
 
     #[test]
-    fn a_delivery_future_stays_small() {
+    fn a_delivery_future_stays_small_and_can_go_anywhere() {
         assert!(std::mem::size_of::<DeliveryFuture>() <= 24);
+        fn spawnable<T: Send + Sync + Unpin + 'static>() {}
+        spawnable::<DeliveryFuture>();
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! `max.in.flight.requests.per.connection` is 5 (the default; set
 //! `FERROKAFKA_CHAOS_IN_FLIGHT` to change it), so up to five batches of a
-//! partition are in flight when a connection is cut.
+//! partition are in flight when a connection is cut. Half the records are
+//! keyed, so requests carry batches of several partitions.
 
 mod common;
 
@@ -69,12 +70,16 @@ async fn no_loss_no_duplicates_while_connections_are_cut() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        deliveries.push(
-            producer
-                .send(ProducerRecord::new("chaos").value(format!("{i}")))
-                .await
-                .unwrap(),
-        );
+        // Half the records are keyed: they keep every partition busy, so
+        // batches of several partitions share requests (and the cuts hit
+        // such requests), while the null-key half sticks to one partition.
+        let record = ProducerRecord::new("chaos").value(format!("{i}"));
+        let record = if i % 2 == 0 {
+            record.key(format!("k{i}"))
+        } else {
+            record
+        };
+        deliveries.push(producer.send(record).await.unwrap());
     }
     let mut acked = vec![false; total];
     let mut failed = 0;

@@ -433,3 +433,63 @@ async fn acks_zero_writes_without_answers_in_order() {
     }
     producer.close(Duration::from_secs(10)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_of_several_partitions_share_a_request_when_requests_queue_up() {
+    const PARTITIONS: i32 = 12;
+    let fake = FakeCluster::builder()
+        .topic("t", PARTITIONS)
+        .record_requests(true)
+        .build()
+        .unwrap();
+    // One request in flight at a time: the other partitions' batches wait
+    // in the connection's queue, where they can share a request.
+    let config = ferrokafka::ClientConfig::builder()
+        .bootstrap_servers(&fake.bootstrap())
+        .max_in_flight(1)
+        .build()
+        .unwrap();
+    let client = Client::connect(config).await.unwrap();
+    let producer = producer(&client, &[("linger.ms", "1")]).await;
+    let mut deliveries = Vec::new();
+    for i in 0..12_000 {
+        let record = ProducerRecord::new("t")
+            .partition(i % PARTITIONS)
+            .value(format!("{i}"));
+        deliveries.push(producer.send(record).await.unwrap());
+    }
+    for delivery in deliveries {
+        delivery.await.expect("written");
+    }
+    let mut shared = 0;
+    for r in fake.requests() {
+        let RequestKind::Produce(request) = &r.request else {
+            continue;
+        };
+        let partitions: Vec<i32> = request
+            .topic_data
+            .iter()
+            .flat_map(|t| t.partition_data.iter().map(|p| p.index))
+            .collect();
+        let distinct: HashSet<i32> = partitions.iter().copied().collect();
+        assert_eq!(
+            distinct.len(),
+            partitions.len(),
+            "a partition twice in one request: {partitions:?}"
+        );
+        assert_eq!(request.topic_data.len(), 1, "one topic, listed once");
+        if partitions.len() > 1 {
+            shared += 1;
+        }
+    }
+    assert!(shared > 0, "no request carried more than one partition");
+    // Every record once, in order, in its partition.
+    for p in 0..PARTITIONS {
+        let want: Vec<String> = (0..12_000)
+            .filter(|i| i % PARTITIONS == p)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(values_in(&client, p).await, want, "partition {p}");
+    }
+    producer.close(Duration::from_secs(10)).await.unwrap();
+}

@@ -213,7 +213,15 @@ fn create_topic(rt: &tokio::runtime::Runtime, bootstrap: &str, topic: &str) {
             .expect("connect to nisshi");
         client
             .admin()
-            .create_topic(ferrokafka::admin::NewTopic::new(topic, PARTITIONS, 1))
+            .create_topic(ferrokafka::admin::NewTopic::new(
+                topic,
+                // For experiments only: PRODUCER_PEERS_PARTITIONS=N.
+                std::env::var("PRODUCER_PEERS_PARTITIONS")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(PARTITIONS),
+                1,
+            ))
             .await
             .expect("create topic");
         client.close().await;

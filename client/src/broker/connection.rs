@@ -119,9 +119,22 @@ pub(crate) struct ConnectionOptions {
     pub(crate) sasl: Option<Arc<crate::security::SaslAuth>>,
 }
 
+/// Writes a request frame from the request header.
+pub(crate) type EncodeFrame =
+    Box<dyn FnOnce(&RequestHeader<'_>) -> std::result::Result<SplitFrame, ProtocolError> + Send>;
+
+/// A request's bytes: encoded when queued, or when it is written.
+enum Frame {
+    Ready(SplitFrame),
+    /// Encoded by the connection task just before it is written, so that
+    /// the caller can add to the request while it waits in the queue (the
+    /// producer puts several partitions' batches in one Produce request).
+    Late(EncodeFrame),
+}
+
 /// A request on its way to the connection task.
 struct Outgoing {
-    frame: SplitFrame,
+    frame: Frame,
     api: ApiKey,
     version: i16,
     timeout: Duration,
@@ -263,6 +276,11 @@ impl BrokerConnection {
         BrokerConnection { shared, commands }
     }
 
+    /// Whether `other` is a handle to this very connection.
+    pub(crate) fn same_connection(&self, other: &BrokerConnection) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// The broker this connection goes to.
     pub fn broker(&self) -> &BrokerRef {
         &self.shared.broker
@@ -375,7 +393,7 @@ impl BrokerConnection {
     ) -> Result<()> {
         let (tx, rx) = oneshot::channel();
         self.push(Outgoing {
-            frame,
+            frame: Frame::Ready(frame),
             api,
             version,
             timeout: self.shared.options.request_timeout,
@@ -441,20 +459,27 @@ impl BrokerConnection {
     }
 
     /// As [`enqueue`](Self::enqueue), for a request written by `encode`
-    /// from the request header (at the highest common version) instead of
-    /// a message struct: the producer writes Produce requests around its
-    /// record batches so that they are never copied.
-    pub(crate) fn enqueue_encoded<Resp>(
+    /// from the request header instead of a message struct (the producer
+    /// writes Produce requests around its record batches, which are never
+    /// copied). `encode` runs in the connection task right before the
+    /// request is written, at the highest common version (known now):
+    /// until then the caller may still change what it will write. An
+    /// encoding error fails the request.
+    pub(crate) fn enqueue_encoded_late<Resp>(
         &self,
-        encode: impl FnOnce(&RequestHeader<'_>) -> std::result::Result<SplitFrame, ProtocolError>,
+        encode: EncodeFrame,
     ) -> Result<impl Future<Output = Result<Resp>> + Send + 'static>
     where
         Resp: KafkaResponse,
     {
         let api = <Resp as BoundedResponse>::API_KEY;
         let version = self.version(api)?;
-        let frame = self.encode_with(api, version, encode)?;
-        self.enqueue_frame::<Resp>(frame, version, self.shared.options.request_timeout, false)
+        self.enqueue_frame::<Resp>(
+            Frame::Late(encode),
+            version,
+            self.shared.options.request_timeout,
+            false,
+        )
     }
 
     fn enqueue_at<R>(
@@ -470,12 +495,12 @@ impl BrokerConnection {
     {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let frame = self.encode(api, version, request)?;
-        self.enqueue_frame::<R::Response>(frame, version, timeout, auth)
+        self.enqueue_frame::<R::Response>(Frame::Ready(frame), version, timeout, auth)
     }
 
     fn enqueue_frame<Resp>(
         &self,
-        frame: SplitFrame,
+        frame: Frame,
         version: i16,
         timeout: Duration,
         auth: bool,
@@ -799,13 +824,32 @@ impl Driver {
     /// Assigns a correlation id and hands the frame to the writer.
     fn write(&mut self, outgoing: Outgoing) -> Result<(), ConnectionFailure> {
         let Outgoing {
-            mut frame,
+            frame,
             api,
             version,
             timeout,
             reply,
             auth,
         } = outgoing;
+        let mut frame = match frame {
+            Frame::Ready(frame) => frame,
+            Frame::Late(encode) => {
+                let header = RequestHeader {
+                    api_key: api,
+                    api_version: version,
+                    correlation_id: 0, // written below, as for every frame
+                    client_id: Some(&self.shared.options.client_id),
+                };
+                match encode(&header) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        // The caller's request, not the connection, is at fault.
+                        reply.fail(ErrorKind::InvalidArgument(e.to_string()));
+                        return Ok(());
+                    }
+                }
+            }
+        };
         let id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1).max(1);
         // The frame is length (4), api key (2), version (2), correlation id (4).

@@ -578,8 +578,9 @@ async fn a_request_written_in_pieces_arrives_whole() {
             records: bytes::Bytes::from(vec![2u8; 70]),
         },
     ];
+    let sent = partitions.clone();
     let answer = conn
-        .enqueue_encoded::<ProduceResponse>(|header| {
+        .enqueue_encoded_late::<ProduceResponse>(Box::new(move |header| {
             encode_produce_request(
                 header,
                 None,
@@ -587,10 +588,10 @@ async fn a_request_written_in_pieces_arrives_whole() {
                 1000,
                 &[ProduceTopic {
                     name: "t",
-                    partitions: &partitions,
+                    partitions: &sent,
                 }],
             )
-        })
+        }))
         .unwrap();
     let got = broker.next().await.unwrap();
     assert_eq!((got.api, got.version), (ApiKey::Produce, 11));

@@ -30,6 +30,7 @@
 //! ```
 
 pub(crate) mod accumulator;
+mod combine;
 pub mod config;
 mod delivery;
 pub mod idempotence;
@@ -211,6 +212,9 @@ pub(crate) struct Inner {
     pub(crate) config: ProducerConfig,
     partitioning: Partitioning,
     pub(crate) accumulator: Accumulator,
+    /// Each broker's open Produce request, which other partitions' batches
+    /// may join.
+    pub(crate) combiners: combine::Combiners,
     pub(crate) idempotence: Option<Mutex<IdempotenceState>>,
     /// Set once the idempotence state failed for good, so that `send`
     /// checks an atomic instead of taking the state's lock.
@@ -276,6 +280,7 @@ impl Producer {
                 .then(|| Mutex::new(IdempotenceState::new())),
             fatal_seen: AtomicBool::new(false),
             accumulator: Accumulator::new(&config),
+            combiners: combine::Combiners::default(),
             bump: tokio::sync::Mutex::new(()),
             pending: AtomicUsize::new(0),
             idle: Notify::new(),

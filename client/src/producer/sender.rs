@@ -29,6 +29,7 @@ use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
 use super::accumulator::{Batch, Next, PartitionQueue};
+use super::combine::ProduceSettings;
 use super::config::Acks;
 use super::idempotence::{
     is_retriable_code, BatchIdentity, BumpRequest, FatalReason, Outcome, ProducerIdAndEpoch,
@@ -244,8 +245,7 @@ fn produce_request(
     records: &Bytes,
 ) -> impl FnOnce(&RequestHeader<'_>) -> Result<SplitFrame, ProtocolError> {
     let acks = inner.config.acks().wire_value();
-    let timeout_ms =
-        i32::try_from(inner.client.config().request_timeout().as_millis()).unwrap_or(i32::MAX);
+    let timeout_ms = request_timeout_ms(inner);
     let partitions = [ProducePartition {
         index: tp.partition,
         records: records.clone(),
@@ -273,10 +273,10 @@ fn queue_attempt(
     conn: &BrokerConnection,
     records: &Bytes,
 ) -> Pin<Box<dyn Future<Output = Attempt> + Send>> {
-    let request = produce_request(inner, tp, records);
     if inner.config.acks() == Acks::None {
         // Nothing comes back: the batch is done once it is written, with
         // no offset (as in the Java client).
+        let request = produce_request(inner, tp, records);
         let conn = conn.clone();
         return Box::pin(async move {
             match conn
@@ -293,16 +293,26 @@ fn queue_attempt(
             }
         });
     }
+    // With acks, batches of several partitions may share one request.
+    let settings = ProduceSettings {
+        acks: inner.config.acks().wire_value(),
+        timeout_ms: request_timeout_ms(inner),
+        max_request_size: inner.config.max_request_size(),
+    };
     let tp = tp.clone();
-    match conn.enqueue_encoded::<ProduceResponse>(request) {
+    match inner.combiners.of(conn).submit(&tp, records, settings) {
         Ok(answer) => Box::pin(async move {
             match answer.await {
                 Ok(response) => partition_answer(&response, &tp),
-                Err(e) => sent_error(e),
+                Err(e) => sent_error(e.duplicate()),
             }
         }),
         Err(e) => Box::pin(std::future::ready(sent_error(e))),
     }
+}
+
+fn request_timeout_ms(inner: &Inner) -> i32 {
+    i32::try_from(inner.client.config().request_timeout().as_millis()).unwrap_or(i32::MAX)
 }
 
 /// A request that got no answer: refused outright when no Produce version

@@ -461,6 +461,12 @@ fn rusage_self() -> (f64, f64, u64) {
     )
 }
 
+/// For experiments only (`PRODUCER_PEERS_KEYED=1`): every client sends
+/// keyed records, the record number as key.
+fn keyed() -> bool {
+    std::env::var_os("PRODUCER_PEERS_KEYED").is_some()
+}
+
 fn vm_hwm_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
@@ -569,13 +575,12 @@ fn ferrokafka_run(
                 errors += 1;
             }
         };
-        let keyed = std::env::var_os("FERROKAFKA_KEYED").is_some();
+        let keyed = keyed();
         let start = Instant::now();
         for i in 0..records {
             let value = values[(i as usize) % values.len()].clone();
             match producer
                 .send(match keyed {
-                    // For experiments only (FERROKAFKA_KEYED=1): keyed records.
                     true => ProducerRecord::new(Arc::clone(&topic))
                         .key(bytes::Bytes::from(i.to_string()))
                         .value(value),
@@ -654,10 +659,16 @@ fn rdkafka_run(
         .create_with_context(Counting::default())
         .expect("rdkafka producer");
     let mut send_errors = 0u64;
+    let keyed = keyed();
     let start = Instant::now();
     for i in 0..records {
         let value = &values[(i as usize) % values.len()];
-        let mut record = BaseRecord::<(), [u8]>::to(topic).payload(value.as_slice());
+        // No allocation unless keyed: the published runs are not.
+        let key = if keyed { i.to_string() } else { String::new() };
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(value.as_slice());
+        if keyed {
+            record = record.key(key.as_bytes());
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -724,10 +735,24 @@ fn confluent_run(
         .expect("confluent producer");
         let mut pending: VecDeque<KafkaFuture<RecordMetadata>> = VecDeque::new();
         let (mut acked, mut errors) = (0u64, 0u64);
+        let keyed = keyed();
         let start = Instant::now();
         for i in 0..records {
             let value = values[(i as usize) % values.len()].as_slice();
-            let record = ProducerRecord::<&[u8], &[u8]>::new(topic.to_owned(), Some(value));
+            // No allocation unless keyed: the published runs are not.
+        let key = if keyed { i.to_string() } else { String::new() };
+            let record = if keyed {
+                ProducerRecord::<&[u8], &[u8]>::with_partition_timestamp_key(
+                    topic.to_owned(),
+                    None,
+                    None,
+                    Some(key.as_bytes()),
+                    Some(value),
+                )
+                .expect("keyed record")
+            } else {
+                ProducerRecord::<&[u8], &[u8]>::new(topic.to_owned(), Some(value))
+            };
             match producer.send(record, None).await {
                 Ok(future) => pending.push_back(future),
                 Err(e) => {

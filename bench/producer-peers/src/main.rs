@@ -461,6 +461,23 @@ fn rusage_self() -> (f64, f64, u64) {
     )
 }
 
+/// Counts one delivery outcome, printing the first few errors.
+fn tally_delivery<T, E: std::fmt::Display>(
+    outcome: Result<T, E>,
+    acked: &mut u64,
+    errors: &mut u64,
+) {
+    match outcome {
+        Ok(_) => *acked += 1,
+        Err(e) => {
+            if *errors < 5 {
+                eprintln!("delivery error: {e}");
+            }
+            *errors += 1;
+        }
+    }
+}
+
 /// For experiments only (`PRODUCER_PEERS_KEYED=1`): every client sends
 /// keyed records, the record number as key.
 fn keyed() -> bool {
@@ -489,7 +506,11 @@ fn run_child(
             let start = Instant::now();
             loop {
                 let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-                let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("").to_owned();
+                let rss = status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .unwrap_or("")
+                    .to_owned();
                 eprintln!("rss {:>6} ms {rss}", start.elapsed().as_millis());
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -566,15 +587,7 @@ fn ferrokafka_run(
         let topic: Arc<str> = Arc::from(topic);
         let mut pending: VecDeque<DeliveryFuture> = VecDeque::new();
         let (mut acked, mut errors) = (0u64, 0u64);
-        let mut tally = |r: Result<_, _>| match r {
-            Ok(_) => acked += 1,
-            Err(e) => {
-                if errors < 5 {
-                    eprintln!("delivery error: {e}");
-                }
-                errors += 1;
-            }
-        };
+        let mut tally = |r: Result<_, _>| tally_delivery(r, &mut acked, &mut errors);
         let keyed = keyed();
         let start = Instant::now();
         for i in 0..records {
@@ -740,7 +753,7 @@ fn confluent_run(
         for i in 0..records {
             let value = values[(i as usize) % values.len()].as_slice();
             // No allocation unless keyed: the published runs are not.
-        let key = if keyed { i.to_string() } else { String::new() };
+            let key = if keyed { i.to_string() } else { String::new() };
             let record = if keyed {
                 ProducerRecord::<&[u8], &[u8]>::with_partition_timestamp_key(
                     topic.to_owned(),
@@ -766,28 +779,12 @@ fn confluent_run(
                 let Some(future) = pending.pop_front() else {
                     break;
                 };
-                match future.get().await {
-                    Ok(_) => acked += 1,
-                    Err(e) => {
-                        if errors < 5 {
-                            eprintln!("delivery error: {e}");
-                        }
-                        errors += 1;
-                    }
-                }
+                tally_delivery(future.get().await, &mut acked, &mut errors);
             }
         }
         Producer::flush(&producer).await.expect("confluent flush");
         for future in pending.drain(..) {
-            match future.get().await {
-                Ok(_) => acked += 1,
-                Err(e) => {
-                    if errors < 5 {
-                        eprintln!("delivery error: {e}");
-                    }
-                    errors += 1;
-                }
-            }
+            tally_delivery(future.get().await, &mut acked, &mut errors);
         }
         let wall = start.elapsed();
         Producer::close_with_timeout(&producer, Duration::from_secs(30))

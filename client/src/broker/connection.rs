@@ -182,6 +182,20 @@ struct Shared {
     done: watch::Receiver<bool>,
 }
 
+impl Shared {
+    /// This connection's request header for `api` at `version`, with
+    /// correlation id 0: the connection task writes the real one into
+    /// every frame just before writing it.
+    fn request_header(&self, api: ApiKey, version: i16) -> RequestHeader<'_> {
+        RequestHeader {
+            api_key: api,
+            api_version: version,
+            correlation_id: 0,
+            client_id: Some(&self.options.client_id),
+        }
+    }
+}
+
 /// A handle to a broker connection. Clones share the connection; it
 /// closes when every handle is dropped, or on [`close`](Self::close).
 #[derive(Clone)]
@@ -439,12 +453,7 @@ impl BrokerConnection {
         version: i16,
         encode: impl FnOnce(&RequestHeader<'_>) -> std::result::Result<SplitFrame, ProtocolError>,
     ) -> Result<SplitFrame> {
-        let header = RequestHeader {
-            api_key: api,
-            api_version: version,
-            correlation_id: 0, // the connection task assigns it
-            client_id: Some(&self.shared.options.client_id),
-        };
+        let header = self.shared.request_header(api, version);
         // Our request, not the broker's bytes: a field the negotiated
         // version cannot carry is the caller's mistake, not a malformed response.
         encode(&header)
@@ -834,13 +843,7 @@ impl Driver {
         let mut frame = match frame {
             Frame::Ready(frame) => frame,
             Frame::Late(encode) => {
-                let header = RequestHeader {
-                    api_key: api,
-                    api_version: version,
-                    correlation_id: 0, // written below, as for every frame
-                    client_id: Some(&self.shared.options.client_id),
-                };
-                match encode(&header) {
+                match encode(&self.shared.request_header(api, version)) {
                     Ok(frame) => frame,
                     Err(e) => {
                         // The caller's request, not the connection, is at fault.

@@ -121,7 +121,7 @@ impl Combiner {
 
 /// The Produce request carrying `batches`, topics in the order their first
 /// batch came, each topic's partitions in the order their batches came.
-fn encode(
+pub(crate) fn encode(
     header: &ferrokafka_protocol::header::RequestHeader<'_>,
     batches: &[(TopicPartition, Bytes)],
     settings: ProduceSettings,

@@ -16,20 +16,15 @@ use std::sync::Arc;
 use futures::stream::{FuturesOrdered, StreamExt};
 
 use bytes::{Bytes, BytesMut};
-use ferrokafka_protocol::header::RequestHeader;
 use ferrokafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, ProducerId,
 };
-use ferrokafka_protocol::produce::{
-    encode_produce_request, ProducePartition, ProduceTopic, SplitFrame,
-};
 use ferrokafka_protocol::record::BatchOptions;
-use ferrokafka_protocol::ProtocolError;
 use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
 use super::accumulator::{Batch, Next, PartitionQueue};
-use super::combine::ProduceSettings;
+use super::combine::{self, ProduceSettings};
 use super::config::Acks;
 use super::idempotence::{
     is_retriable_code, BatchIdentity, BumpRequest, FatalReason, Outcome, ProducerIdAndEpoch,
@@ -237,34 +232,6 @@ async fn leader(inner: &Inner, tp: &TopicPartition) -> Result<BrokerConnection, 
     }
 }
 
-/// Writes the Produce request carrying one batch of `tp` around the
-/// batch's bytes, which are not copied.
-fn produce_request(
-    inner: &Inner,
-    tp: &TopicPartition,
-    records: &Bytes,
-) -> impl FnOnce(&RequestHeader<'_>) -> Result<SplitFrame, ProtocolError> {
-    let acks = inner.config.acks().wire_value();
-    let timeout_ms = request_timeout_ms(inner);
-    let partitions = [ProducePartition {
-        index: tp.partition,
-        records: records.clone(),
-    }];
-    let topic = Arc::clone(&tp.topic);
-    move |header| {
-        encode_produce_request(
-            header,
-            None,
-            acks,
-            timeout_ms,
-            &[ProduceTopic {
-                name: &topic,
-                partitions: &partitions,
-            }],
-        )
-    }
-}
-
 /// Queues one attempt on `conn` now (so that attempts queued one after the
 /// other are written in that order) and returns the future of its outcome.
 fn queue_attempt(
@@ -273,14 +240,22 @@ fn queue_attempt(
     conn: &BrokerConnection,
     records: &Bytes,
 ) -> Pin<Box<dyn Future<Output = Attempt> + Send>> {
+    let settings = ProduceSettings {
+        acks: inner.config.acks().wire_value(),
+        timeout_ms: i32::try_from(inner.client.config().request_timeout().as_millis())
+            .unwrap_or(i32::MAX),
+        max_request_size: inner.config.max_request_size(),
+    };
     if inner.config.acks() == Acks::None {
         // Nothing comes back: the batch is done once it is written, with
-        // no offset (as in the Java client).
-        let request = produce_request(inner, tp, records);
+        // no offset (as in the Java client), in a request of its own.
+        let batch = [(tp.clone(), records.clone())];
         let conn = conn.clone();
         return Box::pin(async move {
             match conn
-                .send_encoded_without_response(ApiKey::Produce, request)
+                .send_encoded_without_response(ApiKey::Produce, |header| {
+                    combine::encode(header, &batch, settings)
+                })
                 .await
             {
                 Ok(()) => Attempt::Answer {
@@ -294,11 +269,6 @@ fn queue_attempt(
         });
     }
     // With acks, batches of several partitions may share one request.
-    let settings = ProduceSettings {
-        acks: inner.config.acks().wire_value(),
-        timeout_ms: request_timeout_ms(inner),
-        max_request_size: inner.config.max_request_size(),
-    };
     let tp = tp.clone();
     match inner.combiners.of(conn).submit(&tp, records, settings) {
         Ok(answer) => Box::pin(async move {
@@ -309,10 +279,6 @@ fn queue_attempt(
         }),
         Err(e) => Box::pin(std::future::ready(sent_error(e))),
     }
-}
-
-fn request_timeout_ms(inner: &Inner) -> i32 {
-    i32::try_from(inner.client.config().request_timeout().as_millis()).unwrap_or(i32::MAX)
 }
 
 /// A request that got no answer: refused outright when no Produce version

@@ -958,12 +958,17 @@ fn record_view<'a>(
     if header_count & 1 != 0 {
         return None;
     }
-    let header_count = header_count >> 1;
-    // Each header takes at least two bytes; no headers, no bytes left.
-    let least = 2 * header_count as usize;
-    if headers.len() < least || (least == 0) != headers.is_empty() {
+    // Each header takes at least two bytes, so the headers need at least
+    // `2 * count` bytes, which is the raw zigzag value itself; no headers,
+    // no bytes left. The upper bound says both in one comparison: it is 0
+    // for no headers, and beyond any records region otherwise (the raw
+    // value has at most 21 bits, so the shift cannot overflow).
+    let least = u64::from(header_count);
+    let len = headers.len() as u64;
+    if len < least || len > least << 40 {
         return None;
     }
+    let header_count = header_count >> 1;
     Some(RecordView {
         key,
         value,
@@ -1159,8 +1164,7 @@ impl<'a> RecordView<'a> {
         Headers {
             raw: self.headers,
             count: self.header_count,
-            bytes: &self.records.data,
-            base_offset: self.records.ctx.base_offset,
+            records: self.records,
         }
     }
 
@@ -1185,8 +1189,7 @@ impl<'a> RecordView<'a> {
 pub struct Headers<'a> {
     raw: &'a [u8],
     count: u32,
-    bytes: &'a Bytes,
-    base_offset: i64,
+    records: &'a Records,
 }
 
 impl fmt::Debug for Headers<'_> {
@@ -1214,8 +1217,7 @@ impl<'a> Headers<'a> {
         HeaderIter {
             raw: self.raw,
             left: self.count,
-            bytes: self.bytes,
-            base_offset: self.base_offset,
+            records: self.records,
         }
     }
 
@@ -1260,21 +1262,34 @@ pub struct HeaderIter<'a> {
     /// The headers not yet read; emptied once iteration ends.
     raw: &'a [u8],
     left: u32,
-    bytes: &'a Bytes,
-    base_offset: i64,
+    records: &'a Records,
 }
 
-/// A header key with a one-byte length; `None` for anything else,
-/// including a negative length.
+/// A header at the front of `buf` whose key length is one byte (below
+/// 64): its key, value and the bytes after it; `None` for anything else
+/// (a longer or negative key length, a cut header), which the checked
+/// parser then reads.
+///
+/// Header keys are names, so nearly every header takes this path; a value
+/// with a one-byte length (below 64) costs one bounds check more, any
+/// other value is read by [`short_nullable`].
 #[inline(always)]
-fn short_key(buf: &[u8]) -> Option<(&[u8], &[u8])> {
-    // Header keys are names: a one-byte length (below 64) is tested at
-    // once (high and sign bits clear); longer ones take the checked parser.
-    let (&raw, rest) = buf.split_first()?;
-    if raw & 0x81 != 0 {
+fn short_header(buf: &[u8]) -> Option<(&[u8], Option<&[u8]>, &[u8])> {
+    let (&key_len, after) = buf.split_first()?;
+    // High and sign bits clear: a non-negative length below 64.
+    if key_len & 0x81 != 0 {
         return None;
     }
-    rest.split_at_checked(usize::from(raw >> 1))
+    let key_len = usize::from(key_len >> 1);
+    let &value_len = after.get(key_len)?;
+    if value_len & 0x81 == 0 {
+        let end = key_len + 1 + usize::from(value_len >> 1);
+        let (header, rest) = after.split_at_checked(end)?;
+        return Some((&header[..key_len], Some(&header[key_len + 1..]), rest));
+    }
+    let (key, rest) = after.split_at(key_len);
+    let (value, rest) = short_nullable(rest)?;
+    Some((key, value, rest))
 }
 
 impl<'a> HeaderIter<'a> {
@@ -1288,7 +1303,7 @@ impl<'a> HeaderIter<'a> {
         let trailing_bytes = self.raw.len();
         self.raw = &[];
         let e = RecordError::RecordLengthMismatch {
-            base_offset: self.base_offset,
+            base_offset: self.records.ctx.base_offset,
             trailing_bytes,
         };
         (e, self)
@@ -1313,7 +1328,7 @@ impl<'a> HeaderIter<'a> {
 
     #[inline(always)]
     fn parse(&mut self) -> Result<Header<'a>, RecordError> {
-        let base_offset = self.base_offset;
+        let base_offset = self.records.ctx.base_offset;
         let key_len =
             take_varint(&mut self.raw).map_err(varint_error(base_offset, "header key length"))?;
         if key_len < 0 {
@@ -1338,7 +1353,7 @@ impl<'a> HeaderIter<'a> {
         Ok(Header {
             key,
             value,
-            bytes: self.bytes,
+            records: self.records,
         })
     }
 }
@@ -1356,16 +1371,14 @@ impl<'a> Iterator for HeaderIter<'a> {
             *self = state;
             return Some(Err(error));
         }
-        if let Some((key, rest)) = short_key(self.raw) {
-            if let Some((value, rest)) = short_nullable(rest) {
-                self.raw = rest;
-                self.left -= 1;
-                return Some(Ok(Header {
-                    key,
-                    value,
-                    bytes: self.bytes,
-                }));
-            }
+        if let Some((key, value, rest)) = short_header(self.raw) {
+            self.raw = rest;
+            self.left -= 1;
+            return Some(Ok(Header {
+                key,
+                value,
+                records: self.records,
+            }));
         }
         let (result, state) = self.clone().next_checked();
         *self = state;
@@ -1403,7 +1416,7 @@ impl<'a> Iterator for GetAll<'a, '_> {
 pub struct Header<'a> {
     key: &'a [u8],
     value: Option<&'a [u8]>,
-    bytes: &'a Bytes,
+    records: &'a Records,
 }
 
 impl fmt::Debug for Header<'_> {
@@ -1437,13 +1450,13 @@ impl<'a> Header<'a> {
     /// The key as [`Bytes`] sharing the records buffer.
     #[inline]
     pub fn key_bytes(&self) -> Bytes {
-        self.bytes.slice_ref(self.key)
+        self.records.data.slice_ref(self.key)
     }
 
     /// The value as [`Bytes`] sharing the records buffer.
     #[inline]
     pub fn value_bytes(&self) -> Option<Bytes> {
-        self.value.map(|v| self.bytes.slice_ref(v))
+        self.value.map(|v| self.records.data.slice_ref(v))
     }
 }
 
@@ -1489,11 +1502,11 @@ mod tests {
     #[test]
     fn malformed_headers_are_error_items() {
         let bytes = Bytes::from_static(&[0x7e, b'k']);
+        let records = headers_only(bytes.clone(), 10);
         let headers = Headers {
             raw: &bytes,
             count: 3,
-            bytes: &bytes,
-            base_offset: 10,
+            records: &records,
         };
         let items: Vec<_> = headers.iter().collect();
         assert_eq!(items.len(), 1);
@@ -1508,11 +1521,11 @@ mod tests {
         assert!(headers.first(b"k").is_err());
         // Bytes after the declared headers.
         let bytes = Bytes::from_static(&[0x02, b'k', 0x01, 0xaa]);
+        let records = headers_only(bytes.clone(), 0);
         let headers = Headers {
             raw: &bytes,
             count: 1,
-            bytes: &bytes,
-            base_offset: 0,
+            records: &records,
         };
         let items: Vec<_> = headers.iter().collect();
         assert_eq!(items.len(), 2);
@@ -1525,6 +1538,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A records region holding only `data`, for testing headers alone.
+    fn headers_only(data: Bytes, base_offset: i64) -> Records {
+        Records {
+            data,
+            ctx: Ctx {
+                base_offset,
+                base_timestamp: 0,
+                max_timestamp: 0,
+                count: 0,
+                log_append_time: false,
+            },
+        }
     }
 
     /// A small deterministic generator (xorshift64*), so that failures
@@ -1617,7 +1644,7 @@ mod tests {
                         if headers.left == 0 {
                             if !headers.raw.is_empty() {
                                 let e = RecordError::RecordLengthMismatch {
-                                    base_offset: headers.base_offset,
+                                    base_offset: headers.records.ctx.base_offset,
                                     trailing_bytes: headers.raw.len(),
                                 };
                                 out.push(describe_header(&Err(e)));

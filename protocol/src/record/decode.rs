@@ -1266,7 +1266,7 @@ pub struct HeaderIter<'a> {
 }
 
 /// A header at the front of `buf` whose key length is one byte (below
-/// 64): its key, value and the bytes after it; `None` for anything else
+/// 64), and the bytes after it; `None` for anything else
 /// (a longer or negative key length, a cut header), which the checked
 /// parser then reads.
 ///
@@ -1274,7 +1274,7 @@ pub struct HeaderIter<'a> {
 /// with a one-byte length (below 64) costs one bounds check more, any
 /// other value is read by [`short_nullable`].
 #[inline(always)]
-fn short_header(buf: &[u8]) -> Option<(&[u8], Option<&[u8]>, &[u8])> {
+fn short_header<'a>(buf: &'a [u8], records: &'a Records) -> Option<(Header<'a>, &'a [u8])> {
     let (&key_len, after) = buf.split_first()?;
     // High and sign bits clear: a non-negative length below 64.
     if key_len & 0x81 != 0 {
@@ -1285,11 +1285,21 @@ fn short_header(buf: &[u8]) -> Option<(&[u8], Option<&[u8]>, &[u8])> {
     if value_len & 0x81 == 0 {
         let end = key_len + 1 + usize::from(value_len >> 1);
         let (header, rest) = after.split_at_checked(end)?;
-        return Some((&header[..key_len], Some(&header[key_len + 1..]), rest));
+        let header = Header {
+            key: &header[..key_len],
+            value: Some(&header[key_len + 1..]),
+            records,
+        };
+        return Some((header, rest));
     }
     let (key, rest) = after.split_at(key_len);
     let (value, rest) = short_nullable(rest)?;
-    Some((key, value, rest))
+    let header = Header {
+        key,
+        value,
+        records,
+    };
+    Some((header, rest))
 }
 
 impl<'a> HeaderIter<'a> {
@@ -1371,14 +1381,10 @@ impl<'a> Iterator for HeaderIter<'a> {
             *self = state;
             return Some(Err(error));
         }
-        if let Some((key, value, rest)) = short_header(self.raw) {
+        if let Some((header, rest)) = short_header(self.raw, self.records) {
             self.raw = rest;
             self.left -= 1;
-            return Some(Ok(Header {
-                key,
-                value,
-                records: self.records,
-            }));
+            return Some(Ok(header));
         }
         let (result, state) = self.clone().next_checked();
         *self = state;

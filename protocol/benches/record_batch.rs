@@ -17,70 +17,21 @@
 
 use std::hint::black_box;
 
+mod shapes;
+
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ferrokafka_protocol::compression::{self, Compression};
-use ferrokafka_protocol::record::{BatchBuilder, BatchDecoder};
+use ferrokafka_protocol::record::BatchBuilder;
 use indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression as KpCompression, Record, RecordBatchDecoder, RecordBatchEncoder,
     RecordEncodeOptions, TimestampType,
 };
-
-const RECORDS_PER_BATCH: usize = 1000;
-const BATCHES: usize = 8;
-const LIMIT: usize = 64 * 1024 * 1024;
-
-#[derive(Clone, Copy)]
-struct Shape {
-    name: &'static str,
-    value_len: usize,
-    key_len: Option<usize>,
-    headers: usize,
-}
-
-const SHAPES: [Shape; 2] = [
-    Shape {
-        name: "100B",
-        value_len: 100,
-        key_len: None,
-        headers: 0,
-    },
-    Shape {
-        name: "1KiB",
-        value_len: 1024,
-        key_len: Some(16),
-        headers: 2,
-    },
-];
-
-/// Values that compress somewhat, as real payloads do (not all zeros).
-fn payload(len: usize, seed: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + seed * 13 + i / 5) % 36])
-        .collect()
-}
-
-struct Input {
-    keys: Vec<Option<Vec<u8>>>,
-    values: Vec<Vec<u8>>,
-    header_names: Vec<String>,
-    header_value: Vec<u8>,
-}
-
-fn input(shape: Shape) -> Input {
-    Input {
-        keys: (0..RECORDS_PER_BATCH)
-            .map(|i| shape.key_len.map(|len| payload(len, i + 1000)))
-            .collect(),
-        values: (0..RECORDS_PER_BATCH)
-            .map(|i| payload(shape.value_len, i))
-            .collect(),
-        header_names: (0..shape.headers).map(|i| format!("header-{i}")).collect(),
-        header_value: b"trace-0123456789".to_vec(),
-    }
-}
+use shapes::{
+    decode_ours, encode_ours, fetched, input, Input, BATCHES, LIMIT, RECORDS_PER_BATCH, SHAPES,
+};
 
 fn kp_codec(codec: Compression) -> KpCompression {
     match codec {
@@ -100,23 +51,6 @@ fn our_codec(codec: KpCompression) -> Compression {
         KpCompression::Lz4 => Compression::Lz4,
         KpCompression::Zstd => Compression::Zstd,
     }
-}
-
-fn encode_ours(builder: &mut BatchBuilder, input: &Input, out: &mut BytesMut) {
-    let headers: Vec<(&str, Option<&[u8]>)> = input
-        .header_names
-        .iter()
-        .map(|name| (name.as_str(), Some(input.header_value.as_slice())))
-        .collect();
-    for (i, value) in input.values.iter().enumerate() {
-        builder.append(
-            1_700_000_000_000 + i as i64,
-            input.keys[i].as_deref(),
-            Some(value),
-            &headers,
-        );
-    }
-    builder.finish(out).expect("encode");
 }
 
 fn kp_records(input: &Input) -> Vec<Record> {
@@ -165,37 +99,6 @@ fn encode_kp(records: &[Record], codec: Compression, out: &mut BytesMut) {
     .expect("kafka-protocol encode");
 }
 
-/// One fetched buffer holding `BATCHES` batches, as a fetch response carries them.
-fn fetched(shape: Shape, codec: Compression) -> Bytes {
-    let input = input(shape);
-    let mut out = BytesMut::new();
-    for _ in 0..BATCHES {
-        let mut builder = BatchBuilder::new(codec);
-        encode_ours(&mut builder, &input, &mut out);
-    }
-    out.freeze()
-}
-
-fn decode_ours(buf: &Bytes) -> usize {
-    let mut touched = 0usize;
-    for batch in BatchDecoder::new(buf.clone()).max_decompressed_bytes(LIMIT) {
-        let batch = batch.expect("batch");
-        batch.verify_crc().expect("crc");
-        let records = batch.records_with_limit(LIMIT).expect("records");
-        for record in records.iter() {
-            let record = record.expect("record");
-            touched += black_box(record.key()).map_or(0, <[u8]>::len);
-            touched += black_box(record.value()).map_or(0, <[u8]>::len);
-            for header in record.headers().iter() {
-                let header = header.expect("header");
-                touched += black_box(header.key()).len();
-                touched += black_box(header.value()).map_or(0, <[u8]>::len);
-            }
-        }
-    }
-    touched
-}
-
 fn decode_kp(buf: &Bytes) -> usize {
     let mut touched = 0usize;
     let mut buf = buf.clone();
@@ -228,14 +131,14 @@ fn decode(c: &mut Criterion) {
         for codec in Compression::ALL {
             let buf = fetched(shape, codec);
             assert_eq!(
-                decode_ours(&buf),
+                decode_ours(&buf, true),
                 decode_kp(&buf),
                 "both decoders see the same bytes"
             );
             group.bench_with_input(
                 BenchmarkId::new("ferrokafka", codec.name()),
                 &buf,
-                |b, buf| b.iter(|| decode_ours(buf)),
+                |b, buf| b.iter(|| decode_ours(buf, true)),
             );
             group.bench_with_input(
                 BenchmarkId::new("kafka-protocol", codec.name()),

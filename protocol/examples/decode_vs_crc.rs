@@ -17,64 +17,14 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
 use ferrokafka_protocol::compression::Compression;
-use ferrokafka_protocol::record::{BatchBuilder, BatchDecoder};
 
-const RECORDS_PER_BATCH: usize = 1000;
-const BATCHES: usize = 8;
+// The bench's own batches and decode loop, so that both time the same work.
+#[allow(dead_code)]
+#[path = "../benches/shapes/mod.rs"]
+mod shapes;
 
-/// The bench's payloads: values that compress somewhat.
-fn payload(len: usize, seed: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * 7 + seed * 13 + i / 5) % 36])
-        .collect()
-}
-
-/// The bench's `1KiB` shape: 1 KiB values, 16-byte keys, two headers.
-fn fetched() -> Bytes {
-    let header_value = b"trace-0123456789".to_vec();
-    let headers: Vec<(&str, Option<&[u8]>)> = vec![
-        ("header-0", Some(&header_value[..])),
-        ("header-1", Some(&header_value[..])),
-    ];
-    let mut out = BytesMut::new();
-    for _ in 0..BATCHES {
-        let mut builder = BatchBuilder::new(Compression::None);
-        for i in 0..RECORDS_PER_BATCH {
-            let key = payload(16, i + 1000);
-            let value = payload(1024, i);
-            builder.append(
-                1_700_000_000_000 + i as i64,
-                Some(&key),
-                Some(&value),
-                &headers,
-            );
-        }
-        builder.finish(&mut out).expect("encode");
-    }
-    out.freeze()
-}
-
-/// The bench's `decode_ours`, with the CRC check optional.
-fn decode(buf: &Bytes, verify_crc: bool) -> usize {
-    let mut touched = 0usize;
-    for batch in BatchDecoder::new(buf.clone()).verify_crc(verify_crc) {
-        let batch = batch.expect("batch");
-        let records = batch.records().expect("records");
-        for record in records.iter() {
-            let record = record.expect("record");
-            touched += black_box(record.key()).map_or(0, <[u8]>::len);
-            touched += black_box(record.value()).map_or(0, <[u8]>::len);
-            for header in record.headers().iter() {
-                let header = header.expect("header");
-                touched += black_box(header.key()).len();
-                touched += black_box(header.value()).map_or(0, <[u8]>::len);
-            }
-        }
-    }
-    touched
-}
+use shapes::{decode_ours as decode, fetched, BATCHES, RECORDS_PER_BATCH, SHAPES};
 
 /// Wall-clock ns per record of `iterations` runs of `f`.
 fn per_record(iterations: usize, mut f: impl FnMut() -> usize) -> f64 {
@@ -89,7 +39,9 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args.next().map_or(201, |a| a.parse().expect("rounds"));
     let iterations: usize = args.next().map_or(10, |a| a.parse().expect("iterations"));
-    let buf = fetched();
+    let one_kib = SHAPES[1];
+    assert_eq!(one_kib.name, "1KiB");
+    let buf = fetched(one_kib, Compression::None);
     let (mut crc, mut dec, mut walk) = (vec![], vec![], vec![]);
     for _ in 0..rounds {
         crc.push(per_record(iterations, || {

@@ -960,9 +960,9 @@ fn record_view<'a>(
     }
     // Each header takes at least two bytes, so the headers need at least
     // `2 * count` bytes, which is the raw zigzag value itself; no headers,
-    // no bytes left. The upper bound says both in one comparison: it is 0
-    // for no headers, and beyond any records region otherwise (the raw
-    // value has at most 21 bits, so the shift cannot overflow).
+    // no bytes left. The upper bound covers the second rule: it is 0 for
+    // no headers, and beyond any records region otherwise (the raw value
+    // has at most 21 bits, so the shift cannot overflow).
     let least = u64::from(header_count);
     let len = headers.len() as u64;
     if len < least || len > least << 40 {

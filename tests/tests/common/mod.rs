@@ -12,6 +12,8 @@ use ferrokafka::protocol::StrBytes;
 use ferrokafka::{Client, ClientConfig, TopicPartition};
 use ferrokafka_tests::Nisshi;
 
+pub mod security;
+
 pub async fn client(broker: &Nisshi) -> Client {
     client_for(&broker.bootstrap()).await
 }

@@ -16,7 +16,7 @@
 //! before it builds.
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "src/interop.rs"]
+#[path = "src/interop/peer.rs"]
 mod interop;
 
 use std::path::Path;
@@ -24,14 +24,16 @@ use std::path::Path;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(interop_peer_missing)");
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=src/interop.rs");
+    println!("cargo::rerun-if-changed=src/interop/peer.rs");
     println!("cargo::rerun-if-env-changed=CI");
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let root = Path::new(&manifest_dir).join("..");
-    for path in interop::watched_paths(&root) {
+    let root = Path::new(&manifest_dir)
+        .parent()
+        .expect("the tests crate lives inside the workspace");
+    for path in interop::watched_paths(root) {
         println!("cargo::rerun-if-changed={}", path.display());
     }
-    if !in_ci() && interop::find_peer(&root).is_err() {
+    if !in_ci() && interop::find_peer(root).is_err() {
         println!("cargo::rustc-cfg=interop_peer_missing");
     }
 }

@@ -1,8 +1,6 @@
-//! The librdkafka peer of the interop tests: PyPI `confluent-kafka` in the
-//! workspace's `.venv`, which `.ci/run` makes.
-//!
-//! The build script includes this file too (to decide whether the interop
-//! tests are compiled as ignored), so it uses nothing from the crate.
+//! Whether the librdkafka peer is there. The build script includes this
+//! file too (to decide whether the interop tests are compiled as ignored),
+//! so it uses nothing but `std`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -53,14 +51,4 @@ pub fn watched_paths(workspace_root: &Path) -> Vec<PathBuf> {
     }
     paths.retain(|path| path.exists());
     paths
-}
-
-/// The peer's interpreter for a test about to use it.
-///
-/// # Panics
-/// When the peer is missing, with what is missing and how to make it: an
-/// interop test that cannot talk to librdkafka fails, it never passes.
-pub fn librdkafka_python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    find_peer(&root).unwrap_or_else(|why| panic!("{why}"))
 }

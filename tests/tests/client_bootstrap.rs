@@ -5,11 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ferrokafka::{Client, ClientConfig, ConnectFailure, ErrorKind};
-use ferrokafka_tests::free_port;
+use ferrokafka_tests::pki::Pki;
+use ferrokafka_tests::process::{free_port, loopback, wait_for_port, KillOnDrop};
 
 const DEADLINE: Duration = Duration::from_secs(2);
 
@@ -136,65 +137,33 @@ async fn tls_port_answering_with_an_alert_is_named() {
     );
 }
 
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn real_tls_server_is_reported_as_wrong_port_or_protocol() {
     // OpenSSL's server closes without an alert on non-TLS bytes; the
     // error still says what to check.
-    let dir = std::env::temp_dir().join(format!("ferrokafka-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
-    let made = Command::new("openssl")
+    let pki = Pki::generate(&["localhost"]);
+    let port = free_port().unwrap();
+    let server = Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept"])
+        .arg(loopback(port).to_string())
         .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
+            "-cert",
+            &pki.path("server.pem"),
+            "-key",
+            &pki.path("server.key"),
         ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED real_tls_server_is_reported_as_wrong_port_or_protocol: the openssl command is not available (apt-get install openssl)");
-        return;
-    }
-    let port = free_port().unwrap();
-    let server = Killed(
-        Command::new("openssl")
-            .args(["s_server", "-quiet", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(&cert)
-            .arg("-key")
-            .arg(&key)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    // Wait until it listens.
-    for _ in 0..100 {
-        if std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .spawn()
+        .expect("openssl is installed (apt-get install -y openssl)");
+    let mut server = KillOnDrop(server);
+    wait_for_port(
+        loopback(port),
+        &mut server,
+        "openssl s_server",
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|why| panic!("{why}"));
     let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
     drop(server);
     let failure = &err.attempts[0].failure;

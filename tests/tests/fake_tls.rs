@@ -12,88 +12,13 @@ use ferrokafka::producer::{Producer, ProducerConfig, ProducerRecord};
 use ferrokafka::{Client, ClientConfig, ConnectFailure, ErrorKind, ReadRange};
 use ferrokafka_fake::messages::ApiKey;
 use ferrokafka_fake::{FakeCluster, FakeError};
+use ferrokafka_tests::pki::Pki;
 use futures::StreamExt;
 
-/// Removes the PKI directory when the test ends.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A throw-away PKI: a CA, a server certificate for `localhost` and
-/// `127.0.0.1` (the address the fake advertises), a client certificate,
-/// all in memory (for the fake) and on disk (for the client).
-struct Pki {
-    dir: TempDir,
-    ca: String,
-    server_cert: String,
-    server_key: String,
-}
-
-impl Pki {
-    fn generate(test: &str) -> Pki {
-        let dir = std::env::temp_dir().join(format!(
-            "ferrokafka-fake-tls-{test}-{}-{}",
-            std::process::id(),
-            fastrand_suffix()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
-
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "ferrokafka fake TLS test CA");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-        ];
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let ca = ca_params.self_signed(&ca_key).unwrap().pem();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        write("ca.pem", &ca);
-
-        let mut server =
-            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .unwrap();
-        server.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        let server_key = rcgen::KeyPair::generate().unwrap();
-        let server_cert = server.signed_by(&server_key, &issuer).unwrap().pem();
-
-        let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        client
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "ferrokafka-client");
-        client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-        let client_key = rcgen::KeyPair::generate().unwrap();
-        write(
-            "client.pem",
-            &client.signed_by(&client_key, &issuer).unwrap().pem(),
-        );
-        write("client.key", &client_key.serialize_pem());
-
-        Pki {
-            dir: TempDir(dir),
-            ca,
-            server_cert,
-            server_key: server_key.serialize_pem(),
-        }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.0.join(name).display().to_string()
-    }
-}
-
-/// Distinguishes the PKI directories of tests running at once.
-fn fastrand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::SeqCst)
+/// The test PKI; the server certificate names 127.0.0.1 too, the
+/// address the fake advertises.
+fn pki() -> Pki {
+    Pki::generate(&["localhost", "127.0.0.1"])
 }
 
 fn config(bootstrap: &str, settings: &[(&str, &str)]) -> ClientConfig {
@@ -117,10 +42,10 @@ async fn bootstrap_failure(config: ClientConfig) -> (ConnectFailure, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ssl_client_runs_admin_calls_and_a_produce_read_round_trip() {
-    let pki = Pki::generate("roundtrip");
+    let pki = pki();
     let fake = FakeCluster::builder()
         .brokers(2)
-        .tls(pki.server_cert.clone(), pki.server_key.clone())
+        .tls(pki.server().cert_pem.clone(), pki.server().key_pem.clone())
         .build()
         .unwrap();
     let ca = pki.path("ca.pem");
@@ -188,9 +113,9 @@ async fn ssl_client_runs_admin_calls_and_a_produce_read_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_client_against_a_tls_fake_gets_the_wrong_protocol_error() {
-    let pki = Pki::generate("plaintext");
+    let pki = pki();
     let fake = FakeCluster::builder()
-        .tls(pki.server_cert.clone(), pki.server_key.clone())
+        .tls(pki.server().cert_pem.clone(), pki.server().key_pem.clone())
         .build()
         .unwrap();
     let plaintext = ClientConfig::builder()
@@ -212,10 +137,10 @@ async fn plaintext_client_against_a_tls_fake_gets_the_wrong_protocol_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_accepts_the_ca_signed_client_and_refuses_one_without_a_certificate() {
-    let pki = Pki::generate("mtls");
+    let pki = pki();
     let fake = FakeCluster::builder()
-        .tls(pki.server_cert.clone(), pki.server_key.clone())
-        .tls_client_ca(pki.ca.clone())
+        .tls(pki.server().cert_pem.clone(), pki.server().key_pem.clone())
+        .tls_client_ca(pki.ca().pem().to_owned())
         .topic("t", 1)
         .build()
         .unwrap();
@@ -256,9 +181,9 @@ async fn mutual_tls_accepts_the_ca_signed_client_and_refuses_one_without_a_certi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_ssl_plain_authenticates_over_tls() {
-    let pki = Pki::generate("sasl");
+    let pki = pki();
     let fake = FakeCluster::builder()
-        .tls(pki.server_cert.clone(), pki.server_key.clone())
+        .tls(pki.server().cert_pem.clone(), pki.server().key_pem.clone())
         .sasl_plain_user("alice", "tls-pw-1")
         .topic("t", 1)
         .build()
@@ -298,10 +223,10 @@ async fn sasl_ssl_plain_authenticates_over_tls() {
 
 #[test]
 fn bad_pem_is_a_config_error_that_never_shows_the_key() {
-    let pki = Pki::generate("badpem");
+    let pki = pki();
     let secret_key =
         "-----BEGIN PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldC0x\n-----END PRIVATE KEY-----\n";
-    let builder = FakeCluster::builder().tls(pki.server_cert.clone(), secret_key);
+    let builder = FakeCluster::builder().tls(pki.server().cert_pem.clone(), secret_key);
     assert!(!format!("{builder:?}").contains("bm90LWEta2V5"));
     let err = builder.build().unwrap_err();
     assert!(matches!(err, FakeError::Config(_)), "{err:?}");
@@ -310,13 +235,13 @@ fn bad_pem_is_a_config_error_that_never_shows_the_key() {
     assert!(!text.contains("bm90LWEta2V5"), "the key leaked: {text}");
 
     let err = FakeCluster::builder()
-        .tls("not a certificate", pki.server_key.clone())
+        .tls("not a certificate", pki.server().key_pem.clone())
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("certificate chain"), "{err}");
 
     let err = FakeCluster::builder()
-        .tls_client_ca(pki.ca.clone())
+        .tls_client_ca(pki.ca().pem().to_owned())
         .build()
         .unwrap_err();
     assert!(

@@ -89,6 +89,18 @@ macro_rules! on_both_backends_async {
     };
 }
 
+/// A fresh fake cluster of `brokers` brokers with `topic` of `partitions`.
+///
+/// # Panics
+/// When the cluster cannot start.
+pub fn fake_with_topic(brokers: usize, topic: &str, partitions: i32) -> FakeCluster {
+    FakeCluster::builder()
+        .brokers(brokers)
+        .topic(topic, partitions)
+        .build()
+        .expect("start the fake cluster")
+}
+
 impl Backend {
     /// A fresh Nisshi broker (panics with the install command if missing).
     pub fn nisshi() -> Backend {

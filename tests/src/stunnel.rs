@@ -43,7 +43,36 @@ pub fn stunnel_binary() -> Result<&'static str, String> {
         .ok_or_else(|| "stunnel4 is not installed: run `apt-get install -y stunnel4`".to_owned())
 }
 
+/// The [`Pki`] files of the server certificate and key that a proxy shows
+/// unless told otherwise.
+pub const SERVER_IDENTITY: (&str, &str) = ("server.pem", "server.key");
+
 impl Stunnel {
+    /// TLS with the PKI's server certificate, no client certificate asked:
+    /// [`start`](Self::start) with [`SERVER_IDENTITY`] and
+    /// [`ClientCertificate::NotAsked`].
+    pub fn tls(pki: &Pki, port: u16, backend: SocketAddr) -> Stunnel {
+        Self::start(
+            pki,
+            port,
+            backend,
+            SERVER_IDENTITY,
+            ClientCertificate::NotAsked,
+        )
+    }
+
+    /// Mutual TLS: the PKI's server certificate, and a client certificate
+    /// signed by the CA in the PKI file `client_ca` required.
+    pub fn mtls(pki: &Pki, port: u16, backend: SocketAddr, client_ca: &str) -> Stunnel {
+        Self::start(
+            pki,
+            port,
+            backend,
+            SERVER_IDENTITY,
+            ClientCertificate::Required(client_ca),
+        )
+    }
+
     /// Listens on loopback `port` with the certificate and key in the
     /// [`Pki`] files `cert` and `key`, and forwards the decrypted bytes to
     /// `backend`. Its configuration and log go to the PKI's directory.

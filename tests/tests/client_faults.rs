@@ -20,6 +20,7 @@ use ferrokafka::{
 };
 use ferrokafka_fake::messages::RequestKind;
 use ferrokafka_fake::{FakeCluster, Fault, FaultAction, ResponseError};
+use ferrokafka_tests::backend::fake_with_topic;
 use futures::StreamExt;
 
 /// `request.timeout.ms` of the test clients: short enough that timeouts
@@ -30,14 +31,6 @@ const FETCH_WAIT: Duration = Duration::from_millis(100);
 /// Longer than any request may take: a stream that yields nothing for
 /// this long is stuck.
 const STALL: Duration = Duration::from_secs(90);
-
-fn cluster(brokers: usize, topic: &str, partitions: i32) -> FakeCluster {
-    FakeCluster::builder()
-        .brokers(brokers)
-        .topic(topic, partitions)
-        .build()
-        .expect("start the fake cluster")
-}
 
 /// A client with short timeouts and backoffs. With `small_fetches`, each
 /// fetch brings about one batch per partition and at most two fetches'
@@ -154,11 +147,74 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
+/// A cluster of `brokers` with `topic`, `count` records (`v<offset>`) in
+/// each of its `partitions`, and a client of it (see [`client`]).
+async fn filled(
+    brokers: usize,
+    topic: &str,
+    partitions: i32,
+    count: i64,
+    small_fetches: bool,
+) -> (FakeCluster, Client) {
+    let cluster = fake_with_topic(brokers, topic, partitions);
+    let client = client(&cluster, small_fetches).await;
+    fill(&client, topic, partitions, count).await;
+    (cluster, client)
+}
+
+/// The next `n` records of the stream, before a fault: no error may come.
+async fn read_some(stream: &mut RecordStream, n: usize) -> Vec<Record> {
+    let mut records = Vec::with_capacity(n);
+    while records.len() < n {
+        let record = next(stream)
+            .await
+            .expect("more records")
+            .expect("no error before the fault");
+        records.push(record);
+    }
+    records
+}
+
+/// Everything left in the stream, which ends without an error.
+async fn drain_clean(stream: &mut RecordStream) -> Vec<Record> {
+    let (records, errors) = drain(stream).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    records
+}
+
+/// What the stream yields within `wait`, while brokers are down: the
+/// outage is shorter than the API timeout, so no error may come.
+async fn read_during_outage(stream: &mut RecordStream, wait: Duration) -> Vec<Record> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut records = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout_at(deadline, stream.next()).await {
+        records.push(item.expect("an outage within the API timeout is retried, not an error"));
+    }
+    records
+}
+
+/// Moves the partitions of `topic` that broker `from` leads to broker `to`.
+fn move_leaders_off(cluster: &FakeCluster, topic: &str, partitions: i32, from: i32, to: i32) {
+    for p in 0..partitions {
+        if cluster.partition_state(topic, p).unwrap().leader == from {
+            cluster.move_leader(topic, p, to).unwrap();
+        }
+    }
+}
+
+/// Reads `count` records of each partition of `topic`: every one once, in
+/// order, and no error (`context` prefixes the failure message).
+async fn reads_all_once(client: &Client, topic: &str, partitions: i32, count: i64, context: &str) {
+    let (records, errors) = read_all(client, ranges(topic, partitions, count)).await;
+    assert!(errors.is_empty(), "{context}: {errors:?}");
+    assert_exactly_once(&records, 0..partitions, count);
+}
+
 // (a) Leader moves.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reader_follows_moved_leaders_and_reads_every_record_once() {
-    follow_moved_leaders(cluster(3, "moving", 6)).await;
+    follow_moved_leaders(fake_with_topic(3, "moving", 6)).await;
 }
 
 /// The same with the oldest versions the fake serves: Fetch v4 (no leader
@@ -183,14 +239,7 @@ async fn follow_moved_leaders(cluster: FakeCluster) {
     fill(&client, TOPIC, 6, COUNT).await;
 
     let mut stream = client.read(ranges(TOPIC, 6, COUNT));
-    let mut records = Vec::new();
-    while records.len() < 100 {
-        let record = next(&mut stream)
-            .await
-            .expect("more records")
-            .expect("no error before the move");
-        records.push(record);
-    }
+    let mut records = read_some(&mut stream, 100).await;
     // Every partition moves to the next broker; the client is not told.
     let mark = cluster.requests().len();
     let mut old_leaders = BTreeMap::new();
@@ -249,15 +298,12 @@ async fn follow_moved_leaders(cluster: FakeCluster) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_read_follows_a_leader_move_and_gets_the_new_records() {
     const TOPIC: &str = "tail";
-    let cluster = cluster(2, TOPIC, 1);
+    let cluster = fake_with_topic(2, TOPIC, 1);
     let client = client(&cluster, false).await;
     let tp = tp(TOPIC, 0);
     common::produce_values(&client, &tp, 10, 10, 0, Compression::None).await;
     let mut stream = client.read(vec![ReadRange::new(TOPIC, 0, 5..20)]);
-    let mut records = Vec::new();
-    while records.len() < 5 {
-        records.push(next(&mut stream).await.unwrap().unwrap());
-    }
+    let mut records = read_some(&mut stream, 5).await;
     // The reader now waits for 10..20 on the current leader.
     let old = cluster.partition_state(TOPIC, 0).unwrap().leader;
     let new = (old + 1) % 2;
@@ -271,9 +317,7 @@ async fn a_waiting_read_follows_a_leader_move_and_gets_the_new_records() {
     builder.finish(&mut batch).unwrap();
     client.invalidate_metadata(TOPIC);
     assert_eq!(common::produce(&client, &tp, batch.freeze()).await, 10);
-    let (rest, errors) = drain(&mut stream).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    records.extend(rest);
+    records.extend(drain_clean(&mut stream).await);
     let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
     assert_eq!(offsets, (5..20).collect::<Vec<_>>());
     by_partition(&records);
@@ -289,16 +333,11 @@ async fn a_waiting_read_follows_a_leader_move_and_gets_the_new_records() {
 async fn reader_reconnects_to_a_restarted_broker_and_completes() {
     const TOPIC: &str = "restart";
     const COUNT: i64 = 150;
-    let cluster = cluster(3, TOPIC, 3);
-    let client = client(&cluster, true).await;
-    fill(&client, TOPIC, 3, COUNT).await;
+    let (cluster, client) = filled(3, TOPIC, 3, COUNT, true).await;
     let victim = cluster.partition_state(TOPIC, 0).unwrap().leader;
 
     let mut stream = client.read(ranges(TOPIC, 3, COUNT));
-    let mut records = Vec::new();
-    while records.len() < 60 {
-        records.push(next(&mut stream).await.unwrap().unwrap());
-    }
+    let mut records = read_some(&mut stream, 60).await;
     let connections_before: HashSet<u64> = cluster
         .requests()
         .iter()
@@ -308,20 +347,10 @@ async fn reader_reconnects_to_a_restarted_broker_and_completes() {
     blocking(|| cluster.stop_broker(victim)).unwrap();
     // Keep reading while it is down (the other partitions may go on),
     // then bring it back.
-    let restart = {
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(800);
-        let mut more = Vec::new();
-        while let Ok(Some(item)) = tokio::time::timeout_at(deadline, stream.next()).await {
-            more.push(item.expect("a stopped broker is retried, not an error"));
-        }
-        more
-    };
-    records.extend(restart);
+    records.extend(read_during_outage(&mut stream, Duration::from_millis(800)).await);
     blocking(|| cluster.restart_broker(victim)).unwrap();
 
-    let (rest, errors) = drain(&mut stream).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    records.extend(rest);
+    records.extend(drain_clean(&mut stream).await);
     assert_exactly_once(&records, 0..3, COUNT);
     let reconnected = cluster
         .requests()
@@ -340,26 +369,14 @@ async fn reader_reconnects_to_a_restarted_broker_and_completes() {
 async fn reader_fails_over_when_a_dead_leader_is_replaced() {
     const TOPIC: &str = "failover";
     const COUNT: i64 = 150;
-    let cluster = cluster(3, TOPIC, 3);
-    let client = client(&cluster, true).await;
-    fill(&client, TOPIC, 3, COUNT).await;
+    let (cluster, client) = filled(3, TOPIC, 3, COUNT, true).await;
     let victim = cluster.partition_state(TOPIC, 0).unwrap().leader;
 
     let mut stream = client.read(ranges(TOPIC, 3, COUNT));
-    let mut records = Vec::new();
-    while records.len() < 60 {
-        records.push(next(&mut stream).await.unwrap().unwrap());
-    }
+    let mut records = read_some(&mut stream, 60).await;
     blocking(|| cluster.stop_broker(victim)).unwrap();
-    let survivor = (victim + 1) % 3;
-    for p in 0..3 {
-        if cluster.partition_state(TOPIC, p).unwrap().leader == victim {
-            cluster.move_leader(TOPIC, p, survivor).unwrap();
-        }
-    }
-    let (rest, errors) = drain(&mut stream).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    records.extend(rest);
+    move_leaders_off(&cluster, TOPIC, 3, victim, (victim + 1) % 3);
+    records.extend(drain_clean(&mut stream).await);
     assert_exactly_once(&records, 0..3, COUNT);
     assert!(!cluster.is_running(victim));
 }
@@ -368,18 +385,12 @@ async fn reader_fails_over_when_a_dead_leader_is_replaced() {
 /// connects through another, and reads partitions led by live brokers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_skips_a_stopped_broker() {
-    let cluster = cluster(3, "boot", 3);
+    let cluster = fake_with_topic(3, "boot", 3);
     blocking(|| cluster.stop_broker(0)).unwrap();
     let client = client(&cluster, false).await;
-    for p in 0..3 {
-        if cluster.partition_state("boot", p).unwrap().leader == 0 {
-            cluster.move_leader("boot", p, 1).unwrap();
-        }
-    }
+    move_leaders_off(&cluster, "boot", 3, 0, 1);
     fill(&client, "boot", 3, 30).await;
-    let (records, errors) = read_all(&client, ranges("boot", 3, 30)).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_exactly_once(&records, 0..3, 30);
+    reads_all_once(&client, "boot", 3, 30, "with broker 0 stopped").await;
 }
 
 // (c) Each fault action on a Fetch.
@@ -390,10 +401,7 @@ const TOPIC: &str = "faults";
 const COUNT: i64 = 60;
 
 async fn setup(small_fetches: bool) -> (FakeCluster, Client) {
-    let cluster = cluster(3, TOPIC, 3);
-    let client = client(&cluster, small_fetches).await;
-    fill(&client, TOPIC, 3, COUNT).await;
-    (cluster, client)
+    filled(3, TOPIC, 3, COUNT, small_fetches).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,9 +420,7 @@ async fn retriable_error_codes_are_retried_until_the_read_succeeds() {
                 .times(3)
                 .action(FaultAction::Error(error)),
         );
-        let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
-        assert!(errors.is_empty(), "{error:?} is retriable: {errors:?}");
-        assert_exactly_once(&records, 0..3, COUNT);
+        reads_all_once(&client, TOPIC, 3, COUNT, &format!("{error:?} is retriable")).await;
         assert_eq!(cluster.fault_hits(fault), 3, "{error:?} reached the client");
     }
 }
@@ -476,9 +482,7 @@ async fn offset_out_of_range_on_one_partition_lets_the_others_finish() {
 /// error once `default.api.timeout.ms` has passed; the others finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retriable_error_that_persists_ends_its_partition_after_the_api_timeout() {
-    let cluster = cluster(3, TOPIC, 3);
-    let filler = client(&cluster, false).await;
-    fill(&filler, TOPIC, 3, COUNT).await;
+    let (cluster, _filler) = setup(false).await;
     let config = ClientConfig::builder()
         .bootstrap_servers(&cluster.bootstrap())
         .request_timeout(REQUEST_TIMEOUT)
@@ -518,9 +522,7 @@ async fn closed_connections_are_retried() {
                 .times(2)
                 .action(action.clone()),
         );
-        let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
-        assert!(errors.is_empty(), "{action:?}: {errors:?}");
-        assert_exactly_once(&records, 0..3, COUNT);
+        reads_all_once(&client, TOPIC, 3, COUNT, &format!("{action:?}")).await;
         assert_eq!(cluster.fault_hits(fault), 2, "{action:?}");
     }
 }
@@ -544,9 +546,7 @@ async fn late_or_missing_answers_time_out_and_are_retried_on_a_new_connection() 
                 .nth(2)
                 .action(action.clone()),
         );
-        let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
-        assert!(errors.is_empty(), "{action:?}: {errors:?}");
-        assert_exactly_once(&records, 0..3, COUNT);
+        reads_all_once(&client, TOPIC, 3, COUNT, &format!("{action:?}")).await;
         assert_eq!(cluster.fault_hits(fault), 1, "{action:?}");
         let after = &cluster.requests()[mark..];
         let faulted = after
@@ -567,7 +567,7 @@ async fn late_or_missing_answers_time_out_and_are_retried_on_a_new_connection() 
 /// the API; the client works again once the broker answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_gets_an_answer_is_a_timeout_error() {
-    let cluster = cluster(1, TOPIC, 1);
+    let cluster = fake_with_topic(1, TOPIC, 1);
     let config = ClientConfig::builder()
         .bootstrap_servers(&cluster.bootstrap())
         .request_timeout(Duration::from_millis(500))
@@ -632,9 +632,7 @@ async fn garbage_fetch_answer_is_a_typed_error_for_its_partitions() {
         }
     }
     // The client is still usable.
-    let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_exactly_once(&records, 0..3, COUNT);
+    reads_all_once(&client, TOPIC, 3, COUNT, "after the garbage").await;
 }
 
 /// Hostile frames instead of a Metadata answer on an established
@@ -643,7 +641,7 @@ async fn garbage_fetch_answer_is_a_typed_error_for_its_partitions() {
 /// the next call works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_frames_after_the_handshake_are_typed_errors() {
-    let cluster = cluster(1, TOPIC, 2);
+    let cluster = fake_with_topic(1, TOPIC, 2);
     let config = ClientConfig::builder()
         .bootstrap_servers(&cluster.bootstrap())
         .request_timeout(Duration::from_millis(1000))
@@ -703,7 +701,7 @@ async fn hostile_frames_after_the_handshake_are_typed_errors() {
 /// is allocated from the announced counts, and the client goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_bodies_with_matching_correlation_ids_are_typed_errors() {
-    let cluster = cluster(1, TOPIC, 2);
+    let cluster = fake_with_topic(1, TOPIC, 2);
     let config = ClientConfig::builder()
         .bootstrap_servers(&cluster.bootstrap())
         .request_timeout(Duration::from_millis(1000))
@@ -784,7 +782,7 @@ async fn read_committed_skips_aborted_transactions_and_waits_for_open_ones() {
     use ferrokafka::IsolationLevel;
 
     const TOPIC: &str = "txn";
-    let cluster = cluster(1, TOPIC, 1);
+    let cluster = fake_with_topic(1, TOPIC, 1);
     let client = client(&cluster, false).await;
     let tp = tp(TOPIC, 0);
     let init = || async {
@@ -873,7 +871,7 @@ async fn read_committed_skips_aborted_transactions_and_waits_for_open_ones() {
 /// metadata again) instead of waiting forever; another topic goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_topic_deleted_mid_read_ends_its_partitions_with_a_typed_error() {
-    let cluster = cluster(2, "doomed", 2);
+    let cluster = fake_with_topic(2, "doomed", 2);
     cluster.create_topic("kept", 1).unwrap();
     let client = client(&cluster, true).await;
     fill(&client, "doomed", 2, 100).await;
@@ -881,10 +879,7 @@ async fn a_topic_deleted_mid_read_ends_its_partitions_with_a_typed_error() {
     let mut all = ranges("doomed", 2, 100);
     all.extend(ranges("kept", 1, 100));
     let mut stream = client.read(all);
-    let mut records = Vec::new();
-    while records.len() < 30 {
-        records.push(next(&mut stream).await.unwrap().unwrap());
-    }
+    let mut records = read_some(&mut stream, 30).await;
     client.admin().delete_topic("doomed").await.unwrap();
     let (rest, errors) = drain(&mut stream).await;
     records.extend(rest);
@@ -922,9 +917,7 @@ async fn admin_calls_go_around_a_stopped_controller() {
     use ferrokafka::admin::{NewTopic, OffsetSpec};
     use ferrokafka::IsolationLevel;
 
-    let cluster = cluster(3, "before", 3);
-    let client = client(&cluster, false).await;
-    fill(&client, "before", 3, 20).await;
+    let (cluster, client) = filled(3, "before", 3, 20, false).await;
     assert_eq!(
         client.admin().describe_cluster().await.unwrap().controller,
         Some(0)
@@ -945,11 +938,7 @@ async fn admin_calls_go_around_a_stopped_controller() {
             .len(),
         2
     );
-    for p in 0..3 {
-        if cluster.partition_state("before", p).unwrap().leader == 0 {
-            cluster.move_leader("before", p, 1).unwrap();
-        }
-    }
+    move_leaders_off(&cluster, "before", 3, 0, 1);
     let specs: Vec<_> = (0..3)
         .map(|p| (tp("before", p), OffsetSpec::Latest))
         .collect();
@@ -1019,9 +1008,7 @@ async fn the_client_works_at_the_oldest_versions_the_fake_serves() {
         "{configs:?}"
     );
     fill(&client, "old", 3, 30).await;
-    let (records, errors) = read_all(&client, ranges("old", 3, 30)).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    assert_exactly_once(&records, 0..3, 30);
+    reads_all_once(&client, "old", 3, 30, "at the oldest versions").await;
     let deleted = admin.delete_records(&[(tp("old", 0), 10)]).await.unwrap();
     assert_eq!(deleted[0].1.as_ref().ok(), Some(&10));
     let earliest = admin
@@ -1059,7 +1046,7 @@ async fn the_client_works_at_the_oldest_versions_the_fake_serves() {
 /// retried, and one reader's unread records cannot starve the other).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_readers_on_one_client_survive_a_shared_connection_cut() {
-    let cluster = cluster(1, "first", 2);
+    let cluster = fake_with_topic(1, "first", 2);
     cluster.create_topic("second", 2).unwrap();
     let client = client(&cluster, true).await;
     fill(&client, "first", 2, 80).await;
@@ -1089,27 +1076,17 @@ async fn two_readers_on_one_client_survive_a_shared_connection_cut() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reader_survives_the_whole_cluster_restarting() {
     const TOPIC: &str = "blackout";
-    let cluster = cluster(3, TOPIC, 3);
-    let client = client(&cluster, true).await;
-    fill(&client, TOPIC, 3, 100).await;
+    let (cluster, client) = filled(3, TOPIC, 3, 100, true).await;
     let mut stream = client.read(ranges(TOPIC, 3, 100));
-    let mut records = Vec::new();
-    while records.len() < 40 {
-        records.push(next(&mut stream).await.unwrap().unwrap());
-    }
+    let mut records = read_some(&mut stream, 40).await;
     for id in 0..3 {
         blocking(|| cluster.stop_broker(id)).unwrap();
     }
     // Whatever was fetched before the stop is still delivered.
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(800);
-    while let Ok(Some(item)) = tokio::time::timeout_at(deadline, stream.next()).await {
-        records.push(item.expect("an outage within the API timeout is not an error"));
-    }
+    records.extend(read_during_outage(&mut stream, Duration::from_millis(800)).await);
     for id in 0..3 {
         blocking(|| cluster.restart_broker(id)).unwrap();
     }
-    let (rest, errors) = drain(&mut stream).await;
-    assert!(errors.is_empty(), "{errors:?}");
-    records.extend(rest);
+    records.extend(drain_clean(&mut stream).await);
     assert_exactly_once(&records, 0..3, 100);
 }

@@ -17,14 +17,6 @@ use ferrokafka_protocol::{ProtocolError, StrBytes};
 use ferrokafka_tests::backend::*;
 use ferrokafka_tests::wire::{WireClient, WireError};
 
-fn cluster(brokers: usize, topic: &str, partitions: i32) -> FakeCluster {
-    FakeCluster::builder()
-        .brokers(brokers)
-        .topic(topic, partitions)
-        .build()
-        .expect("start the fake cluster")
-}
-
 fn client_for(cluster: &FakeCluster, broker: i32) -> WireClient {
     connect(cluster.broker_addr(broker).unwrap()).expect("connect")
 }
@@ -50,7 +42,7 @@ fn is_timeout(error: &WireError) -> bool {
 
 #[test]
 fn an_injected_error_reaches_the_client_and_nothing_is_appended() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let mut client = client_for(&cluster, 0);
     let fault = cluster.inject(
         Fault::on(ApiKey::Produce).action(FaultAction::Error(ResponseError::NotLeaderOrFollower)),
@@ -81,7 +73,7 @@ fn an_injected_error_reaches_the_client_and_nothing_is_appended() {
 
 #[test]
 fn a_partition_scoped_error_fails_only_that_partition() {
-    let cluster = cluster(1, "t", 2);
+    let cluster = fake_with_topic(1, "t", 2);
     let mut client = client_for(&cluster, 0);
     cluster.inject(
         Fault::on(ApiKey::Produce)
@@ -114,7 +106,7 @@ fn a_partition_scoped_error_fails_only_that_partition() {
 
 #[test]
 fn the_nth_request_is_the_one_that_fails() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let mut client = client_for(&cluster, 0);
     let fault = cluster.inject(
         Fault::on(ApiKey::Produce)
@@ -137,7 +129,7 @@ fn the_nth_request_is_the_one_that_fails() {
 
 #[test]
 fn a_delayed_answer_arrives_after_the_client_gave_up() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let (mut client, socket) = connect_with_socket(cluster.broker_addr(0).unwrap()).unwrap();
     cluster.inject(Fault::on(ApiKey::Produce).action(FaultAction::Delay(Duration::from_secs(2))));
     set_read_timeout(&socket, Duration::from_millis(100));
@@ -156,7 +148,7 @@ fn a_delayed_answer_arrives_after_the_client_gave_up() {
 
 #[test]
 fn closing_before_apply_loses_the_request() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let mut client = client_for(&cluster, 0);
     cluster.inject(Fault::on(ApiKey::Produce).action(FaultAction::CloseBeforeApply));
     let error = produce(&mut client, "t", 0, one("lost")).unwrap_err();
@@ -166,7 +158,7 @@ fn closing_before_apply_loses_the_request() {
 
 #[test]
 fn closing_after_apply_keeps_the_write_and_the_idempotent_retry_is_a_duplicate() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let mut client = client_for(&cluster, 0);
     let (pid, epoch) = init_producer_id(&mut client);
     cluster.inject(Fault::on(ApiKey::Produce).action(FaultAction::CloseAfterApply));
@@ -207,7 +199,7 @@ fn closing_after_apply_keeps_the_write_and_the_idempotent_retry_is_a_duplicate()
 
 #[test]
 fn a_request_never_answered_times_out_on_a_silent_open_connection() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let (mut client, socket) = connect_with_socket(cluster.broker_addr(0).unwrap()).unwrap();
     set_read_timeout(&socket, Duration::from_millis(200));
     cluster.inject(Fault::on(ApiKey::Produce).action(FaultAction::NeverAnswer));
@@ -230,7 +222,7 @@ fn a_request_never_answered_times_out_on_a_silent_open_connection() {
 
 #[test]
 fn raw_bytes_replace_the_answer() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     // A frame announcing 2 GiB: the client's frame cap refuses it.
     let mut client = client_for(&cluster, 0);
     cluster.inject(
@@ -264,7 +256,7 @@ fn raw_bytes_replace_the_answer() {
 
 #[test]
 fn a_leader_move_redirects_the_client() {
-    let cluster = cluster(2, "t", 1);
+    let cluster = fake_with_topic(2, "t", 1);
     let leader = cluster.partition_state("t", 0).unwrap().leader;
     let other = 1 - leader;
     let mut old = client_for(&cluster, leader);
@@ -299,7 +291,7 @@ fn a_leader_move_redirects_the_client() {
 
 #[test]
 fn a_stopped_broker_refuses_and_drops_connections_and_comes_back_intact() {
-    let cluster = cluster(2, "t", 1);
+    let cluster = fake_with_topic(2, "t", 1);
     let leader = cluster.partition_state("t", 0).unwrap().leader;
     let addr = cluster.broker_addr(leader).unwrap();
     let mut client = client_for(&cluster, leader);
@@ -327,7 +319,7 @@ fn a_stopped_broker_refuses_and_drops_connections_and_comes_back_intact() {
 
 #[test]
 fn idempotence_errors_match_kafka() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let mut client = client_for(&cluster, 0);
     let (pid, epoch) = init_producer_id(&mut client);
     // No state for the producer and a sequence other than 0.
@@ -418,7 +410,7 @@ fn idempotence_errors_match_kafka() {
 
 #[test]
 fn acks_zero_is_applied_and_never_answered() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let (mut client, socket) = connect_with_socket(cluster.broker_addr(0).unwrap()).unwrap();
     set_read_timeout(&socket, Duration::from_millis(200));
     let request = produce_request("t", 0, 0, one("fire-and-forget"));
@@ -434,7 +426,7 @@ fn acks_zero_is_applied_and_never_answered() {
 
 #[test]
 fn read_committed_stops_at_open_transactions_and_lists_aborted_ones() {
-    let cluster = cluster(1, "t", 1);
+    let cluster = fake_with_topic(1, "t", 1);
     let mut client = client_for(&cluster, 0);
     let txn = |pid, seq, value: &str| {
         batch(
@@ -554,7 +546,7 @@ fn sasl_plain_gates_every_request() {
 
 #[test]
 fn a_single_member_group_joins_syncs_and_commits() {
-    let cluster = cluster(3, "t", 2);
+    let cluster = fake_with_topic(3, "t", 2);
     let mut any = client_for(&cluster, 0);
     let batched = any.version(ApiKey::FindCoordinator) >= 4;
     let request = if batched {
@@ -700,7 +692,7 @@ fn apis_the_fake_serves_are_advertised_and_capped_versions_hold() {
 
 #[test]
 fn create_partitions_grows_a_topic() {
-    let cluster = cluster(3, "grow", 2);
+    let cluster = fake_with_topic(3, "grow", 2);
     let mut client = client_for(&cluster, 0);
     let response: CreatePartitionsResponse = client
         .call(

@@ -10,7 +10,7 @@ use ferrokafka::{Client, ConnectFailure, ErrorKind};
 use ferrokafka_fake::FakeCluster;
 use ferrokafka_tests::nisshi::Scram;
 use ferrokafka_tests::pki::Pki;
-use ferrokafka_tests::stunnel::{ClientCertificate, Stunnel};
+use ferrokafka_tests::stunnel::Stunnel;
 use ferrokafka_tests::{free_port, Nisshi};
 
 use common::security::{refused, sasl_builder, sasl_config};
@@ -86,13 +86,7 @@ async fn sasl_ssl_scram_through_stunnel() {
         .scram_user(Scram::Sha512, "carol", "carol-pw-512")
         .start()
         .unwrap();
-    let proxy = Stunnel::start(
-        &pki,
-        tls_port,
-        broker.addr(),
-        ("server.pem", "server.key"),
-        ClientCertificate::NotAsked,
-    );
+    let proxy = Stunnel::tls(&pki, tls_port, broker.addr());
     let ca = pki.path("ca.pem");
     let bootstrap = format!("localhost:{}", proxy.port());
     let config = |password: &str| {

@@ -10,27 +10,27 @@ use std::time::Duration;
 
 use ferrokafka::{Client, ClientConfig, ConnectFailure};
 use ferrokafka_tests::pki::{openssl, Pki};
-use ferrokafka_tests::stunnel::{ClientCertificate, Stunnel};
+use ferrokafka_tests::stunnel::{ClientCertificate, Stunnel, SERVER_IDENTITY};
 use ferrokafka_tests::{free_port, Nisshi};
 
 use common::security::{tls_config, tls_refused};
+
+/// A broker that advertises `localhost:<tls_port>`, the port of the TLS
+/// proxy the test puts in front of it (under the certificate's name).
+fn broker_advertising(tls_port: u16) -> Nisshi {
+    Nisshi::builder()
+        .advertised(format!("localhost:{tls_port}"))
+        .start()
+        .unwrap()
+}
 
 #[tokio::test]
 async fn tls_valid_chain_connects_and_each_bad_certificate_is_refused_with_its_cause() {
     let pki = Pki::generate(&["localhost"]);
     // The broker advertises the valid TLS port under the certificate's name.
     let valid_port = free_port().unwrap();
-    let broker = Nisshi::builder()
-        .advertised(format!("localhost:{valid_port}"))
-        .start()
-        .unwrap();
-    let valid = Stunnel::start(
-        &pki,
-        valid_port,
-        broker.addr(),
-        ("server.pem", "server.key"),
-        ClientCertificate::NotAsked,
-    );
+    let broker = broker_advertising(valid_port);
+    let valid = Stunnel::tls(&pki, valid_port, broker.addr());
     let expired = Stunnel::start(
         &pki,
         free_port().unwrap(),
@@ -38,13 +38,7 @@ async fn tls_valid_chain_connects_and_each_bad_certificate_is_refused_with_its_c
         ("expired.pem", "expired.key"),
         ClientCertificate::NotAsked,
     );
-    let mtls = Stunnel::start(
-        &pki,
-        free_port().unwrap(),
-        broker.addr(),
-        ("server.pem", "server.key"),
-        ClientCertificate::Required("ca.pem"),
-    );
+    let mtls = Stunnel::mtls(&pki, free_port().unwrap(), broker.addr(), "ca.pem");
     let ca = pki.path("ca.pem");
     let trust = [
         ("ssl.truststore.location", ca.as_str()),
@@ -188,31 +182,16 @@ async fn mtls_refusal_is_reported_by_the_connector_before_any_request() {
     let pki = Pki::generate(&["localhost"]);
     // The broker advertises the port that asks for a certificate optionally.
     let optional_port = free_port().unwrap();
-    let broker = Nisshi::builder()
-        .advertised(format!("localhost:{optional_port}"))
-        .start()
-        .unwrap();
-    let required = Stunnel::start(
-        &pki,
-        free_port().unwrap(),
-        broker.addr(),
-        ("server.pem", "server.key"),
-        ClientCertificate::Required("ca.pem"),
-    );
+    let broker = broker_advertising(optional_port);
+    let required = Stunnel::mtls(&pki, free_port().unwrap(), broker.addr(), "ca.pem");
     let optional = Stunnel::start(
         &pki,
         optional_port,
         broker.addr(),
-        ("server.pem", "server.key"),
+        SERVER_IDENTITY,
         ClientCertificate::Optional("ca.pem"),
     );
-    let other_ca = Stunnel::start(
-        &pki,
-        free_port().unwrap(),
-        broker.addr(),
-        ("server.pem", "server.key"),
-        ClientCertificate::Required("other-ca.pem"),
-    );
+    let other_ca = Stunnel::mtls(&pki, free_port().unwrap(), broker.addr(), "other-ca.pem");
     let ca = pki.path("ca.pem");
     let settings = |extra: &[(&str, &str)]| {
         let mut pairs = vec![("ssl.truststore.location", ca.as_str())];
@@ -288,17 +267,8 @@ async fn mtls_refusal_is_reported_by_the_connector_before_any_request() {
 async fn encrypted_pem_keys_for_mutual_tls() {
     let pki = Pki::generate(&["localhost"]);
     let port = free_port().unwrap();
-    let broker = Nisshi::builder()
-        .advertised(format!("localhost:{port}"))
-        .start()
-        .unwrap();
-    let mtls = Stunnel::start(
-        &pki,
-        port,
-        broker.addr(),
-        ("server.pem", "server.key"),
-        ClientCertificate::Required("ca.pem"),
-    );
+    let broker = broker_advertising(port);
+    let mtls = Stunnel::mtls(&pki, port, broker.addr(), "ca.pem");
     let (key, pkcs8, legacy) = (
         pki.path("client.key"),
         pki.path("client-pkcs8.key"),

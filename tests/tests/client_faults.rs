@@ -16,7 +16,8 @@ use std::time::Duration;
 use ferrokafka::protocol::compression::Compression;
 use ferrokafka::protocol::messages::ApiKey;
 use ferrokafka::{
-    Client, ClientConfig, ErrorKind, ReadRange, Record, RecordStream, TopicPartition,
+    Client, ClientConfig, ClientConfigBuilder, ErrorKind, ReadRange, Record, RecordStream,
+    TopicPartition,
 };
 use ferrokafka_fake::messages::RequestKind;
 use ferrokafka_fake::{FakeCluster, Fault, FaultAction, ResponseError};
@@ -37,23 +38,37 @@ const STALL: Duration = Duration::from_secs(90);
 /// worth of bytes wait for the consumer, so a read takes many fetches and
 /// a fault injected mid-read meets fetches still to come.
 async fn client(cluster: &FakeCluster, small_fetches: bool) -> Client {
-    let mut builder = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
-        .client_id("ferrokafka-faults")
-        .request_timeout(REQUEST_TIMEOUT)
-        .fetch_max_wait(FETCH_WAIT)
-        .default_api_timeout(Duration::from_secs(60))
-        .retry_backoff(Duration::from_millis(20))
-        .retry_backoff_max(Duration::from_millis(200))
-        .reconnect_backoff(Duration::from_millis(20))
-        .reconnect_backoff_max(Duration::from_millis(300));
-    if small_fetches {
-        builder = builder
-            .max_partition_fetch_bytes(512)
-            .fetch_max_bytes(1024)
-            .fetch_buffer_max_bytes(2048);
-    }
-    let config = builder.build().expect("a valid configuration");
+    client_with(cluster, |config| {
+        let config = config
+            .client_id("ferrokafka-faults")
+            .request_timeout(REQUEST_TIMEOUT)
+            .fetch_max_wait(FETCH_WAIT)
+            .default_api_timeout(Duration::from_secs(60))
+            .retry_backoff(Duration::from_millis(20))
+            .retry_backoff_max(Duration::from_millis(200))
+            .reconnect_backoff(Duration::from_millis(20))
+            .reconnect_backoff_max(Duration::from_millis(300));
+        if small_fetches {
+            config
+                .max_partition_fetch_bytes(512)
+                .fetch_max_bytes(1024)
+                .fetch_buffer_max_bytes(2048)
+        } else {
+            config
+        }
+    })
+    .await
+}
+
+/// A client of the cluster with only the settings `configure` makes
+/// (besides `bootstrap.servers`), for tests about those settings.
+async fn client_with(
+    cluster: &FakeCluster,
+    configure: impl FnOnce(ClientConfigBuilder) -> ClientConfigBuilder,
+) -> Client {
+    let config = configure(ClientConfig::builder().bootstrap_servers(&cluster.bootstrap()))
+        .build()
+        .expect("a valid configuration");
     Client::connect(config)
         .await
         .unwrap_or_else(|e| panic!("connect to the fake: {e}"))
@@ -404,6 +419,19 @@ async fn setup(small_fetches: bool) -> (FakeCluster, Client) {
     filled(3, TOPIC, 3, COUNT, small_fetches).await
 }
 
+/// A fault on the fetches of partition `partition` of `TOPIC`.
+fn on_fetches_of(partition: i32) -> Fault {
+    Fault::on(ApiKey::Fetch).partition(TOPIC, partition)
+}
+
+/// The one error of a read in which only `partition` of `TOPIC` failed.
+fn only_error_of(errors: &[ferrokafka::Error], partition: i32) -> &ferrokafka::Error {
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = &errors[0];
+    assert_eq!(e.topic_partition(), Some(&tp(TOPIC, partition)), "{e}");
+    e
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retriable_error_codes_are_retried_until_the_read_succeeds() {
     let (cluster, client) = setup(true).await;
@@ -414,8 +442,7 @@ async fn retriable_error_codes_are_retried_until_the_read_succeeds() {
         ResponseError::KafkaStorageError,
     ] {
         let fault = cluster.inject(
-            Fault::on(ApiKey::Fetch)
-                .partition(TOPIC, 1)
+            on_fetches_of(1)
                 .nth(2)
                 .times(3)
                 .action(FaultAction::Error(error)),
@@ -429,15 +456,12 @@ async fn retriable_error_codes_are_retried_until_the_read_succeeds() {
 async fn non_retriable_error_code_ends_only_its_partition_with_a_typed_error() {
     let (cluster, client) = setup(false).await;
     let fault = cluster.inject(
-        Fault::on(ApiKey::Fetch)
-            .partition(TOPIC, 1)
+        on_fetches_of(1)
             .always()
             .action(FaultAction::Error(ResponseError::TopicAuthorizationFailed)),
     );
     let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    let e = &errors[0];
-    assert_eq!(e.topic_partition(), Some(&tp(TOPIC, 1)), "{e}");
+    let e = only_error_of(&errors, 1);
     assert_eq!(e.code(), Some(29), "{e}");
     assert!(!e.is_retriable(), "{e}");
     assert!(e.to_string().starts_with("faults-1: "), "{e}");
@@ -450,16 +474,13 @@ async fn non_retriable_error_code_ends_only_its_partition_with_a_typed_error() {
 async fn offset_out_of_range_on_one_partition_lets_the_others_finish() {
     let (cluster, client) = setup(true).await;
     let fault = cluster.inject(
-        Fault::on(ApiKey::Fetch)
-            .partition(TOPIC, 2)
+        on_fetches_of(2)
             .nth(2)
             .action(FaultAction::Error(ResponseError::OffsetOutOfRange)),
     );
     let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
     assert_eq!(cluster.fault_hits(fault), 1);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    let e = &errors[0];
-    assert_eq!(e.topic_partition(), Some(&tp(TOPIC, 2)), "{e}");
+    let e = only_error_of(&errors, 2);
     match e.kind() {
         ErrorKind::OffsetOutOfRange {
             requested,
@@ -483,26 +504,22 @@ async fn offset_out_of_range_on_one_partition_lets_the_others_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retriable_error_that_persists_ends_its_partition_after_the_api_timeout() {
     let (cluster, _filler) = setup(false).await;
-    let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
-        .request_timeout(REQUEST_TIMEOUT)
-        .fetch_max_wait(FETCH_WAIT)
-        .default_api_timeout(Duration::from_millis(1500))
-        .retry_backoff(Duration::from_millis(20))
-        .retry_backoff_max(Duration::from_millis(200))
-        .build()
-        .unwrap();
-    let client = Client::connect(config).await.unwrap();
+    let client = client_with(&cluster, |config| {
+        config
+            .request_timeout(REQUEST_TIMEOUT)
+            .fetch_max_wait(FETCH_WAIT)
+            .default_api_timeout(Duration::from_millis(1500))
+            .retry_backoff(Duration::from_millis(20))
+            .retry_backoff_max(Duration::from_millis(200))
+    })
+    .await;
     let fault = cluster.inject(
-        Fault::on(ApiKey::Fetch)
-            .partition(TOPIC, 1)
+        on_fetches_of(1)
             .always()
             .action(FaultAction::Error(ResponseError::NotLeaderOrFollower)),
     );
     let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    let e = &errors[0];
-    assert_eq!(e.topic_partition(), Some(&tp(TOPIC, 1)), "{e}");
+    let e = only_error_of(&errors, 1);
     assert_eq!(e.code(), Some(6), "the last error: {e}");
     assert!(cluster.fault_hits(fault) > 1, "it was retried");
     assert!(records.iter().all(|r| r.partition != 1));
@@ -515,13 +532,7 @@ async fn a_retriable_error_that_persists_ends_its_partition_after_the_api_timeou
 async fn closed_connections_are_retried() {
     let (cluster, client) = setup(true).await;
     for action in [FaultAction::CloseBeforeApply, FaultAction::CloseAfterApply] {
-        let fault = cluster.inject(
-            Fault::on(ApiKey::Fetch)
-                .partition(TOPIC, 0)
-                .nth(2)
-                .times(2)
-                .action(action.clone()),
-        );
+        let fault = cluster.inject(on_fetches_of(0).nth(2).times(2).action(action.clone()));
         reads_all_once(&client, TOPIC, 3, COUNT, &format!("{action:?}")).await;
         assert_eq!(cluster.fault_hits(fault), 2, "{action:?}");
     }
@@ -540,12 +551,7 @@ async fn late_or_missing_answers_time_out_and_are_retried_on_a_new_connection() 
         FaultAction::NeverAnswerAfterApply,
     ] {
         let mark = cluster.requests().len();
-        let fault = cluster.inject(
-            Fault::on(ApiKey::Fetch)
-                .partition(TOPIC, 0)
-                .nth(2)
-                .action(action.clone()),
-        );
+        let fault = cluster.inject(on_fetches_of(0).nth(2).action(action.clone()));
         reads_all_once(&client, TOPIC, 3, COUNT, &format!("{action:?}")).await;
         assert_eq!(cluster.fault_hits(fault), 1, "{action:?}");
         let after = &cluster.requests()[mark..];
@@ -568,14 +574,13 @@ async fn late_or_missing_answers_time_out_and_are_retried_on_a_new_connection() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_gets_an_answer_is_a_timeout_error() {
     let cluster = fake_with_topic(1, TOPIC, 1);
-    let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
-        .request_timeout(Duration::from_millis(500))
-        .fetch_max_wait(Duration::from_millis(100))
-        .default_api_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let client = Client::connect(config).await.unwrap();
+    let client = client_with(&cluster, |config| {
+        config
+            .request_timeout(Duration::from_millis(500))
+            .fetch_max_wait(Duration::from_millis(100))
+            .default_api_timeout(Duration::from_millis(500))
+    })
+    .await;
     for action in [
         FaultAction::NeverAnswer,
         FaultAction::Delay(Duration::from_secs(3)),
@@ -602,11 +607,9 @@ async fn a_request_that_never_gets_an_answer_is_a_timeout_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_fetch_answer_is_a_typed_error_for_its_partitions() {
     let (cluster, client) = setup(false).await;
-    let fault = cluster.inject(Fault::on(ApiKey::Fetch).partition(TOPIC, 1).action(
-        FaultAction::RawBytes(bytes::Bytes::from_static(&[
-            0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8,
-        ])),
-    ));
+    let fault = cluster.inject(on_fetches_of(1).action(FaultAction::RawBytes(
+        bytes::Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8]),
+    )));
     let (records, errors) = read_all(&client, ranges(TOPIC, 3, COUNT)).await;
     assert_eq!(cluster.fault_hits(fault), 1);
     for e in &errors {
@@ -642,17 +645,16 @@ async fn garbage_fetch_answer_is_a_typed_error_for_its_partitions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_frames_after_the_handshake_are_typed_errors() {
     let cluster = fake_with_topic(1, TOPIC, 2);
-    let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
-        .request_timeout(Duration::from_millis(1000))
-        .default_api_timeout(Duration::from_secs(20))
-        .retry_backoff(Duration::from_millis(20))
-        .retry_backoff_max(Duration::from_millis(100))
-        .reconnect_backoff(Duration::from_millis(20))
-        .reconnect_backoff_max(Duration::from_millis(100))
-        .build()
-        .unwrap();
-    let client = Client::connect(config).await.unwrap();
+    let client = client_with(&cluster, |config| {
+        config
+            .request_timeout(Duration::from_millis(1000))
+            .default_api_timeout(Duration::from_secs(20))
+            .retry_backoff(Duration::from_millis(20))
+            .retry_backoff_max(Duration::from_millis(100))
+            .reconnect_backoff(Duration::from_millis(20))
+            .reconnect_backoff_max(Duration::from_millis(100))
+    })
+    .await;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "a negative length",
@@ -702,13 +704,12 @@ async fn hostile_frames_after_the_handshake_are_typed_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_bodies_with_matching_correlation_ids_are_typed_errors() {
     let cluster = fake_with_topic(1, TOPIC, 2);
-    let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
-        .request_timeout(Duration::from_millis(1000))
-        .default_api_timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
-    let client = Client::connect(config).await.unwrap();
+    let client = client_with(&cluster, |config| {
+        config
+            .request_timeout(Duration::from_millis(1000))
+            .default_api_timeout(Duration::from_secs(20))
+    })
+    .await;
     // Metadata v12 answer: header v1 (correlation id, no tagged fields),
     // then throttle_time_ms and the brokers array.
     let huge_varint = [0x80, 0x80, 0x80, 0x80, 0x08]; // 2^31

@@ -39,11 +39,11 @@ pub fn find_peer(workspace_root: &Path) -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// What the build script watches so that making or removing the venv, or
-/// installing into it, re-runs the check: the interpreter and the
-/// `site-packages` directories, those that exist. (A path that does not
-/// exist would make cargo re-run the build script, and so rebuild every
-/// test of the crate, on every build.)
+/// What the build script watches so that removing the venv, or installing
+/// into it, re-runs the check: the interpreter and the `site-packages`
+/// directories, those that exist. (A path that does not exist would make
+/// cargo re-run the build script, and so rebuild every test of the crate,
+/// on every build; hence a venv made later goes unnoticed, see build.rs.)
 pub fn watched_paths(workspace_root: &Path) -> Vec<PathBuf> {
     let mut paths = vec![venv_python(workspace_root)];
     if let Ok(entries) = std::fs::read_dir(workspace_root.join(".venv/lib")) {

@@ -39,6 +39,7 @@ mod client;
 pub mod config;
 pub mod consumer;
 mod error;
+pub mod hooks;
 pub mod metadata;
 pub mod oauth;
 mod pool;
@@ -60,4 +61,4 @@ pub use error::{
 };
 pub use ferrokafka_auth as auth;
 pub use ferrokafka_protocol as protocol;
-pub use types::TopicPartition;
+pub use types::{Api, TopicPartition};

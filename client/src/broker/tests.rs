@@ -172,6 +172,7 @@ fn options(max_in_flight: usize) -> ConnectionOptions {
         max_in_flight,
         max_idle: Duration::from_secs(600),
         sasl: None,
+        hooks: crate::hooks::HookSet::default(),
     }
 }
 

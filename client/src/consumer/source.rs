@@ -28,6 +28,7 @@ use super::stream::{Chunk, Event, Shared};
 use crate::client::Client;
 use crate::config::IsolationLevel;
 use crate::error::{Error, ErrorKind, Result};
+use crate::hooks::FetchApplied;
 
 type FetchOutcome = (
     i32,
@@ -500,9 +501,19 @@ impl Source {
             conclusive,
         );
         let high = c.end;
+        let position = c.position;
         if progress.error.is_some() {
             c.done = true;
         }
+        self.client.config().hooks().each(|h| {
+            h.on_fetch_applied(&FetchApplied {
+                partition: &tp,
+                records: progress.records,
+                bytes: progress.bytes,
+                high_watermark: p.high_watermark,
+                position,
+            })
+        });
         if !progress.batches.is_empty() {
             let share = budget
                 .as_mut()

@@ -229,6 +229,14 @@ pub(crate) struct Inner {
     pub(crate) closing: AtomicBool,
 }
 
+impl Client {
+    /// A producer on this client's connections, with the default
+    /// partitioner; see [`Producer::new`].
+    pub async fn producer(&self, config: ProducerConfig) -> Result<Producer, Error> {
+        Producer::new(self.clone(), config).await
+    }
+}
+
 impl Producer {
     /// A producer on `client` with the default partitioner. With
     /// idempotence on, gets a producer id first (failing here, with what to

@@ -230,7 +230,7 @@ impl Client {
     }
 
     async fn load_brokers(&self, conn: &BrokerConnection) -> Result<()> {
-        let response = self.metadata_request(conn, Some(&[])).await?;
+        let response = self.metadata_request(conn, Some(&[]), false).await?;
         if response.brokers.is_empty() {
             return Err(Error::new(ErrorKind::UnexpectedResponse(
                 "the Metadata answer lists no brokers".to_owned(),
@@ -244,6 +244,7 @@ impl Client {
         &self,
         conn: &BrokerConnection,
         topics: Option<&[Arc<str>]>,
+        auto_create: bool,
     ) -> Result<MetadataResponse> {
         let version = conn.version(ApiKey::Metadata)?;
         let topics = topics.map(|names| {
@@ -264,7 +265,7 @@ impl Client {
             })
             // Before v4 the field does not exist (brokers decide); setting
             // it would make the request impossible to encode.
-            .with_allow_auto_topic_creation(version < 4);
+            .with_allow_auto_topic_creation(version < 4 || auto_create);
         conn.send_at(&request, version, conn.request_timeout())
             .await
     }
@@ -288,9 +289,20 @@ impl Client {
     /// Refreshes the metadata of `topics` (all topics when `None`) from
     /// any reachable broker, and returns the response.
     pub async fn refresh_metadata(&self, topics: Option<&[Arc<str>]>) -> Result<MetadataResponse> {
+        self.refresh_metadata_with(topics, false).await
+    }
+
+    /// As [`refresh_metadata`](Self::refresh_metadata); with `auto_create`
+    /// the broker is asked to create topics that do not exist (as Java's
+    /// producer does; the broker's `auto.create.topics.enable` decides).
+    pub(crate) async fn refresh_metadata_with(
+        &self,
+        topics: Option<&[Arc<str>]>,
+        auto_create: bool,
+    ) -> Result<MetadataResponse> {
         let _one_at_a_time = self.inner.refresh.lock().await;
         let conn = self.any_connection().await?;
-        let response = self.metadata_request(&conn, topics).await?;
+        let response = self.metadata_request(&conn, topics, auto_create).await?;
         self.metadata_mut().apply(&response, Instant::now());
         Ok(response)
     }

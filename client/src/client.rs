@@ -14,7 +14,9 @@ use tokio::time::Instant;
 use crate::backoff::backoff_with_jitter;
 use crate::broker::BrokerConnection;
 use crate::config::{BrokerAddress, ClientConfig};
-use crate::error::{BootstrapAttempt, BootstrapError, ConnectFailure, Error, ErrorKind, Result};
+use crate::error::{
+    BootstrapAttempt, BootstrapError, ConnectFailure, ConnectionFailure, Error, ErrorKind, Result,
+};
 use crate::metadata::{Lookup, Metadata, PartitionInfo, TopicInfo};
 use crate::pool::{connect_addr, connection_options, resolve, Pool};
 use crate::transport::Connector;
@@ -99,7 +101,7 @@ impl Client {
         let started = Instant::now();
         let deadline = started + config.bootstrap_timeout();
         let options = connection_options(config);
-        let mut attempts: Vec<BootstrapAttempt> = Vec::new();
+        let mut attempts: Vec<(BootstrapAttempt, Repeats)> = Vec::new();
         let failures_this_round = std::cell::Cell::new(0u32);
         let transient_this_round = std::cell::Cell::new(0u32);
         let mut record = |server: &BrokerAddress,
@@ -107,25 +109,39 @@ impl Client {
                           failure: ConnectFailure| {
             tracing::debug!(%server, ?resolved, %failure, "bootstrap attempt failed");
             failures_this_round.set(failures_this_round.get() + 1);
-            if !failure.is_permanent() {
-                transient_this_round.set(transient_this_round.get() + 1);
-            }
-            if let Some(a) = attempts
+            let settled = match attempts
                 .iter_mut()
-                .find(|a| &a.server == server && a.resolved == resolved)
+                .find(|(a, _)| &a.server == server && a.resolved == resolved)
             {
-                a.failure = failure;
-                a.tries += 1;
-            } else {
-                attempts.push(BootstrapAttempt {
-                    server: server.clone(),
-                    resolved,
-                    failure,
-                    tries: 1,
-                });
+                Some((a, repeats)) => {
+                    let settled = repeats.note(&failure);
+                    if failure.telling() >= a.failure.telling() {
+                        a.failure = failure.clone();
+                    }
+                    a.tries += 1;
+                    settled
+                }
+                None => {
+                    let mut repeats = Repeats::default();
+                    let settled = repeats.note(&failure);
+                    attempts.push((
+                        BootstrapAttempt {
+                            server: server.clone(),
+                            resolved,
+                            failure: failure.clone(),
+                            tries: 1,
+                        },
+                        repeats,
+                    ));
+                    settled
+                }
+            };
+            if !(failure.is_permanent() || settled) {
+                transient_this_round.set(transient_this_round.get() + 1);
             }
         };
         let mut round = 0u32;
+        let mut gave_up_early = false;
         loop {
             for server in config.bootstrap_servers() {
                 let now = Instant::now();
@@ -170,6 +186,9 @@ impl Client {
                             }
                             Err(e) => {
                                 let failure = match e.kind() {
+                                    ErrorKind::Connection(
+                                        ConnectionFailure::ClosedByPeer | ConnectionFailure::Io(_),
+                                    ) => ConnectFailure::ClosedAfterApiVersions,
                                     ErrorKind::Protocol(_)
                                     | ErrorKind::Connection(_)
                                     | ErrorKind::UnexpectedResponse(_) => {
@@ -192,8 +211,10 @@ impl Client {
                 break;
             }
             // Wrong credentials or an untrusted certificate do not heal
-            // by retrying (and retried passwords can lock accounts).
+            // by retrying (and retried passwords can lock accounts), nor
+            // does a peer that answered the same wrong way again and again.
             if failures_this_round.get() > 0 && transient_this_round.get() == 0 {
+                gave_up_early = true;
                 break;
             }
             failures_this_round.set(0);
@@ -210,7 +231,9 @@ impl Client {
         }
         Err(Error::new(ErrorKind::Bootstrap(BootstrapError {
             waited: started.elapsed(),
-            attempts,
+            timeout: config.bootstrap_timeout(),
+            gave_up_early,
+            attempts: attempts.into_iter().map(|(a, _)| a).collect(),
         })))
     }
 
@@ -492,5 +515,67 @@ impl Client {
     /// The request timeout plus `extra` (for fetches the broker may hold).
     pub(crate) fn request_timeout_plus(&self, extra: Duration) -> Duration {
         self.inner.config.request_timeout() + extra
+    }
+}
+
+/// How one bootstrap address kept failing: a peer that answers the same
+/// wrong way this many times in a row is not going to change.
+#[derive(Debug, Default)]
+struct Repeats {
+    last: Option<ConnectFailure>,
+    count: u32,
+}
+
+/// Identical misbehaviours in a row after which an address is given up.
+const SETTLED_AFTER: u32 = 3;
+
+impl Repeats {
+    /// Notes `failure`; true once the address has misbehaved the same way
+    /// [`SETTLED_AFTER`] times in a row.
+    fn note(&mut self, failure: &ConnectFailure) -> bool {
+        if self.last.as_ref() == Some(failure) {
+            self.count += 1;
+        } else {
+            self.last = Some(failure.clone());
+            self.count = 1;
+        }
+        failure.is_misbehaviour() && self.count >= SETTLED_AFTER
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_misbehaviour_three_times_settles_an_address() {
+        let mut r = Repeats::default();
+        assert!(!r.note(&ConnectFailure::ClosedDuringHandshake));
+        assert!(!r.note(&ConnectFailure::ClosedDuringHandshake));
+        assert!(r.note(&ConnectFailure::ClosedDuringHandshake));
+        // Something else in between starts over.
+        let mut r = Repeats::default();
+        r.note(&ConnectFailure::ClosedDuringHandshake);
+        r.note(&ConnectFailure::ClosedDuringHandshake);
+        assert!(!r.note(&ConnectFailure::TimedOut(Duration::from_millis(3), "x")));
+        assert!(!r.note(&ConnectFailure::ClosedDuringHandshake));
+        // Refused and timed out never settle: a broker may be starting.
+        let mut r = Repeats::default();
+        for _ in 0..10 {
+            assert!(!r.note(&ConnectFailure::Refused));
+        }
+    }
+
+    #[test]
+    fn a_timeout_cut_by_the_deadline_tells_least() {
+        let cut = ConnectFailure::TimedOut(Duration::from_millis(400), "the TCP connect");
+        for more in [
+            ConnectFailure::ClosedDuringHandshake,
+            ConnectFailure::Malformed("x".into()),
+            ConnectFailure::Refused,
+            ConnectFailure::WrongProtocol("TLS"),
+        ] {
+            assert!(more.telling() > cut.telling(), "{more}");
+        }
     }
 }

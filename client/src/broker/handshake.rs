@@ -166,11 +166,13 @@ where
     out[..].zeroize();
     written.map_err(|e| io_failure(&e))?;
     est.transport.flush().await.map_err(|e| io_failure(&e))?;
-    let frame = read_frame(&mut est.transport, &mut est.decoder, &mut est.read_buf).await?;
+    let frame = read_frame(&mut est.transport, &mut est.decoder, &mut est.read_buf)
+        .await
+        .map_err(|e| in_step(api_key, e))?;
     observer.exchange(api_key, api_version, sent, frame.len() + 4, started);
     let (header, mut body) =
         decode_response_header(frame, response_header_version(api_key, api_version))
-            .map_err(protocol_failure)?;
+            .map_err(|e| in_step(api_key, protocol_failure(e)))?;
     if header.correlation_id != correlation_id {
         return Err(ConnectFailure::Malformed(format!(
             "the {api_key:?} answer carries correlation id {}, expected {correlation_id}",
@@ -355,6 +357,16 @@ fn io_failure(error: &std::io::Error) -> ConnectFailure {
     }
 }
 
+/// Names the step of a malformed answer.
+fn in_step(api: ApiKey, failure: ConnectFailure) -> ConnectFailure {
+    match failure {
+        ConnectFailure::Malformed(what) => {
+            ConnectFailure::Malformed(format!("the {api:?} answer: {what}"))
+        }
+        other => other,
+    }
+}
+
 fn frame_failure(error: FrameError) -> ConnectFailure {
     match error {
         FrameError::WrongProtocol { seen } => ConnectFailure::WrongProtocol(seen),
@@ -397,7 +409,9 @@ async fn api_versions(
             .await
             .map_err(|e| io_failure(&e))?;
         transport.flush().await.map_err(|e| io_failure(&e))?;
-        let frame = read_frame(&mut transport, &mut decoder, &mut read_buf).await?;
+        let frame = read_frame(&mut transport, &mut decoder, &mut read_buf)
+            .await
+            .map_err(|e| in_step(ApiKey::ApiVersions, e))?;
         observer.exchange(
             ApiKey::ApiVersions,
             version,
@@ -406,15 +420,18 @@ async fn api_versions(
             started,
         );
         // ApiVersions always answers with response header v0.
-        let (header, body): (_, Bytes) =
-            decode_response_header(frame, 0).map_err(protocol_failure)?;
+        let (header, body): (_, Bytes) = decode_response_header(frame, 0)
+            .map_err(|e| in_step(ApiKey::ApiVersions, protocol_failure(e)))?;
         if header.correlation_id != correlation_id {
             return Err(ConnectFailure::Malformed(format!(
                 "the ApiVersions answer carries correlation id {}, expected {correlation_id}",
                 header.correlation_id
             )));
         }
-        match exchange.handle_response(body).map_err(protocol_failure)? {
+        match exchange
+            .handle_response(body)
+            .map_err(|e| in_step(ApiKey::ApiVersions, protocol_failure(e)))?
+        {
             ExchangeStep::Done(versions) => {
                 return Ok(Established {
                     transport,

@@ -82,9 +82,15 @@ pub(crate) async fn establish_with(
             client_id,
             next_correlation_id: 100,
         };
+        let during = match sasl {
+            SaslAuth::OAuthBearer { .. } => {
+                "SASL authentication (which includes getting an OAUTHBEARER token)"
+            }
+            _ => "SASL authentication",
+        };
         let lifetime = tokio::time::timeout_at(deadline, authenticate(&mut channel, sasl))
             .await
-            .map_err(|_| ConnectFailure::TimedOut(timeout, "SASL authentication"))??;
+            .map_err(|_| ConnectFailure::TimedOut(timeout, during))??;
         established.session_lifetime = lifetime;
     }
     Ok(established)

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrokafka_auth::redact::Scrubber;
 use ferrokafka_auth::SaslStep;
 use ferrokafka_protocol::bounded::decode_response;
 use ferrokafka_protocol::frame::{FrameDecoder, FrameError};
@@ -240,6 +241,12 @@ pub(crate) async fn authenticate(
         }
     })?;
     let mut out = client.start().map_err(|e| fail(e.to_string()))?;
+    // The broker's messages reach errors only as excerpts without the
+    // password (a broker may quote what it received; PLAIN sends it).
+    let scrubber = match sasl {
+        SaslAuth::Plain(c) | SaslAuth::Scram(_, c) => Scrubber::new().secret(&c.password),
+        _ => Scrubber::new(),
+    };
     // PLAIN and OAUTHBEARER take one round, SCRAM two.
     for _ in 0..4 {
         let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(out.to_vec()));
@@ -254,7 +261,7 @@ pub(crate) async fn authenticate(
             let message = response
                 .error_message
                 .as_ref()
-                .map(|m| m.as_str().chars().take(300).collect::<String>())
+                .map(|m| scrubber.excerpt(m.as_str()))
                 .unwrap_or_default();
             return Err(fail(format!(
                 "the broker refused it (error code {}): {message} (check the user name and password, and that the user exists for {mechanism})",
@@ -267,7 +274,8 @@ pub(crate) async fn authenticate(
                 // The server's own refusal (SCRAM `e=invalid-proof`): wrong
                 // credentials, not a misbehaving server.
                 ferrokafka_auth::SaslError::ServerError { message, .. } => fail(format!(
-                    "the broker refused it: {message} (check the user name and password, and that the user exists for {mechanism})"
+                    "the broker refused it: {} (check the user name and password, and that the user exists for {mechanism})",
+                    scrubber.excerpt(&message)
                 )),
                 error => ConnectFailure::SaslServerRejected {
                     user: sasl.username().to_owned(),

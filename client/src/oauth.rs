@@ -405,8 +405,13 @@ fn tls_failure(
             "the token endpoint's certificate must be renewed (or this machine's clock is wrong)"
                 .to_owned(),
         ),
-        rustls::Error::InvalidCertificate(_) => (
-            "its certificate is not signed by a trusted CA".to_owned(),
+        rustls::Error::InvalidCertificate(cause) => (
+            match cause {
+                C::UnknownIssuer | C::BadSignature => {
+                    "its certificate is not signed by a trusted CA".to_owned()
+                }
+                _ => "its certificate was refused".to_owned(),
+            },
             format!(
                 "the token client trusts {}; set {CA_KEY} to a PEM file with the CA that signed the token endpoint's certificate",
                 trust.describe()

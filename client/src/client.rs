@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::backoff::backoff_with_jitter;
 use crate::broker::BrokerConnection;
-use crate::config::{BrokerAddress, ClientConfig};
+use crate::config::{BrokerAddress, ClientConfig, SecurityProtocol};
 use crate::error::{
     BootstrapAttempt, BootstrapError, ConnectFailure, ConnectionFailure, Error, ErrorKind, Result,
 };
@@ -21,6 +21,7 @@ use crate::metadata::{Lookup, Metadata, PartitionInfo, TopicInfo};
 use crate::pool::{connect_addr, connection_options, resolve, Pool};
 use crate::transport::Connector;
 use crate::types::TopicPartition;
+use ferrokafka_auth::Mechanism;
 
 /// A Kafka client: cheap to clone, shared by admin calls and readers.
 ///
@@ -56,6 +57,29 @@ pub(crate) struct Inner {
     pub(crate) fetch_budget: Arc<Semaphore>,
 }
 
+/// Warns (once per client) when `security.protocol=SASL_PLAINTEXT`
+/// sends a secret in clear: PLAIN sends the password, OAUTHBEARER the
+/// bearer token, to every broker. SCRAM sends only a proof.
+fn warn_if_cleartext_sasl(config: &ClientConfig) {
+    if config.security_protocol() != SecurityProtocol::SaslPlaintext {
+        return;
+    }
+    let Some(mechanism) = config.security().sasl_mechanism() else {
+        return;
+    };
+    let secret = match mechanism {
+        Mechanism::Plain => "the password",
+        Mechanism::OAuthBearer => "the bearer token",
+        _ => return,
+    };
+    tracing::warn!(
+        client_id = config.client_id(),
+        mechanism = mechanism.name(),
+        "security.protocol=SASL_PLAINTEXT with SASL {}: {secret} travels unencrypted to every broker, readable by anyone on the network path; use security.protocol=SASL_SSL",
+        mechanism.name()
+    );
+}
+
 impl Client {
     /// Connects to the cluster over TCP, or TLS when `security.protocol`
     /// is `SSL`/`SASL_SSL` (authenticating with SASL when it says so): tries every
@@ -65,6 +89,9 @@ impl Client {
     ///
     /// Fails with [`ErrorKind::Bootstrap`] listing every address tried and
     /// why each failed.
+    ///
+    /// With `security.protocol=SASL_PLAINTEXT` and PLAIN or OAUTHBEARER,
+    /// logs one warning: the password or token travels unencrypted.
     pub async fn connect(config: ClientConfig) -> Result<Client> {
         let connector = crate::security::connector_for(&config)?;
         Self::connect_with(config, connector).await
@@ -77,6 +104,7 @@ impl Client {
         connector: Arc<dyn Connector>,
     ) -> Result<Client> {
         config.validate()?;
+        warn_if_cleartext_sasl(&config);
         let budget = config.fetch_buffer_max_bytes().min(Semaphore::MAX_PERMITS);
         let inner = Arc::new(Inner {
             pool: Pool::new(&config, Arc::clone(&connector)),

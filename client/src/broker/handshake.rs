@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrokafka_auth::redact::Scrubber;
 use ferrokafka_auth::SaslStep;
 use ferrokafka_protocol::bounded::decode_response;
 use ferrokafka_protocol::frame::{FrameDecoder, FrameError};
@@ -104,9 +105,15 @@ pub(crate) async fn establish_with(
             next_correlation_id: 100,
             observer: &observer,
         };
+        let during = match sasl {
+            SaslAuth::OAuthBearer { .. } => {
+                "SASL authentication (which includes getting an OAUTHBEARER token)"
+            }
+            _ => "SASL authentication",
+        };
         let lifetime = tokio::time::timeout_at(deadline, authenticate(&mut channel, sasl))
             .await
-            .map_err(|_| ConnectFailure::TimedOut(timeout, "SASL authentication"))??;
+            .map_err(|_| ConnectFailure::TimedOut(timeout, during))??;
         established.session_lifetime = lifetime;
     }
     Ok(established)
@@ -294,6 +301,12 @@ pub(crate) async fn authenticate(
         }
     })?;
     let mut out = client.start().map_err(|e| fail(e.to_string()))?;
+    // The broker's messages reach errors only as excerpts without the
+    // password (a broker may quote what it received; PLAIN sends it).
+    let scrubber = match sasl {
+        SaslAuth::Plain(c) | SaslAuth::Scram(_, c) => Scrubber::new().secret(&c.password),
+        _ => Scrubber::new(),
+    };
     // PLAIN and OAUTHBEARER take one round, SCRAM two.
     for _ in 0..4 {
         let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(out.to_vec()));
@@ -308,7 +321,7 @@ pub(crate) async fn authenticate(
             let message = response
                 .error_message
                 .as_ref()
-                .map(|m| m.as_str().chars().take(300).collect::<String>())
+                .map(|m| scrubber.excerpt(m.as_str()))
                 .unwrap_or_default();
             return Err(fail(format!(
                 "the broker refused it (error code {}): {message} (check the user name and password, and that the user exists for {mechanism})",
@@ -321,7 +334,8 @@ pub(crate) async fn authenticate(
                 // The server's own refusal (SCRAM `e=invalid-proof`): wrong
                 // credentials, not a misbehaving server.
                 ferrokafka_auth::SaslError::ServerError { message, .. } => fail(format!(
-                    "the broker refused it: {message} (check the user name and password, and that the user exists for {mechanism})"
+                    "the broker refused it: {} (check the user name and password, and that the user exists for {mechanism})",
+                    scrubber.excerpt(&message)
                 )),
                 error => ConnectFailure::SaslServerRejected {
                     user: sasl.username().to_owned(),

@@ -8,7 +8,14 @@
 //!   `Retry-After` in seconds or as an HTTP-date, capped at
 //!   [`MAX_RETRY_AFTER`]), other 4xx are not and name Entra's `AADSTS` code and
 //!   the setting it points to; redirects, oversized and malformed bodies
-//!   are refused; the client secret never appears in an error.
+//!   are refused. Text from the endpoint reaches an error only as a short
+//!   excerpt passed through a [`Scrubber`], so the client secret never
+//!   appears in one, in any encoding (an endpoint may quote the
+//!   form-encoded request body back).
+//! - [`EntraError::Unusable`]: a token endpoint that cannot be used as
+//!   configured (certificate not trusted, nothing listening, not TLS) is
+//!   reported at once, naming the endpoint and the setting to fix, not
+//!   retried.
 //! - [`TokenSchedule`] refreshes at about 80% of a token's lifetime with
 //!   jitter, keeps the old token while the identity provider is down, and
 //!   backs off exponentially (at least `Retry-After`).
@@ -17,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use zeroize::Zeroizing;
 
+use crate::redact::{form_encode, redact_url, Scrubber};
 use crate::token::{BearerToken, EntraClientCredentials};
 use crate::Secret;
 
@@ -63,9 +71,23 @@ pub enum EntraError {
         /// The limit.
         limit: usize,
     },
-    /// The endpoint could not be reached (DNS, TCP, TLS, timeout): retried.
+    /// The endpoint could not be reached for now (timeout, network
+    /// error): retried.
     #[error("the token endpoint could not be reached: {0}")]
     Unreachable(String),
+    /// The endpoint cannot be used as configured, and retrying will not
+    /// change that: its certificate is not trusted (or names another host,
+    /// or expired), nothing listens on its port, the port does not speak
+    /// TLS, its host does not resolve.
+    #[error("cannot use the token endpoint {endpoint}: {reason}; {fix}")]
+    Unusable {
+        /// The token endpoint URL ([`redact_url`]ed).
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+        /// What to change, naming the setting.
+        fix: String,
+    },
     /// The body is not the JSON a token endpoint returns.
     #[error("malformed token response: {0}")]
     Malformed(String),
@@ -92,21 +114,14 @@ pub fn aadsts_setting(code: u32) -> Option<&'static str> {
     })
 }
 
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 impl EntraClientCredentials {
+    /// The [`Scrubber`] for text from the token endpoint: removes the
+    /// client secret (and the `client_id:secret` pair of HTTP Basic) in
+    /// every encoding.
+    pub fn scrubber(&self) -> Scrubber {
+        Scrubber::new().basic_credentials(&self.client_id, &self.client_secret)
+    }
+
     /// The `application/x-www-form-urlencoded` body of the
     /// client-credentials request (credentials in the body, as Entra
     /// documents).
@@ -146,19 +161,21 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// Classifies a token-endpoint answer. `secret` is removed from any
-/// text that makes it into an error.
+/// Classifies a token-endpoint answer. Text from the answer makes it
+/// into an error only as a [`Scrubber::excerpt`] (every secret of
+/// `scrubber` removed, in every encoding; redirect targets also
+/// [`redact_url`]ed).
 pub fn classify_response(
     status: u16,
     retry_after: Option<&str>,
     location: Option<&str>,
     body: &[u8],
-    secret: &Secret,
+    scrubber: &Scrubber,
 ) -> Result<BearerToken, EntraError> {
     if (300..400).contains(&status) {
         return Err(EntraError::Redirect {
             status,
-            location: location.unwrap_or("").chars().take(200).collect(),
+            location: scrubber.excerpt(&redact_url(&scrubber.scrub(location.unwrap_or("")))),
         });
     }
     if status == 429 || status >= 500 {
@@ -172,16 +189,18 @@ pub fn classify_response(
             limit: MAX_TOKEN_RESPONSE_BYTES,
         });
     }
-    let scrub = |text: &str| -> String {
-        let text: String = text.chars().take(400).collect();
-        if secret.is_empty() {
-            text
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        let error = scrubber.scrub(&e.to_string());
+        EntraError::Malformed(if (200..300).contains(&status) {
+            // A success body may hold a token: none of it is shown.
+            format!("not JSON (HTTP {status}): {error}")
         } else {
-            text.replace(secret.expose(), "<redacted>")
-        }
-    };
-    let json: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| EntraError::Malformed(format!("not JSON (HTTP {status}): {e}")))?;
+            format!(
+                "not JSON (HTTP {status}): {error}; the answer begins: {:?}",
+                scrubber.excerpt(&String::from_utf8_lossy(body))
+            )
+        })
+    })?;
     if !(200..300).contains(&status) {
         let description = json
             .get("error_description")
@@ -206,7 +225,7 @@ pub fn classify_response(
             status,
             aadsts,
             setting: aadsts.and_then(aadsts_setting),
-            description: scrub(description.lines().next().unwrap_or_default()),
+            description: scrubber.excerpt(description),
         });
     }
     let token = json
@@ -342,9 +361,13 @@ impl TokenSchedule {
     }
 
     /// A fetch failed at `now`. Returns the error back when it is not
-    /// retriable (the caller reports it); otherwise schedules a retry.
+    /// retriable and no valid token is cached (the caller reports it at
+    /// once); otherwise schedules a retry with backoff, and the cached
+    /// token, if any, stays in use meanwhile (an endpoint restarting or
+    /// refusing a rotated secret does not break connections while the last
+    /// token is valid).
     pub fn on_failure(&mut self, error: EntraError, now: Instant) -> Result<(), EntraError> {
-        if !error.is_retriable() {
+        if !error.is_retriable() && self.token(now).is_none() {
             return Err(error);
         }
         self.failures = self.failures.saturating_add(1);
@@ -389,8 +412,8 @@ impl TokenSchedule {
 mod tests {
     use super::*;
 
-    fn secret() -> Secret {
-        Secret::new("s3cr3t+/=")
+    fn scrubber() -> Scrubber {
+        Scrubber::new().secret(&Secret::new("s3cr3t+/="))
     }
 
     #[test]
@@ -417,7 +440,7 @@ mod tests {
             None,
             None,
             br#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ.a.b"}"#,
-            &secret(),
+            &scrubber(),
         )
         .unwrap();
         assert_eq!(ok.value.expose(), "eyJ.a.b");
@@ -427,14 +450,14 @@ mod tests {
             None,
             None,
             br#"{"expires_in":"60","access_token":"t"}"#,
-            &secret(),
+            &scrubber(),
         )
         .unwrap();
         assert_eq!(v1.lifetime, Some(Duration::from_secs(60)));
 
-        let e = classify_response(500, None, None, b"oops", &secret()).unwrap_err();
+        let e = classify_response(500, None, None, b"oops", &scrubber()).unwrap_err();
         assert!(e.is_retriable(), "{e}");
-        let e = classify_response(429, Some("7"), None, b"", &secret()).unwrap_err();
+        let e = classify_response(429, Some("7"), None, b"", &scrubber()).unwrap_err();
         assert_eq!(
             e,
             EntraError::Unavailable {
@@ -444,7 +467,7 @@ mod tests {
         );
 
         let bad_secret = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent is s3cr3t+/= the client secret value.\r\nTrace ID: x","error_codes":[7000215]}"#;
-        let e = classify_response(401, None, None, bad_secret, &secret()).unwrap_err();
+        let e = classify_response(401, None, None, bad_secret, &scrubber()).unwrap_err();
         assert!(!e.is_retriable());
         let text = e.to_string();
         assert!(
@@ -457,7 +480,7 @@ mod tests {
         );
 
         let bad_tenant = br#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'nope' not found."}"#;
-        let e = classify_response(400, None, None, bad_tenant, &secret()).unwrap_err();
+        let e = classify_response(400, None, None, bad_tenant, &scrubber()).unwrap_err();
         assert!(
             matches!(e, EntraError::Rejected { aadsts: Some(90002), setting: Some(s), .. } if s.contains("tenant")),
             "{e}"
@@ -468,12 +491,12 @@ mod tests {
             b"{\"expires_in\":5}",
             b"{\"access_token\":\"t\"}",
         ] {
-            let e = classify_response(200, None, None, body, &secret()).unwrap_err();
+            let e = classify_response(200, None, None, body, &scrubber()).unwrap_err();
             assert!(matches!(e, EntraError::Malformed(_)), "{e}");
         }
         let huge = vec![b' '; 10 * 1024 * 1024];
         assert_eq!(
-            classify_response(200, None, None, &huge, &secret()).unwrap_err(),
+            classify_response(200, None, None, &huge, &scrubber()).unwrap_err(),
             EntraError::TooLarge {
                 limit: MAX_TOKEN_RESPONSE_BYTES
             }
@@ -483,7 +506,7 @@ mod tests {
             None,
             Some("https://evil.example/steal"),
             b"",
-            &secret(),
+            &scrubber(),
         )
         .unwrap_err();
         assert!(
@@ -593,7 +616,7 @@ mod tests {
         // Through the classifier: a 503 with a date a minute ahead waits
         // about that long (the classifier reads the clock itself).
         let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(61));
-        let e = classify_response(503, Some(&soon), None, b"", &secret()).unwrap_err();
+        let e = classify_response(503, Some(&soon), None, b"", &scrubber()).unwrap_err();
         let EntraError::Unavailable {
             retry_after: Some(wait),
             ..
@@ -654,15 +677,76 @@ mod tests {
         assert_eq!(s.next_fetch(), t1 + Duration::from_secs(30));
         // After expiry there is no token to use.
         assert!(s.token(t0 + Duration::from_secs(100)).is_none());
-        // A 4xx is handed back, not scheduled.
-        let before = s.next_fetch();
-        let err = EntraError::Rejected {
+        // A 4xx or an unusable endpoint while the token is valid: the
+        // token stays in use and the fetch is retried later...
+        let rejected = EntraError::Rejected {
             status: 400,
             aadsts: Some(90002),
             setting: aadsts_setting(90002),
             description: String::new(),
         };
-        assert!(s.on_failure(err, t1).is_err());
+        let unusable = EntraError::Unusable {
+            endpoint: "https://idp.example/t".into(),
+            reason: "connection refused".into(),
+            fix: "check sasl.oauthbearer.token.endpoint.url".into(),
+        };
+        assert!(!unusable.is_retriable());
+        s.on_failure(rejected.clone(), t1).unwrap();
+        s.on_failure(unusable.clone(), t1).unwrap();
+        assert_eq!(s.token(t1).unwrap().value.expose(), "a");
+        assert!(s.next_fetch() > t1);
+        // ...without one, it is handed back at once, not scheduled.
+        let t2 = t0 + Duration::from_secs(100);
+        let before = s.next_fetch();
+        assert_eq!(s.on_failure(rejected.clone(), t2), Err(rejected));
+        assert_eq!(s.on_failure(unusable.clone(), t2), Err(unusable));
         assert_eq!(s.next_fetch(), before);
+    }
+
+    #[test]
+    fn text_from_the_endpoint_is_excerpted_and_scrubbed() {
+        let jaas = crate::jaas::JaasConfig::parse(
+            r#"x.OAuthBearerLoginModule required clientId="app" clientSecret="s3cr3t +/=&%é";"#,
+        )
+        .unwrap();
+        let e = EntraClientCredentials::from_java(&jaas, "https://idp.example/t/token").unwrap();
+        let scrubber = e.scrubber();
+        let body = e.token_request_body();
+        assert!(
+            body.contains("client_secret=s3cr3t+%2B%2F%3D%26%25%C3%A9"),
+            "{}",
+            &*body
+        );
+        let form = "s3cr3t+%2B%2F%3D%26%25%C3%A9";
+        let lower = "s3cr3t%20%2b%2f%3d%26%25%c3%a9";
+        // An endpoint quoting the request body, in the description, in
+        // `error`, in a redirect, in an error page that is not JSON.
+        let quoted = format!(
+            r#"{{"error_description":"AADSTS900144: got {}, {lower}"}}"#,
+            &*body
+        );
+        let error_only = format!(r#"{{"error":"bad {form}"}}"#);
+        let page = format!("<html><body>400: {}</body></html>", &*body);
+        let location = format!("https://u:{form}@evil.example/cb?echo={form}");
+        let errors = [
+            classify_response(400, None, None, quoted.as_bytes(), &scrubber),
+            classify_response(401, None, None, error_only.as_bytes(), &scrubber),
+            classify_response(400, None, None, page.as_bytes(), &scrubber),
+            classify_response(302, None, Some(&location), b"", &scrubber),
+        ];
+        for error in errors {
+            let text = format!("{} {:?}", error.as_ref().unwrap_err(), error);
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(text.contains(crate::redact::REDACTED), "{text}");
+            // Short: an excerpt, not the whole answer.
+            assert!(
+                text.len() < 2 * (crate::redact::EXCERPT_CHARS + 300),
+                "{text}"
+            );
+        }
+        // A success body that is not JSON may hold a token: none of it shows.
+        let err = classify_response(200, None, None, b"access_token=eyJ.secret-token", &scrubber)
+            .unwrap_err();
+        assert!(!err.to_string().contains("eyJ"), "{err}");
     }
 }

@@ -12,6 +12,7 @@ pub mod entra;
 pub mod jaas;
 #[cfg(feature = "server")]
 pub mod jwt;
+pub mod redact;
 pub mod sasl;
 mod secret;
 pub mod tls;

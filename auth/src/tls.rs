@@ -4,8 +4,11 @@
 //! none are given, the webpki root set. A client certificate chain and
 //! key give mutual TLS. Host names are verified unless
 //! `ssl.endpoint.identification.algorithm` is set to the empty string, in
-//! which case the chain is still verified but the name is not, and every
-//! connection logs a warning.
+//! which case the chain is still verified but the name is not, and the
+//! client logs a warning (once).
+//!
+//! Only TLS 1.2 and 1.3 are offered; a peer that offers only TLS 1.0/1.1
+//! is refused, and [`explain`] says so.
 //!
 //! PKCS#12 trust and key stores are read in pure Rust (with their
 //! passwords), and so are encrypted PKCS#8 PEM keys
@@ -557,11 +560,28 @@ impl ServerCertVerifier for NoHostnameVerifier {
     }
 }
 
+/// Whether a handshake error means the peer offers only TLS versions
+/// older than 1.2 (TLS 1.0/1.1, SSL 3), which rustls refuses: it answered
+/// the ClientHello (TLS 1.2 and 1.3) with a `protocol_version` alert, or
+/// with a ServerHello for an older version.
+pub fn is_old_tls_version(error: &rustls::Error) -> bool {
+    matches!(
+        error,
+        rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+            | rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
+            )
+    )
+}
+
 /// Explains a rustls handshake error in Kafka terms (which setting to
 /// check).
 pub fn explain(error: &rustls::Error) -> String {
     use rustls::AlertDescription as A;
     match error {
+        e if is_old_tls_version(e) => format!(
+            "the broker offers only TLS 1.0/1.1 (or older), which ferrokafka (rustls) refuses as insecure: enable TLS 1.2 or 1.3 on the broker (Kafka: ssl.enabled.protocols=TLSv1.3,TLSv1.2; a TLS proxy in front of it: its minimum and maximum protocol versions) ({error})"
+        ),
         rustls::Error::InvalidCertificate(cause) => {
             let why = match cause {
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
@@ -591,6 +611,26 @@ pub fn explain(error: &rustls::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_tls_versions_are_explained() {
+        for error in [
+            rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion),
+            rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13,
+            ),
+        ] {
+            assert!(is_old_tls_version(&error));
+            let text = explain(&error);
+            assert!(
+                text.contains("TLS 1.0/1.1") && text.contains("TLS 1.2 or 1.3"),
+                "{text}"
+            );
+        }
+        let other = rustls::Error::AlertReceived(rustls::AlertDescription::DecryptError);
+        assert!(!is_old_tls_version(&other));
+        assert!(!explain(&other).contains("TLS 1.0/1.1"));
+    }
 
     /// A self-signed client certificate and its unencrypted PKCS#8 key.
     fn identity() -> (String, rcgen::KeyPair) {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::jaas::{JaasConfig, LoginModule};
+use crate::redact::redact_url;
 use crate::Secret;
 
 /// A bearer token and how long it stays valid.
@@ -137,7 +138,7 @@ pub enum EntraConfigError {
     /// The token endpoint URL is unsafe or malformed.
     #[error("sasl.oauthbearer.token.endpoint.url {url:?}: {reason}")]
     BadUrl {
-        /// The URL.
+        /// The URL, [`redact_url`]ed (a password in it is not shown).
         url: String,
         /// What is wrong with it.
         reason: &'static str,
@@ -146,7 +147,10 @@ pub enum EntraConfigError {
 
 /// Microsoft Entra ID client-credentials settings, as the Java client's
 /// `OAuthBearerLoginModule` + `OAuthBearerLoginCallbackHandler` take them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows neither the secret nor the token endpoint's query values
+/// ([`redact_url`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct EntraClientCredentials {
     /// The tenant, from the token endpoint's path.
     pub tenant: Option<String>,
@@ -158,6 +162,18 @@ pub struct EntraClientCredentials {
     pub scope: Option<String>,
     /// The token endpoint.
     pub token_endpoint: String,
+}
+
+impl fmt::Debug for EntraClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EntraClientCredentials")
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("scope", &self.scope)
+            .field("token_endpoint", &redact_url(&self.token_endpoint))
+            .finish()
+    }
 }
 
 /// The Entra ID token endpoint of `tenant` (the v2.0 client-credentials
@@ -248,7 +264,7 @@ impl EntraClientCredentials {
             ))?;
         let url = token_endpoint.trim();
         let bad = |reason| EntraConfigError::BadUrl {
-            url: url.to_owned(),
+            url: redact_url(url),
             reason,
         };
         let rest = url
@@ -310,6 +326,30 @@ mod tests {
                 "{url}: {err}"
             );
         }
+        // A password in the URL is refused without being shown.
+        let err = EntraClientCredentials::from_java(&jaas, "https://app:pw-canary@h/t/token")
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("user information") && text.contains("@h/t/token"),
+            "{text}"
+        );
+        assert!(!text.contains("pw-canary"), "{text}");
+        // Query values are accepted, kept, and not shown.
+        let e = EntraClientCredentials::from_java(
+            &jaas,
+            "https://h/t/token?client_secret=q-canary&api-version=2",
+        )
+        .unwrap();
+        assert!(e
+            .token_endpoint
+            .ends_with("?client_secret=q-canary&api-version=2"));
+        let text = format!("{e:?}");
+        assert!(
+            text.contains("https://h/t/token?client_secret=<redacted>")
+                && !text.contains("q-canary"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -13,12 +13,15 @@ use tokio::time::Instant;
 
 use crate::backoff::backoff_with_jitter;
 use crate::broker::BrokerConnection;
-use crate::config::{BrokerAddress, ClientConfig};
-use crate::error::{BootstrapAttempt, BootstrapError, ConnectFailure, Error, ErrorKind, Result};
+use crate::config::{BrokerAddress, ClientConfig, SecurityProtocol};
+use crate::error::{
+    BootstrapAttempt, BootstrapError, ConnectFailure, ConnectionFailure, Error, ErrorKind, Result,
+};
 use crate::metadata::{Lookup, Metadata, PartitionInfo, TopicInfo};
 use crate::pool::{connect_addr, connection_options, resolve, Pool};
 use crate::transport::Connector;
 use crate::types::TopicPartition;
+use ferrokafka_auth::Mechanism;
 
 /// A Kafka client: cheap to clone, shared by admin calls and readers.
 ///
@@ -54,6 +57,29 @@ pub(crate) struct Inner {
     pub(crate) fetch_budget: Arc<Semaphore>,
 }
 
+/// Warns (once per client) when `security.protocol=SASL_PLAINTEXT`
+/// sends a secret in clear: PLAIN sends the password, OAUTHBEARER the
+/// bearer token, to every broker. SCRAM sends only a proof.
+fn warn_if_cleartext_sasl(config: &ClientConfig) {
+    if config.security_protocol() != SecurityProtocol::SaslPlaintext {
+        return;
+    }
+    let Some(mechanism) = config.security().sasl_mechanism() else {
+        return;
+    };
+    let secret = match mechanism {
+        Mechanism::Plain => "the password",
+        Mechanism::OAuthBearer => "the bearer token",
+        _ => return,
+    };
+    tracing::warn!(
+        client_id = config.client_id(),
+        mechanism = mechanism.name(),
+        "security.protocol=SASL_PLAINTEXT with SASL {}: {secret} travels unencrypted to every broker, readable by anyone on the network path; use security.protocol=SASL_SSL",
+        mechanism.name()
+    );
+}
+
 impl Client {
     /// Connects to the cluster over TCP, or TLS when `security.protocol`
     /// is `SSL`/`SASL_SSL` (authenticating with SASL when it says so): tries every
@@ -63,6 +89,9 @@ impl Client {
     ///
     /// Fails with [`ErrorKind::Bootstrap`] listing every address tried and
     /// why each failed.
+    ///
+    /// With `security.protocol=SASL_PLAINTEXT` and PLAIN or OAUTHBEARER,
+    /// logs one warning: the password or token travels unencrypted.
     pub async fn connect(config: ClientConfig) -> Result<Client> {
         let connector = crate::security::connector_for(&config)?;
         Self::connect_with(config, connector).await
@@ -75,6 +104,7 @@ impl Client {
         connector: Arc<dyn Connector>,
     ) -> Result<Client> {
         config.validate()?;
+        warn_if_cleartext_sasl(&config);
         let budget = config.fetch_buffer_max_bytes().min(Semaphore::MAX_PERMITS);
         let inner = Arc::new(Inner {
             pool: Pool::new(&config, Arc::clone(&connector)),
@@ -99,7 +129,7 @@ impl Client {
         let started = Instant::now();
         let deadline = started + config.bootstrap_timeout();
         let options = connection_options(config);
-        let mut attempts: Vec<BootstrapAttempt> = Vec::new();
+        let mut attempts: Vec<(BootstrapAttempt, Repeats)> = Vec::new();
         let failures_this_round = std::cell::Cell::new(0u32);
         let transient_this_round = std::cell::Cell::new(0u32);
         let mut record = |server: &BrokerAddress,
@@ -107,25 +137,39 @@ impl Client {
                           failure: ConnectFailure| {
             tracing::debug!(%server, ?resolved, %failure, "bootstrap attempt failed");
             failures_this_round.set(failures_this_round.get() + 1);
-            if !failure.is_permanent() {
-                transient_this_round.set(transient_this_round.get() + 1);
-            }
-            if let Some(a) = attempts
+            let settled = match attempts
                 .iter_mut()
-                .find(|a| &a.server == server && a.resolved == resolved)
+                .find(|(a, _)| &a.server == server && a.resolved == resolved)
             {
-                a.failure = failure;
-                a.tries += 1;
-            } else {
-                attempts.push(BootstrapAttempt {
-                    server: server.clone(),
-                    resolved,
-                    failure,
-                    tries: 1,
-                });
+                Some((a, repeats)) => {
+                    let settled = repeats.note(&failure);
+                    if failure.telling() >= a.failure.telling() {
+                        a.failure = failure.clone();
+                    }
+                    a.tries += 1;
+                    settled
+                }
+                None => {
+                    let mut repeats = Repeats::default();
+                    let settled = repeats.note(&failure);
+                    attempts.push((
+                        BootstrapAttempt {
+                            server: server.clone(),
+                            resolved,
+                            failure: failure.clone(),
+                            tries: 1,
+                        },
+                        repeats,
+                    ));
+                    settled
+                }
+            };
+            if !(failure.is_permanent() || settled) {
+                transient_this_round.set(transient_this_round.get() + 1);
             }
         };
         let mut round = 0u32;
+        let mut gave_up_early = false;
         loop {
             for server in config.bootstrap_servers() {
                 let now = Instant::now();
@@ -170,6 +214,9 @@ impl Client {
                             }
                             Err(e) => {
                                 let failure = match e.kind() {
+                                    ErrorKind::Connection(
+                                        ConnectionFailure::ClosedByPeer | ConnectionFailure::Io(_),
+                                    ) => ConnectFailure::ClosedAfterApiVersions,
                                     ErrorKind::Protocol(_)
                                     | ErrorKind::Connection(_)
                                     | ErrorKind::UnexpectedResponse(_) => {
@@ -192,8 +239,10 @@ impl Client {
                 break;
             }
             // Wrong credentials or an untrusted certificate do not heal
-            // by retrying (and retried passwords can lock accounts).
+            // by retrying (and retried passwords can lock accounts), nor
+            // does a peer that answered the same wrong way again and again.
             if failures_this_round.get() > 0 && transient_this_round.get() == 0 {
+                gave_up_early = true;
                 break;
             }
             failures_this_round.set(0);
@@ -210,7 +259,9 @@ impl Client {
         }
         Err(Error::new(ErrorKind::Bootstrap(BootstrapError {
             waited: started.elapsed(),
-            attempts,
+            timeout: config.bootstrap_timeout(),
+            gave_up_early,
+            attempts: attempts.into_iter().map(|(a, _)| a).collect(),
         })))
     }
 
@@ -230,7 +281,7 @@ impl Client {
     }
 
     async fn load_brokers(&self, conn: &BrokerConnection) -> Result<()> {
-        let response = self.metadata_request(conn, Some(&[])).await?;
+        let response = self.metadata_request(conn, Some(&[]), false).await?;
         if response.brokers.is_empty() {
             return Err(Error::new(ErrorKind::UnexpectedResponse(
                 "the Metadata answer lists no brokers".to_owned(),
@@ -244,6 +295,7 @@ impl Client {
         &self,
         conn: &BrokerConnection,
         topics: Option<&[Arc<str>]>,
+        auto_create: bool,
     ) -> Result<MetadataResponse> {
         let version = conn.version(ApiKey::Metadata)?;
         let topics = topics.map(|names| {
@@ -264,7 +316,7 @@ impl Client {
             })
             // Before v4 the field does not exist (brokers decide); setting
             // it would make the request impossible to encode.
-            .with_allow_auto_topic_creation(version < 4);
+            .with_allow_auto_topic_creation(version < 4 || auto_create);
         conn.send_at(&request, version, conn.request_timeout())
             .await
     }
@@ -288,9 +340,20 @@ impl Client {
     /// Refreshes the metadata of `topics` (all topics when `None`) from
     /// any reachable broker, and returns the response.
     pub async fn refresh_metadata(&self, topics: Option<&[Arc<str>]>) -> Result<MetadataResponse> {
+        self.refresh_metadata_with(topics, false).await
+    }
+
+    /// As [`refresh_metadata`](Self::refresh_metadata); with `auto_create`
+    /// the broker is asked to create topics that do not exist (as Java's
+    /// producer does; the broker's `auto.create.topics.enable` decides).
+    pub(crate) async fn refresh_metadata_with(
+        &self,
+        topics: Option<&[Arc<str>]>,
+        auto_create: bool,
+    ) -> Result<MetadataResponse> {
         let _one_at_a_time = self.inner.refresh.lock().await;
         let conn = self.any_connection().await?;
-        let response = self.metadata_request(&conn, topics).await?;
+        let response = self.metadata_request(&conn, topics, auto_create).await?;
         self.metadata_mut().apply(&response, Instant::now());
         Ok(response)
     }
@@ -480,5 +543,67 @@ impl Client {
     /// The request timeout plus `extra` (for fetches the broker may hold).
     pub(crate) fn request_timeout_plus(&self, extra: Duration) -> Duration {
         self.inner.config.request_timeout() + extra
+    }
+}
+
+/// How one bootstrap address kept failing: a peer that answers the same
+/// wrong way this many times in a row is not going to change.
+#[derive(Debug, Default)]
+struct Repeats {
+    last: Option<ConnectFailure>,
+    count: u32,
+}
+
+/// Identical misbehaviours in a row after which an address is given up.
+const SETTLED_AFTER: u32 = 3;
+
+impl Repeats {
+    /// Notes `failure`; true once the address has misbehaved the same way
+    /// [`SETTLED_AFTER`] times in a row.
+    fn note(&mut self, failure: &ConnectFailure) -> bool {
+        if self.last.as_ref() == Some(failure) {
+            self.count += 1;
+        } else {
+            self.last = Some(failure.clone());
+            self.count = 1;
+        }
+        failure.is_misbehaviour() && self.count >= SETTLED_AFTER
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_misbehaviour_three_times_settles_an_address() {
+        let mut r = Repeats::default();
+        assert!(!r.note(&ConnectFailure::ClosedDuringHandshake));
+        assert!(!r.note(&ConnectFailure::ClosedDuringHandshake));
+        assert!(r.note(&ConnectFailure::ClosedDuringHandshake));
+        // Something else in between starts over.
+        let mut r = Repeats::default();
+        r.note(&ConnectFailure::ClosedDuringHandshake);
+        r.note(&ConnectFailure::ClosedDuringHandshake);
+        assert!(!r.note(&ConnectFailure::TimedOut(Duration::from_millis(3), "x")));
+        assert!(!r.note(&ConnectFailure::ClosedDuringHandshake));
+        // Refused and timed out never settle: a broker may be starting.
+        let mut r = Repeats::default();
+        for _ in 0..10 {
+            assert!(!r.note(&ConnectFailure::Refused));
+        }
+    }
+
+    #[test]
+    fn a_timeout_cut_by_the_deadline_tells_least() {
+        let cut = ConnectFailure::TimedOut(Duration::from_millis(400), "the TCP connect");
+        for more in [
+            ConnectFailure::ClosedDuringHandshake,
+            ConnectFailure::Malformed("x".into()),
+            ConnectFailure::Refused,
+            ConnectFailure::WrongProtocol("TLS"),
+        ] {
+            assert!(more.telling() > cut.telling(), "{more}");
+        }
     }
 }

@@ -351,6 +351,7 @@ pub struct ClientConfig {
     check_crcs: bool,
     security_protocol: SecurityProtocol,
     security: crate::security::SecurityConfig,
+    hooks: crate::hooks::HookSet,
 }
 
 impl Default for ClientConfig {
@@ -381,6 +382,7 @@ impl Default for ClientConfig {
             check_crcs: true,
             security_protocol: SecurityProtocol::Plaintext,
             security: crate::security::SecurityConfig::default(),
+            hooks: crate::hooks::HookSet::default(),
         }
     }
 }
@@ -766,6 +768,10 @@ impl ClientConfig {
     pub fn security(&self) -> &crate::security::SecurityConfig {
         &self.security
     }
+    /// The registered hooks.
+    pub(crate) fn hooks(&self) -> &crate::hooks::HookSet {
+        &self.hooks
+    }
 
     /// Every setting as Java property names and values, for display.
     pub fn to_properties(&self) -> Vec<(&'static str, String)> {
@@ -924,6 +930,13 @@ impl ClientConfigBuilder {
         provider: std::sync::Arc<dyn ferrokafka_auth::token::TokenProvider>,
     ) -> Self {
         self.config.security.set_token_provider(provider);
+        self
+    }
+
+    /// Registers `hook` (see [`hooks`](crate::hooks)); every registered
+    /// hook is called, in the order registered.
+    pub fn hook(mut self, hook: std::sync::Arc<dyn crate::hooks::Hooks>) -> Self {
+        self.config.hooks = self.config.hooks.with(hook);
         self
     }
 

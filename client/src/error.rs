@@ -197,9 +197,15 @@ pub enum ConnectFailure {
     /// The peer closed the connection during the handshake.
     #[error("the peer closed the connection during the ApiVersions handshake (a Kafka broker would have answered): wrong port or security.protocol?")]
     ClosedDuringHandshake,
-    /// The peer's answer to ApiVersions did not decode.
-    #[error("malformed ApiVersions answer: {0}")]
+    /// An answer during the connection set-up (ApiVersions, SASL, the
+    /// first Metadata) did not decode; the text names the step.
+    #[error("malformed answer during the connection set-up: {0}")]
     Malformed(String),
+    /// The broker answered ApiVersions, then closed the connection instead
+    /// of answering the first Metadata request: what a listener that
+    /// requires SASL or TLS does with a client that skipped it.
+    #[error("the broker answered ApiVersions, then closed the connection instead of answering Metadata: the listener probably requires authentication; check security.protocol (SASL_PLAINTEXT or SASL_SSL with sasl.mechanism, or SSL)")]
+    ClosedAfterApiVersions,
     /// The broker refused the handshake (e.g. no common ApiVersions version).
     #[error("handshake refused: {0}")]
     Refusal(String),
@@ -250,6 +256,35 @@ impl ConnectFailure {
                 | ConnectFailure::WrongProtocol(_)
         )
     }
+
+    /// Whether the peer answered, just not like a Kafka broker would
+    /// (closed mid-handshake, malformed frames, closed after ApiVersions):
+    /// the same answer several times over is not going to change.
+    pub(crate) fn is_misbehaviour(&self) -> bool {
+        matches!(
+            self,
+            ConnectFailure::ClosedDuringHandshake
+                | ConnectFailure::Malformed(_)
+                | ConnectFailure::Refusal(_)
+                | ConnectFailure::ClosedAfterApiVersions
+        )
+    }
+
+    /// How much a failure tells about what is wrong, to choose which of
+    /// an address's failures to report: a timeout cut short by the
+    /// bootstrap deadline says least, a lasting refusal most.
+    pub(crate) fn telling(&self) -> u8 {
+        match self {
+            ConnectFailure::TimedOut(..) => 0,
+            ConnectFailure::Io(_) | ConnectFailure::Dns(_) | ConnectFailure::Refused => 1,
+            ConnectFailure::TokenUnavailable(_) => 2,
+            ConnectFailure::ClosedDuringHandshake => 3,
+            ConnectFailure::Malformed(_)
+            | ConnectFailure::Refusal(_)
+            | ConnectFailure::ClosedAfterApiVersions => 4,
+            _ => 5,
+        }
+    }
     pub(crate) fn from_io(error: &std::io::Error) -> Self {
         match error.kind() {
             std::io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
@@ -264,34 +299,53 @@ impl ConnectFailure {
 
 /// One failed try at one bootstrap address.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BootstrapAttempt {
     /// The `bootstrap.servers` entry.
     pub server: BrokerAddress,
     /// The address it resolved to, if it resolved.
     pub resolved: Option<SocketAddr>,
-    /// Why it failed (the last failure, when tried more than once).
+    /// Why it failed: when tried more than once, the most telling of its
+    /// failures (a timeout cut short by the deadline says less than the
+    /// peer closing the connection mid-handshake), the latest among equals.
     pub failure: ConnectFailure,
     /// How many times this address was tried.
     pub tries: u32,
 }
 
-/// No bootstrap server answered within the bootstrap deadline.
+/// No bootstrap server could be used: either `bootstrap.timeout.ms`
+/// passed, or every address failed in a way retrying cannot fix (wrong
+/// credentials, an untrusted certificate, a port that is not Kafka's or
+/// answers the same wrong way again and again).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub struct BootstrapError {
     /// How long the client kept trying.
     pub waited: Duration,
+    /// `bootstrap.timeout.ms`.
+    pub timeout: Duration,
+    /// Whether the client stopped before the deadline because retrying
+    /// could not help.
+    pub gave_up_early: bool,
     /// Every address tried, with why it failed.
     pub attempts: Vec<BootstrapAttempt>,
 }
 
 impl fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "could not reach any bootstrap server within {:.1?} (bootstrap.timeout.ms); tried:",
-            self.waited
-        )?;
+        if self.gave_up_early {
+            write!(
+                f,
+                "could not use any bootstrap server; stopped after {:.1?} without waiting out bootstrap.timeout.ms ({:?}), since retrying cannot fix these failures; tried:",
+                self.waited, self.timeout
+            )?;
+        } else {
+            write!(
+                f,
+                "could not reach any bootstrap server within bootstrap.timeout.ms ({:?}); tried:",
+                self.timeout
+            )?;
+        }
         for a in &self.attempts {
             write!(f, "\n  - {}", a.server)?;
             if let Some(ip) = a.resolved {

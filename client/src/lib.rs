@@ -37,12 +37,13 @@ pub mod backoff;
 pub mod broker;
 mod client;
 pub mod config;
+pub mod consumer;
 mod error;
+pub mod hooks;
 pub mod metadata;
 pub mod oauth;
 mod pool;
 pub mod producer;
-pub mod reader;
 pub mod security;
 pub mod transport;
 mod types;
@@ -53,11 +54,11 @@ pub use client::Client;
 pub use config::{
     BrokerAddress, ClientConfig, ClientConfigBuilder, ConfigError, IsolationLevel, SecurityProtocol,
 };
+pub use consumer::{PartitionWatermarks, ReadRange, Record, RecordHeader, RecordStream};
 pub use error::{
     BootstrapAttempt, BootstrapError, BrokerRef, ConnectFailure, ConnectionFailure, Error,
     ErrorKind, Result,
 };
 pub use ferrokafka_auth as auth;
 pub use ferrokafka_protocol as protocol;
-pub use reader::{ReadRange, Record, RecordHeader, RecordStream};
-pub use types::TopicPartition;
+pub use types::{Api, TopicPartition};

@@ -6,7 +6,17 @@
 //! capped at [`MAX_TOKEN_RESPONSE_BYTES`], the whole exchange bounded by a
 //! timeout. The answer is classified and the refresh scheduled by the
 //! sans-IO [`ferrokafka_auth::entra`] module.
+//!
+//! Failures that retrying cannot fix — the endpoint's certificate is not
+//! trusted, nothing listens on its port, the port does not speak TLS, its
+//! host does not resolve — are reported at once as
+//! [`EntraError::Unusable`], naming the endpoint and the setting to fix
+//! (for trust: [`TokenEndpointTrust`], what the token client really
+//! trusts). Timeouts, other network errors and 5xx/429 answers are retried.
+//! Everything the endpoint sends reaches errors and logs only through the
+//! credentials' [`Scrubber`], and URLs only [`redact_url`]ed.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,11 +24,80 @@ use ferrokafka_auth::entra::{
     classify_response, EntraError, LoginSettings, TokenSchedule, DEFAULT_HTTP_TIMEOUT,
     MAX_TOKEN_RESPONSE_BYTES,
 };
+use ferrokafka_auth::redact::{redact_url, Scrubber};
 use ferrokafka_auth::tls::{PemSource, TlsError, TlsSettings};
 use ferrokafka_auth::token::{
     BearerToken, EntraClientCredentials, TokenError, TokenFuture, TokenProvider,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::rustls;
+
+/// The key naming the token endpoint URL.
+const URL_KEY: &str = crate::security::keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL;
+/// The key naming the token endpoint's own CA certificates.
+const CA_KEY: &str = crate::security::keys::SASL_OAUTHBEARER_SSL_CA_LOCATION;
+
+/// Which CA certificates the token client trusts for the token endpoint,
+/// and which setting gave them (errors about an untrusted endpoint say
+/// so). The token client never sends a client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenEndpointTrust {
+    /// `sasl.oauthbearer.ssl.ca.location`: CA certificates (PEM) for the
+    /// token endpoint.
+    TokenEndpointCa(PemSource),
+    /// The Kafka trust store (`ssl.truststore.location`,
+    /// `ssl.ca.location` or `ssl.truststore.certificates`, with its
+    /// `ssl.truststore.type` and password), used for the token endpoint
+    /// because `sasl.oauthbearer.ssl.ca.location` is not set. Only the
+    /// trust settings are used.
+    KafkaTrustStore(TlsSettings),
+    /// The public web PKI roots (webpki-roots): no CA is configured.
+    PublicRoots,
+}
+
+impl TokenEndpointTrust {
+    fn tls_settings(&self) -> TlsSettings {
+        match self {
+            TokenEndpointTrust::TokenEndpointCa(ca) => TlsSettings {
+                ca: Some(ca.clone()),
+                ..TlsSettings::default()
+            },
+            TokenEndpointTrust::KafkaTrustStore(kafka) => TlsSettings {
+                ca: kafka.ca.clone(),
+                ca_type: kafka.ca_type,
+                truststore_password: kafka.truststore_password.clone(),
+                ..TlsSettings::default()
+            },
+            TokenEndpointTrust::PublicRoots => TlsSettings::default(),
+        }
+    }
+
+    /// What the token client trusts, in words naming the setting.
+    fn describe(&self) -> String {
+        match self {
+            TokenEndpointTrust::TokenEndpointCa(PemSource::File(path)) => {
+                format!("the CA certificates in {CA_KEY} ({})", path.display())
+            }
+            TokenEndpointTrust::TokenEndpointCa(_) => {
+                "the CA certificates given for the token endpoint".to_owned()
+            }
+            TokenEndpointTrust::KafkaTrustStore(kafka) => {
+                let store = match &kafka.ca {
+                    Some(PemSource::File(path)) => format!(
+                        "ssl.truststore.location / ssl.ca.location = {}",
+                        path.display()
+                    ),
+                    _ => "ssl.truststore.certificates".to_owned(),
+                };
+                format!("only the Kafka trust store ({store}), used for the token endpoint because {CA_KEY} is not set")
+            }
+            TokenEndpointTrust::PublicRoots => format!(
+                "only the public web PKI roots ({CA_KEY} is not set, nor is a Kafka trust store)"
+            ),
+        }
+    }
+}
 
 /// Fetches tried for one `token()` call when no valid token is cached.
 const ATTEMPTS: u32 = 5;
@@ -29,7 +108,10 @@ const ATTEMPTS: u32 = 5;
 /// setting to check), not retried.
 pub struct EntraTokenProvider {
     credentials: EntraClientCredentials,
-    tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    /// Removes the client secret from everything the endpoint sends.
+    scrubber: Scrubber,
+    trust: TokenEndpointTrust,
+    tls: Arc<rustls::ClientConfig>,
     settings: LoginSettings,
     schedule: tokio::sync::Mutex<TokenSchedule>,
 }
@@ -38,25 +120,39 @@ impl std::fmt::Debug for EntraTokenProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EntraTokenProvider")
             .field("credentials", &self.credentials)
+            .field("trust", &self.trust)
             .finish_non_exhaustive()
     }
 }
 
 impl EntraTokenProvider {
-    /// A provider trusting the PEM CA certificates in `ca` (the webpki
-    /// roots when `None`); host names are verified, client certificates
-    /// are not sent.
+    /// A provider trusting the PEM CA certificates in `ca` (as
+    /// `sasl.oauthbearer.ssl.ca.location` gives them; the webpki roots when
+    /// `None`); host names are verified, client certificates are not sent.
     pub fn new(
         credentials: EntraClientCredentials,
         ca: Option<PemSource>,
     ) -> Result<Self, TlsError> {
-        let trust = TlsSettings {
-            ca,
-            ..TlsSettings::default()
-        };
-        Ok(EntraTokenProvider {
+        Self::with_trust(
             credentials,
-            tls: trust.client_config()?,
+            ca.map_or(
+                TokenEndpointTrust::PublicRoots,
+                TokenEndpointTrust::TokenEndpointCa,
+            ),
+        )
+    }
+
+    /// A provider trusting `trust` for the token endpoint; errors about an
+    /// untrusted endpoint name it.
+    pub fn with_trust(
+        credentials: EntraClientCredentials,
+        trust: TokenEndpointTrust,
+    ) -> Result<Self, TlsError> {
+        Ok(EntraTokenProvider {
+            scrubber: credentials.scrubber(),
+            tls: trust.tls_settings().client_config()?,
+            trust,
+            credentials,
             settings: LoginSettings::default(),
             schedule: tokio::sync::Mutex::new(TokenSchedule::new(Instant::now())),
         })
@@ -71,7 +167,26 @@ impl EntraTokenProvider {
         self
     }
 
+    /// One token request; every error scrubbed of the client secret.
     async fn fetch(&self) -> Result<BearerToken, EntraError> {
+        self.fetch_once().await.map_err(|error| match error {
+            EntraError::Unreachable(text) => EntraError::Unreachable(self.scrubber.scrub(&text)),
+            EntraError::Malformed(text) => EntraError::Malformed(self.scrubber.scrub(&text)),
+            EntraError::Unusable {
+                endpoint,
+                reason,
+                fix,
+            } => EntraError::Unusable {
+                endpoint,
+                reason: self.scrubber.scrub(&reason),
+                fix,
+            },
+            // Built from scrubbed excerpts already.
+            other => other,
+        })
+    }
+
+    async fn fetch_once(&self) -> Result<BearerToken, EntraError> {
         let body = self.credentials.token_request_body();
         let connect_timeout = self
             .settings
@@ -80,7 +195,7 @@ impl EntraTokenProvider {
         let read_timeout = self.settings.read_timeout.unwrap_or(DEFAULT_HTTP_TIMEOUT);
         let stream = tokio::time::timeout(
             connect_timeout,
-            connect(&self.credentials.token_endpoint, &self.tls),
+            connect(&self.credentials.token_endpoint, &self.tls, &self.trust),
         )
         .await
         .map_err(|_| {
@@ -103,7 +218,7 @@ impl EntraTokenProvider {
             retry_after.as_deref(),
             location.as_deref(),
             &response,
-            &self.credentials.client_secret,
+            &self.scrubber,
         )
     }
 }
@@ -153,50 +268,167 @@ type HttpAnswer = (u16, Option<String>, Option<String>, Vec<u8>);
 
 type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 
+/// What to fix when the URL names no usable HTTPS port.
+const URL_FIX: &str = "check the scheme, host and port in sasl.oauthbearer.token.endpoint.url (it must name the token endpoint's HTTPS port)";
+
+/// A failure retrying cannot fix.
+fn unusable(url: &str, reason: impl Into<String>, fix: impl Into<String>) -> EntraError {
+    EntraError::Unusable {
+        endpoint: redact_url(url),
+        reason: reason.into(),
+        fix: fix.into(),
+    }
+}
+
 /// The authority (`host[:port]`) and path of an `https://` URL.
 fn split_url(url: &str) -> Result<(&str, &str), EntraError> {
-    let rest = url.strip_prefix("https://").ok_or_else(|| {
-        EntraError::Unreachable("the token endpoint is not an https:// URL".to_owned())
-    })?;
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| unusable(url, "it is not an https:// URL", URL_FIX))?;
     Ok(match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     })
 }
 
-/// TCP and TLS to the token endpoint's host.
+/// Whether a failed DNS lookup may succeed later (the resolver could not
+/// be asked, as opposed to "no such host"). The standard library reports
+/// `getaddrinfo` errors only as text.
+fn dns_failure_is_temporary(error: &std::io::Error) -> bool {
+    let text = error.to_string().to_ascii_lowercase();
+    text.contains("temporary failure") || text.contains("try again")
+}
+
+/// DNS, TCP (every address, in order) and TLS to the token endpoint.
+/// Failures retrying cannot fix are [`EntraError::Unusable`].
 async fn connect(
     url: &str,
-    tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+    tls: &Arc<rustls::ClientConfig>,
+    trust: &TokenEndpointTrust,
 ) -> Result<TlsStream, EntraError> {
-    let unreachable = |what: &str| EntraError::Unreachable(what.to_owned());
     let (authority, _) = split_url(url)?;
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
             h.trim_start_matches('[').trim_end_matches(']'),
             p.parse::<u16>()
-                .map_err(|_| unreachable("bad port in the token endpoint URL"))?,
+                .map_err(|_| unusable(url, format!("{p:?} is not a port number"), URL_FIX))?,
         ),
         _ => (authority, 443),
     };
-    let tcp = tokio::net::TcpStream::connect((host, port))
-        .await
-        .map_err(|e| EntraError::Unreachable(format!("{host}:{port}: {e}")))?;
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|_| unreachable("the token endpoint host is not a valid TLS name"))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| {
+        unusable(
+            url,
+            format!("{host:?} is not a host name or IP address"),
+            URL_FIX,
+        )
+    })?;
+    let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
+        Ok(addrs) => addrs.collect(),
+        Err(e) if dns_failure_is_temporary(&e) => {
+            return Err(EntraError::Unreachable(format!("looking up {host}: {e}")))
+        }
+        Err(e) => {
+            return Err(unusable(
+                url,
+                format!("its host {host} does not resolve ({e})"),
+                URL_FIX,
+            ))
+        }
+    };
+    let mut last_error = None;
+    let mut all_refused = true;
+    let mut tcp = None;
+    for addr in &addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => {
+                all_refused &= e.kind() == std::io::ErrorKind::ConnectionRefused;
+                last_error = Some(e);
+            }
+        }
+    }
+    let tcp = match (tcp, last_error) {
+        (Some(tcp), _) => tcp,
+        (None, None) => {
+            return Err(unusable(
+                url,
+                format!("its host {host} resolves to no address"),
+                URL_FIX,
+            ))
+        }
+        (None, Some(_)) if all_refused => {
+            return Err(unusable(
+                url,
+                format!("nothing listens on {host}:{port} (connection refused)"),
+                URL_FIX,
+            ))
+        }
+        (None, Some(e)) => return Err(EntraError::Unreachable(format!("{host}:{port}: {e}"))),
+    };
     tokio_rustls::TlsConnector::from(Arc::clone(tls))
         .connect(name, tcp)
         .await
         .map_err(|e| {
-            let tls = e
+            match e
                 .get_ref()
-                .and_then(|i| i.downcast_ref::<tokio_rustls::rustls::Error>())
-                .map(ferrokafka_auth::tls::explain);
-            EntraError::Unreachable(format!(
-                "TLS to {host}: {}",
-                tls.unwrap_or_else(|| e.to_string())
-            ))
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+            {
+                Some(tls_error) => tls_failure(url, host, tls_error, trust),
+                // A peer that closes without answering may be restarting.
+                None => EntraError::Unreachable(format!(
+                    "{host}:{port} during the TLS handshake: {e} (if this persists: is it an HTTPS port? {URL_FIX})"
+                )),
+            }
         })
+}
+
+/// A TLS handshake refused by rustls: none of these heal by retrying.
+fn tls_failure(
+    url: &str,
+    host: &str,
+    error: &rustls::Error,
+    trust: &TokenEndpointTrust,
+) -> EntraError {
+    use rustls::CertificateError as C;
+    let (reason, fix) = match error {
+        rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => (
+            format!("its certificate does not name the host {host}"),
+            format!("the host in {URL_KEY} must be a name the token endpoint's certificate is for"),
+        ),
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => (
+            "its certificate is expired or not valid yet".to_owned(),
+            "the token endpoint's certificate must be renewed (or this machine's clock is wrong)"
+                .to_owned(),
+        ),
+        rustls::Error::InvalidCertificate(cause) => (
+            match cause {
+                C::UnknownIssuer | C::BadSignature => {
+                    "its certificate is not signed by a trusted CA".to_owned()
+                }
+                _ => "its certificate was refused".to_owned(),
+            },
+            format!(
+                "the token client trusts {}; set {CA_KEY} to a PEM file with the CA that signed the token endpoint's certificate",
+                trust.describe()
+            ),
+        ),
+        e if ferrokafka_auth::tls::is_old_tls_version(e) => (
+            "it offers only TLS 1.0/1.1 (or older), which ferrokafka (rustls) refuses as insecure"
+                .to_owned(),
+            format!("enable TLS 1.2 or 1.3 on the token endpoint, or {URL_FIX}"),
+        ),
+        rustls::Error::InvalidMessage(_) | rustls::Error::PeerMisbehaved(_) => (
+            "the port does not speak TLS (its answer is not a TLS handshake)".to_owned(),
+            URL_FIX.to_owned(),
+        ),
+        _ => ("the TLS handshake failed".to_owned(), URL_FIX.to_owned()),
+    };
+    unusable(url, format!("{reason} ({error})"), fix)
 }
 
 /// One `POST` of a form body over `stream`; returns status,
@@ -314,5 +546,110 @@ mod tests {
         .unwrap();
         assert_eq!(body, b"abcde");
         assert!(parse_http(b"garbage").is_err());
+    }
+
+    #[test]
+    fn only_temporary_dns_failures_are_retried() {
+        let gai = |text: &str| {
+            std::io::Error::other(format!("failed to lookup address information: {text}"))
+        };
+        assert!(dns_failure_is_temporary(&gai(
+            "Temporary failure in name resolution"
+        )));
+        assert!(dns_failure_is_temporary(&gai(
+            "nodename nor servname provided, or not known; try again"
+        )));
+        assert!(!dns_failure_is_temporary(&gai("Name or service not known")));
+        assert!(!dns_failure_is_temporary(&gai(
+            "No address associated with hostname"
+        )));
+    }
+
+    #[test]
+    fn handshake_refusals_are_permanent_and_name_the_setting() {
+        use rustls::CertificateError as C;
+        let url = "https://idp.example:8443/t/token?client_secret=q-canary";
+        let kafka = TokenEndpointTrust::KafkaTrustStore(TlsSettings {
+            ca: Some(PemSource::File("/etc/kafka/ca.pem".into())),
+            ..TlsSettings::default()
+        });
+        let own = TokenEndpointTrust::TokenEndpointCa(PemSource::File("/etc/idp-ca.pem".into()));
+        for (error, trust, needles, absent) in [
+            (
+                rustls::Error::InvalidCertificate(C::UnknownIssuer),
+                &TokenEndpointTrust::PublicRoots,
+                &["not signed by a trusted CA", "public web PKI roots", CA_KEY][..],
+                Some("ssl.truststore.location"),
+            ),
+            (
+                rustls::Error::InvalidCertificate(C::BadSignature),
+                &own,
+                &["not signed by a trusted CA", "/etc/idp-ca.pem", CA_KEY][..],
+                Some("ssl.truststore.location"),
+            ),
+            (
+                rustls::Error::InvalidCertificate(C::UnknownIssuer),
+                &kafka,
+                &["ssl.truststore.location", "/etc/kafka/ca.pem", CA_KEY][..],
+                None,
+            ),
+            (
+                rustls::Error::InvalidCertificate(C::NotValidForName),
+                &own,
+                &["does not name the host idp.example", URL_KEY][..],
+                Some("ssl.truststore.location"),
+            ),
+            (
+                rustls::Error::InvalidCertificate(C::Expired),
+                &own,
+                &["expired", "renewed"][..],
+                None,
+            ),
+            (
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                &own,
+                &["does not speak TLS", URL_KEY][..],
+                None,
+            ),
+            (
+                rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion),
+                &own,
+                &["TLS 1.0/1.1", "TLS 1.2 or 1.3"][..],
+                None,
+            ),
+        ] {
+            let e = tls_failure(url, "idp.example", &error, trust);
+            assert!(!e.is_retriable(), "{e}");
+            let text = e.to_string();
+            for needle in needles {
+                assert!(text.contains(needle), "{needle}: {text}");
+            }
+            assert!(
+                text.contains("https://idp.example:8443/t/token?client_secret=<redacted>"),
+                "{text}"
+            );
+            assert!(!text.contains("q-canary"), "{text}");
+            if let Some(absent) = absent {
+                assert!(!text.contains(absent), "{absent}: {text}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn urls_naming_no_usable_port_are_permanent() {
+        let tls = TlsSettings::default().client_config().unwrap();
+        let roots = TokenEndpointTrust::PublicRoots;
+        for url in [
+            "https://localhost:99999/t",
+            "https://localhost:http/t",
+            "http://localhost/t",
+            "https://bad name/t",
+        ] {
+            let Err(e) = connect(url, &tls, &roots).await else {
+                panic!("{url} connected")
+            };
+            assert!(matches!(e, EntraError::Unusable { .. }), "{url}: {e}");
+            assert!(e.to_string().contains(URL_KEY), "{e}");
+        }
     }
 }

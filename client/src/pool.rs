@@ -147,6 +147,7 @@ pub(crate) fn connection_options(config: &ClientConfig) -> ConnectionOptions {
         request_timeout: config.request_timeout(),
         max_in_flight: config.max_in_flight(),
         max_idle: config.connections_max_idle(),
+        hooks: config.hooks().clone(),
         sasl: config
             .security_protocol()
             .uses_sasl()
@@ -208,21 +209,21 @@ pub(crate) async fn connect_addr(
     options: &ConnectionOptions,
     timeout: Duration,
 ) -> Result<BrokerConnection, ConnectFailure> {
-    let established = establish_with(
-        connector,
-        addr,
-        &address.host,
-        &options.client_id,
-        options.sasl.as_deref(),
-        timeout,
-    )
-    .await?;
-    Ok(BrokerConnection::spawn(
-        established,
-        BrokerRef {
-            id,
-            address: address.to_string(),
-        },
-        options.clone(),
-    ))
+    let broker = BrokerRef {
+        id,
+        address: address.to_string(),
+    };
+    let started = tokio::time::Instant::now();
+    let established =
+        establish_with(connector, addr, &address.host, options, &broker, timeout).await?;
+    let connection = BrokerConnection::spawn(established, broker, options.clone());
+    let setup = started.elapsed();
+    options.hooks.each(|h| {
+        h.on_broker_connect(&crate::hooks::BrokerConnected {
+            broker: connection.broker(),
+            addr,
+            setup,
+        })
+    });
+    Ok(connection)
 }

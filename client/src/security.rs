@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use ferrokafka_auth::entra::LoginSettings;
 use ferrokafka_auth::jaas::{JaasConfig, LoginModule};
+use ferrokafka_auth::redact::redact_url;
 use ferrokafka_auth::sasl::OAuthBearer;
 use ferrokafka_auth::sasl::ScramHash;
 use ferrokafka_auth::tls::{PemSource, StoreType, TlsSettings};
@@ -34,6 +35,7 @@ use ferrokafka_auth::token::{EntraClientCredentials, EntraConfigError, TokenErro
 use ferrokafka_auth::{Credentials, Mechanism, SaslClient, Secret};
 
 use crate::config::{ConfigError, SecurityProtocol};
+use crate::oauth::TokenEndpointTrust;
 
 /// The property names of the security section.
 pub mod keys {
@@ -75,7 +77,7 @@ pub mod keys {
     /// The private key's passphrase.
     pub const SSL_KEY_PASSWORD: &str = "ssl.key.password";
     /// `https` (default) verifies the broker's host name; the empty string
-    /// disables the check (logged as a warning on every connection).
+    /// disables the check (logged as a warning, once per client).
     pub const SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: &str = "ssl.endpoint.identification.algorithm";
     /// librdkafka: CA PEM file.
     pub const SSL_CA_LOCATION: &str = "ssl.ca.location";
@@ -177,7 +179,7 @@ pub struct SecurityConfig {
     jaas: Option<JaasConfig>,
     username: Option<String>,
     password: Option<Secret>,
-    token_endpoint: Option<String>,
+    token_endpoint: Option<TokenEndpointUrl>,
     token_endpoint_ca: Option<PathBuf>,
     callback_handler: Option<String>,
     tls: TlsSettings,
@@ -191,6 +193,17 @@ pub struct SecurityConfig {
     /// The Entra ID provider, made once and shared by every connection
     /// (so its token cache is too).
     entra_provider: Arc<std::sync::OnceLock<ProviderHandle>>,
+}
+
+/// `sasl.oauthbearer.token.endpoint.url`, shown (`Debug`) without
+/// user information or query values.
+#[derive(Clone, PartialEq, Eq)]
+struct TokenEndpointUrl(String);
+
+impl std::fmt::Debug for TokenEndpointUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
 }
 
 /// A shared [`TokenProvider`], compared by identity.
@@ -322,7 +335,7 @@ impl SecurityConfig {
             SASL_USERNAME => self.username = Some(value.to_owned()),
             SASL_PASSWORD => self.password = Some(Secret::new(value)),
             SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL => {
-                self.token_endpoint = Some(value.trim().to_owned())
+                self.token_endpoint = Some(TokenEndpointUrl(value.trim().to_owned()))
             }
             SASL_OAUTHBEARER_SSL_CA_LOCATION => {
                 self.token_endpoint_ca = Some(PathBuf::from(value.trim()))
@@ -513,21 +526,28 @@ impl SecurityConfig {
         Ok(())
     }
 
+    /// The SASL mechanism: `sasl.mechanism`, or without it the one the
+    /// `sasl.jaas.config` login module means (PLAIN, OAUTHBEARER).
+    pub fn sasl_mechanism(&self) -> Option<Mechanism> {
+        match (
+            self.sasl_mechanism,
+            self.jaas.as_ref().map(JaasConfig::module),
+        ) {
+            (Some(m), _) => Some(m),
+            // Java defaults to GSSAPI; a login module tells what was meant.
+            (None, Some(LoginModule::Plain)) => Some(Mechanism::Plain),
+            (None, Some(LoginModule::OAuthBearer)) => Some(Mechanism::OAuthBearer),
+            (None, _) => None,
+        }
+    }
+
     /// The SASL authentication connections run, when `security.protocol`
     /// uses SASL.
     pub fn sasl_auth(&self) -> Result<SaslAuth, ConfigError> {
-        let mechanism = match (self.sasl_mechanism, self.jaas.as_ref().map(JaasConfig::module)) {
-            (Some(m), _) => m,
-            // Java defaults to GSSAPI; a login module tells what was meant.
-            (None, Some(LoginModule::Plain)) => Mechanism::Plain,
-            (None, Some(LoginModule::OAuthBearer)) => Mechanism::OAuthBearer,
-            (None, _) => {
-                return Err(ConfigError::Missing {
-                    key: keys::SASL_MECHANISM,
-                    hint: "set it to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (Java's default GSSAPI/Kerberos is not supported)",
-                })
-            }
-        };
+        let mechanism = self.sasl_mechanism().ok_or(ConfigError::Missing {
+            key: keys::SASL_MECHANISM,
+            hint: "set it to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (Java's default GSSAPI/Kerberos is not supported)",
+        })?;
         let expected_module = match mechanism {
             Mechanism::Plain => LoginModule::Plain,
             Mechanism::ScramSha256 | Mechanism::ScramSha512 => LoginModule::Scram,
@@ -587,14 +607,12 @@ impl SecurityConfig {
             let provider = match self.entra_provider.get() {
                 Some(p) => p.clone(),
                 None => {
-                    let ca = self
-                        .token_endpoint_ca
-                        .clone()
-                        .map(PemSource::File)
-                        .or_else(|| self.tls.ca.clone());
                     let made = ProviderHandle(Arc::new(
-                        crate::oauth::EntraTokenProvider::new(entra, ca)?
-                            .with_login_settings(self.login),
+                        crate::oauth::EntraTokenProvider::with_trust(
+                            entra,
+                            self.token_endpoint_trust(),
+                        )?
+                        .with_login_settings(self.login),
                     ));
                     self.entra_provider.get_or_init(|| made).clone()
                 }
@@ -608,6 +626,23 @@ impl SecurityConfig {
             key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
             hint: "OAUTHBEARER needs a token source: a token provider (ClientConfigBuilder::oauthbearer_token_provider), or Entra ID client credentials (sasl.oauthbearer.token.endpoint.url, or tenantId=\"<tenant>\" in sasl.jaas.config, plus clientId/clientSecret in sasl.jaas.config)",
         })
+    }
+
+    /// Which CA certificates the token client trusts for the token
+    /// endpoint: `sasl.oauthbearer.ssl.ca.location` when set, else the
+    /// Kafka trust store (with its type and password) when one is set,
+    /// else the public web PKI roots.
+    pub fn token_endpoint_trust(&self) -> TokenEndpointTrust {
+        match (&self.token_endpoint_ca, &self.tls.ca) {
+            (Some(path), _) => TokenEndpointTrust::TokenEndpointCa(PemSource::File(path.clone())),
+            (None, Some(_)) => TokenEndpointTrust::KafkaTrustStore(TlsSettings {
+                ca: self.tls.ca.clone(),
+                ca_type: self.tls.ca_type,
+                truststore_password: self.tls.truststore_password.clone(),
+                ..TlsSettings::default()
+            }),
+            (None, None) => TokenEndpointTrust::PublicRoots,
+        }
     }
 
     /// The Entra ID / OIDC client-credentials settings, when configured
@@ -637,7 +672,8 @@ impl SecurityConfig {
             .jaas
             .as_ref()
             .is_some_and(|j| j.option("tenantId").is_some());
-        if !(handler_means_entra || tenant_given || self.token_endpoint.is_some()) {
+        let token_endpoint = self.token_endpoint.as_ref().map(|u| u.0.as_str());
+        if !(handler_means_entra || tenant_given || token_endpoint.is_some()) {
             return Ok(None);
         }
         let Some(jaas) = &self.jaas else {
@@ -647,7 +683,7 @@ impl SecurityConfig {
             });
         };
         let host = self.bootstrap_host.as_deref().unwrap_or("localhost");
-        EntraClientCredentials::resolve(jaas, self.token_endpoint.as_deref(), host)
+        EntraClientCredentials::resolve(jaas, token_endpoint, host)
             .map(Some)
             .map_err(|e| match e {
                 EntraConfigError::NoTokenEndpoint => ConfigError::Missing {
@@ -666,7 +702,7 @@ impl SecurityConfig {
                 },
                 other => ConfigError::InvalidValue {
                     key: keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
-                    value: self.token_endpoint.clone().unwrap_or_default(),
+                    value: redact_url(token_endpoint.unwrap_or_default()),
                     expected: other.to_string(),
                 },
             })
@@ -725,7 +761,7 @@ impl SecurityConfig {
             out.push((SASL_PASSWORD, "<redacted>".to_owned()));
         }
         if let Some(u) = &self.token_endpoint {
-            out.push((SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, u.clone()));
+            out.push((SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, redact_url(&u.0)));
         }
         if let Some(PemSource::File(p)) = &self.tls.ca {
             out.push((SSL_TRUSTSTORE_LOCATION, p.display().to_string()));
@@ -937,6 +973,86 @@ mod tests {
         // The handler without any JAAS string names it.
         let err = with("", &[]).unwrap_err().to_string();
         assert!(err.contains("sasl.jaas.config"), "{err}");
+    }
+
+    #[test]
+    fn the_token_endpoint_trusts_its_own_ca_else_the_kafka_trust_store() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut security = SecurityConfig::default();
+            for (key, value) in pairs {
+                assert!(security.set(key, value).unwrap(), "{key}");
+            }
+            security
+        };
+        assert_eq!(
+            with(&[]).token_endpoint_trust(),
+            TokenEndpointTrust::PublicRoots
+        );
+        // The Kafka trust store, with its type and password (a PKCS#12
+        // store is not read as PEM).
+        let kafka = with(&[
+            ("ssl.truststore.location", "/etc/kafka/truststore.p12"),
+            ("ssl.truststore.type", "PKCS12"),
+            ("ssl.truststore.password", "store-pw"),
+        ]);
+        let TokenEndpointTrust::KafkaTrustStore(tls) = kafka.token_endpoint_trust() else {
+            panic!("{:?}", kafka.token_endpoint_trust())
+        };
+        assert_eq!(
+            tls.ca,
+            Some(PemSource::File("/etc/kafka/truststore.p12".into()))
+        );
+        assert_eq!(tls.ca_type, StoreType::Pkcs12);
+        assert_eq!(tls.truststore_password, Some(Secret::new("store-pw")));
+        // Its own CA wins.
+        let own = with(&[
+            ("ssl.truststore.location", "/etc/kafka/ca.pem"),
+            ("sasl.oauthbearer.ssl.ca.location", "/etc/idp-ca.pem"),
+        ]);
+        assert_eq!(
+            own.token_endpoint_trust(),
+            TokenEndpointTrust::TokenEndpointCa(PemSource::File("/etc/idp-ca.pem".into()))
+        );
+    }
+
+    #[test]
+    fn the_token_endpoint_url_is_shown_without_userinfo_or_query_values() {
+        let module = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required";
+        let c = config(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            (
+                "sasl.jaas.config",
+                &format!(r#"{module} clientId="a" clientSecret="s";"#),
+            ),
+            (
+                "sasl.oauthbearer.token.endpoint.url",
+                "https://idp.example/t/token?client_secret=q-canary",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{c:?} {:?}", c.to_properties());
+        assert!(
+            shown.contains("https://idp.example/t/token?client_secret=<redacted>"),
+            "{shown}"
+        );
+        assert!(!shown.contains("q-canary"), "{shown}");
+        let err = config(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            (
+                "sasl.jaas.config",
+                &format!(r#"{module} clientId="a" clientSecret="s";"#),
+            ),
+            (
+                "sasl.oauthbearer.token.endpoint.url",
+                "https://a:pw-canary@idp.example/t/token",
+            ),
+        ])
+        .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("<redacted>@idp.example"), "{text}");
+        assert!(!text.contains("pw-canary"), "{text}");
     }
 
     #[test]

@@ -78,10 +78,16 @@ impl Connector for TcpConnector {
 /// written. Brokers that accept send their session tickets at once, which
 /// ends the wait; a broker that asked optionally and sends nothing costs
 /// that wait once per connection.
+///
+/// With host-name verification off (`ssl.endpoint.identification.algorithm=`)
+/// the connector (so each client, and its clones) logs one warning, at its
+/// first connection.
 #[derive(Clone)]
 pub struct TlsConnector {
     config: Arc<tokio_rustls::rustls::ClientConfig>,
     verify_hostname: bool,
+    /// Set once the disabled host-name verification was warned about.
+    hostname_warning_logged: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long a TLS 1.3 connection that was asked for a client certificate
@@ -157,6 +163,7 @@ impl TlsConnector {
         Ok(TlsConnector {
             config: settings.client_config()?,
             verify_hostname: settings.verify_hostname,
+            hostname_warning_logged: Arc::default(),
         })
     }
 }
@@ -174,10 +181,14 @@ impl Connector for TlsConnector {
                     "{host:?} is not a valid TLS server name (DNS name or IP address)"
                 ))
             })?;
-            if !self.verify_hostname {
+            if !self.verify_hostname
+                && !self
+                    .hostname_warning_logged
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
                 tracing::warn!(
                     %host, %addr,
-                    "TLS host name verification is disabled (ssl.endpoint.identification.algorithm is empty): the broker's certificate is not checked against the host name"
+                    "TLS host name verification is disabled (ssl.endpoint.identification.algorithm is empty): the brokers' certificates are not checked against their host names, on any connection of this client"
                 );
             }
             let tcp = TcpConnector.connect(addr, host).await?;

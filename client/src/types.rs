@@ -27,3 +27,102 @@ impl fmt::Display for TopicPartition {
         write!(f, "{}-{}", self.topic, self.partition)
     }
 }
+
+/// Checks `name` against Kafka's rules for topic names (the broker would
+/// refuse it with INVALID_TOPIC_EXCEPTION), so a bad name fails locally,
+/// saying what is allowed.
+pub(crate) fn check_topic_name(name: &str) -> crate::error::Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::error::Error::new(crate::error::ErrorKind::InvalidArgument(format!(
+            "{name:?} is not a valid topic name: use 1 to 249 of the characters a-z A-Z 0-9 . _ -, and not \".\" or \"..\""
+        )))
+        .with_topic(name))
+    }
+}
+
+/// A Kafka API (request type): `Produce`, `Fetch`, `Metadata`, ….
+///
+/// ```
+/// # use ferrokafka::Api;
+/// # fn show(api: Api) {
+/// println!("{} (key {})", api.name(), api.code());
+/// # }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Api(ferrokafka_protocol::messages::ApiKey);
+
+impl Api {
+    /// The API key number on the wire (Fetch is 1).
+    pub fn code(self) -> i16 {
+        self.0 as i16
+    }
+
+    /// The API's name as Kafka's protocol guide spells it (`Fetch`,
+    /// `ListOffsets`, …).
+    pub fn name(self) -> &'static str {
+        use std::collections::HashMap;
+        use std::sync::OnceLock;
+        // kafka-protocol names its variants after the APIs; their Debug
+        // text is the name. Made once, so names are `&'static` for metrics
+        // labels.
+        static NAMES: OnceLock<HashMap<i16, &'static str>> = OnceLock::new();
+        NAMES
+            .get_or_init(|| {
+                ferrokafka_protocol::messages::ApiKey::iter()
+                    .map(|k| (k as i16, &*Box::leak(format!("{k:?}").into_boxed_str())))
+                    .collect()
+            })
+            .get(&self.code())
+            .copied()
+            .unwrap_or("Unknown")
+    }
+
+    #[allow(dead_code)] // used by the low-level API next
+    pub(crate) fn key(self) -> ferrokafka_protocol::messages::ApiKey {
+        self.0
+    }
+}
+
+impl From<ferrokafka_protocol::messages::ApiKey> for Api {
+    fn from(key: ferrokafka_protocol::messages::ApiKey) -> Self {
+        Api(key)
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl fmt::Debug for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrokafka_protocol::messages::ApiKey;
+
+    #[test]
+    fn api_names_and_codes() {
+        assert_eq!(Api::from(ApiKey::Fetch).name(), "Fetch");
+        assert_eq!(Api::from(ApiKey::ListOffsets).to_string(), "ListOffsets");
+        assert_eq!(Api::from(ApiKey::Produce).code(), 0);
+        assert_eq!(
+            format!("{:?}", Api::from(ApiKey::SaslHandshake)),
+            "SaslHandshake"
+        );
+    }
+}

@@ -178,6 +178,10 @@ async fn real_tls_server_is_reported_as_wrong_port_or_protocol() {
         err.to_string().contains("wrong port or security.protocol?"),
         "{err}"
     );
+    // A TLS port closing on plaintext does so every time: the client
+    // stops after a few tries instead of retrying until the deadline.
+    assert!(err.gave_up_early, "{err}");
+    assert!(err.attempts[0].tries <= 3, "{err}");
 }
 
 #[tokio::test]
@@ -210,5 +214,91 @@ async fn silent_port_times_out_within_the_deadline() {
     assert!(
         matches!(err.attempts[0].failure, ConnectFailure::TimedOut(_, _)),
         "{err}"
+    );
+}
+
+/// A listener whose first `cut` connections get the start of a frame and
+/// are then closed; later connections are accepted and never answered.
+fn cutting_then_silent_server(cut: usize) -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut silent = Vec::new();
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            if n < cut {
+                // A 100-byte frame cut after 5 bytes.
+                let _ = stream.write_all(&[0, 0, 0, 100, 0, 0, 0, 0, 1]);
+            } else {
+                silent.push(stream);
+            }
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_frame_cut_again_and_again_is_reported_at_once() {
+    let port = cutting_then_silent_server(usize::MAX);
+    let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
+    assert_eq!(
+        err.attempts[0].failure,
+        ConnectFailure::ClosedDuringHandshake,
+        "{err}"
+    );
+    assert!(
+        err.gave_up_early,
+        "the same misbehaviour three times: {err}"
+    );
+    assert_eq!(err.attempts[0].tries, 3, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("stopped after")
+            && text.contains("without waiting out bootstrap.timeout.ms (2s)"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_most_telling_failure_is_reported_not_the_deadline_cut_timeout() {
+    // Two cut frames, then silence until the deadline cuts the last try short.
+    let port = cutting_then_silent_server(2);
+    let err = bootstrap_failure(&format!("127.0.0.1:{port}")).await;
+    assert!(!err.gave_up_early, "{err}");
+    assert!(err.attempts[0].tries >= 3, "{err}");
+    assert_eq!(
+        err.attempts[0].failure,
+        ConnectFailure::ClosedDuringHandshake,
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(!text.contains("timed out"), "{text}");
+    assert!(
+        text.contains("within bootstrap.timeout.ms (2s)"),
+        "the deadline is named as configured, not as time waited: {text}"
+    );
+}
+
+#[tokio::test]
+async fn plaintext_against_a_listener_that_requires_sasl_says_so_at_once() {
+    let cluster = ferrokafka_fake::FakeCluster::builder()
+        .sasl_plain_user("app", "secret")
+        .build()
+        .unwrap();
+    let err = bootstrap_failure(&cluster.bootstrap()).await;
+    assert_eq!(
+        err.attempts[0].failure,
+        ConnectFailure::ClosedAfterApiVersions,
+        "{err}"
+    );
+    assert!(err.gave_up_early, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("closed the connection instead of answering Metadata")
+            && text.contains("SASL_PLAINTEXT")
+            && !text.contains("malformed"),
+        "{text}"
     );
 }

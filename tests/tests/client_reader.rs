@@ -222,7 +222,64 @@ async fn a_range_past_the_end_waits_for_new_records(backend: &Backend) {
     assert_eq!(offsets(&records), (5..15).collect::<Vec<_>>());
 }
 
+async fn the_stream_reports_each_partitions_watermarks(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
+    let admin = client.admin();
+    admin
+        .create_topic(NewTopic::new("marks", 2, 1))
+        .await
+        .unwrap();
+    let (a, b) = (
+        TopicPartition::new("marks", 0),
+        TopicPartition::new("marks", 1),
+    );
+    common::produce_values(&client, &a, 50, 10, 0, Compression::None).await;
+    common::produce_values(&client, &b, 7, 7, 0, Compression::None).await;
+    admin.delete_records(&[(a.clone(), 8)]).await.unwrap()[0]
+        .1
+        .as_ref()
+        .unwrap();
+    let mut stream = client.read(vec![
+        ReadRange::new("marks", 0, 10..20),
+        ReadRange::new("marks", 1, 0..3),
+    ]);
+    assert_eq!(stream.watermarks(&a), None, "nothing fetched yet");
+    let mut read = 0;
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(60), stream.next())
+        .await
+        .expect("the reader stalled")
+    {
+        item.unwrap();
+        read += 1;
+    }
+    assert_eq!(read, 13);
+    let marks = stream.watermarks(&a).expect("partition 0 was fetched");
+    assert_eq!(marks.high_watermark, 50, "{marks:?}");
+    // Brokers may leave these out (-1); when they say, it must be right.
+    assert!(
+        matches!(marks.log_start_offset, None | Some(8)),
+        "{marks:?}"
+    );
+    assert!(
+        matches!(marks.last_stable_offset, None | Some(50)),
+        "{marks:?}"
+    );
+    assert_eq!(
+        marks.offsets_behind(20, ferrokafka::IsolationLevel::ReadUncommitted),
+        30
+    );
+    if backend.fake_cluster().is_some() {
+        assert_eq!(marks.log_start_offset, Some(8), "the fake always says");
+        assert_eq!(marks.last_stable_offset, Some(50));
+    }
+    let all = stream.all_watermarks();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].0, b);
+    assert_eq!(all[1].1.high_watermark, 7);
+}
+
 on_both_backends_async!(
+    the_stream_reports_each_partitions_watermarks,
     reads_exact_ranges_starting_and_ending_mid_batch,
     reads_every_codec_and_several_partitions_in_order,
     out_of_range_partition_is_reported_and_others_continue,

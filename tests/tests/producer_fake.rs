@@ -493,3 +493,64 @@ async fn batches_of_several_partitions_share_a_request_when_requests_queue_up() 
     }
     producer.close(Duration::from_secs(10)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_the_broker_will_not_create_is_named_with_the_reason() {
+    let cluster = FakeCluster::builder()
+        .auto_create_topics(false)
+        .build()
+        .unwrap();
+    let client = common::client_for(&cluster.bootstrap()).await;
+    let producer = producer(&client, &[("max.block.ms", "20000")]).await;
+    let err = producer
+        .send(ProducerRecord::new("not-here").value("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, WriteStatus::NotWritten);
+    assert!(
+        matches!(
+            err.error.kind(),
+            ferrokafka::ErrorKind::UnknownTopicOrPartition
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("not-here") && text.contains("auto.create.topics.enable"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("max.block.ms"),
+        "it says why instead of waiting out max.block.ms: {text}"
+    );
+    // Every Metadata request for it asked for auto-creation.
+    let asked: Vec<bool> = cluster
+        .requests()
+        .into_iter()
+        .filter_map(|r| match r.request {
+            RequestKind::Metadata(m)
+                if m.topics
+                    .iter()
+                    .flatten()
+                    .any(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "not-here")) =>
+            {
+                Some(m.allow_auto_topic_creation)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!asked.is_empty() && asked.iter().all(|a| *a), "{asked:?}");
+    // An illegal name is never sent at all.
+    let err = producer
+        .send(ProducerRecord::new("bad/name").value("x"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a valid topic name"), "{err}");
+    assert!(
+        !cluster
+            .requests()
+            .iter()
+            .any(|r| format!("{:?}", r.request).contains("bad/name")),
+        "no request carried the illegal name"
+    );
+}

@@ -180,11 +180,17 @@ async fn bad_records_get_typed_errors(backend: &Backend) {
         matches!(err.error.kind(), ErrorKind::UnknownTopicOrPartition),
         "{err}"
     );
+    // A name the broker would refuse fails here, before any request.
     let err = producer
-        .send(ProducerRecord::new("no-such-topic").value("x"))
+        .send(ProducerRecord::new("no such topic!").value("x"))
         .await
         .unwrap_err();
     assert_eq!(err.status, WriteStatus::NotWritten, "{err}");
+    assert!(
+        matches!(err.error.kind(), ErrorKind::InvalidArgument(_))
+            && err.to_string().contains("not a valid topic name"),
+        "{err}"
+    );
     producer.close(Duration::from_secs(10)).await.unwrap();
     let err = producer
         .send(ProducerRecord::new("small").value("x"))
@@ -193,7 +199,30 @@ async fn bad_records_get_typed_errors(backend: &Backend) {
     assert!(matches!(err.error.kind(), ErrorKind::Shutdown), "{err}");
 }
 
+async fn a_missing_topic_is_created_by_the_first_send(backend: &Backend) {
+    let client = common::client_for(&backend.bootstrap()).await;
+    let producer = Producer::new(client.clone(), ProducerConfig::default())
+        .await
+        .unwrap();
+    // As Java's producer: the Metadata request asks the broker to create
+    // the topic, and the record is delivered once it has a leader.
+    let delivered = producer
+        .send(ProducerRecord::new("made-by-send").value("first"))
+        .await
+        .expect("the broker creates the topic")
+        .await
+        .expect("delivered");
+    assert_eq!(delivered.offset, 0);
+    let records = read_all(&client, "made-by-send", delivered.partition, 1).await;
+    assert_eq!(records[0].value.as_deref(), Some(&b"first"[..]));
+    if let Some(cluster) = backend.fake_cluster() {
+        assert!(cluster.partition_state("made-by-send", 0).is_some());
+    }
+    producer.close(Duration::from_secs(10)).await.unwrap();
+}
+
 on_both_backends_async!(
+    a_missing_topic_is_created_by_the_first_send,
     every_codec_round_trips_byte_exact,
     keyed_records_land_on_the_java_partition,
     bad_records_get_typed_errors,

@@ -53,6 +53,7 @@ use tokio::time::Instant;
 
 use super::handshake::{authenticate, Established, SaslChannel};
 use crate::error::{BrokerRef, ConnectFailure, ConnectionFailure, Error, ErrorKind, Result};
+use crate::hooks::{BrokerDisconnected, HookSet, RequestWritten, ResponseRead};
 use crate::transport::BoxTransport;
 
 /// A response the client can decode: bounded decoding plus the throttle
@@ -117,6 +118,8 @@ pub(crate) struct ConnectionOptions {
     /// SASL authentication run on every new connection (and again in band
     /// before the session expires).
     pub(crate) sasl: Option<Arc<crate::security::SaslAuth>>,
+    /// Told of every request, answer and the connection's end.
+    pub(crate) hooks: HookSet,
 }
 
 /// Writes a request frame from the request header.
@@ -147,7 +150,7 @@ struct Outgoing {
 }
 
 enum Reply {
-    Answer(oneshot::Sender<Result<Bytes, ErrorKind>>),
+    Answer(oneshot::Sender<Result<Answer, ErrorKind>>),
     Written(oneshot::Sender<Result<(), ErrorKind>>),
 }
 
@@ -162,6 +165,15 @@ impl Reply {
             }
         }
     }
+}
+
+/// An answer's body, with what the hooks report of it.
+struct Answer {
+    body: Bytes,
+    /// The frame's size on the wire, length prefix included.
+    bytes: usize,
+    /// From writing the request to reading the whole answer.
+    latency: Duration,
 }
 
 enum Command {
@@ -282,6 +294,7 @@ impl BrokerConnection {
             closing: false,
             last_activity: Instant::now(),
             reauth: Reauth::Scheduled(reauth_at),
+            started: Instant::now(),
         };
         tokio::spawn(async move {
             driver.run(rx, write_err_rx).await;
@@ -529,7 +542,11 @@ impl BrokerConnection {
         })?;
         let conn = self.clone();
         Ok(async move {
-            let mut body = match answer.await {
+            let Answer {
+                mut body,
+                bytes,
+                latency,
+            } = match answer.await {
                 Ok(result) => result.map_err(|kind| conn.context(api, Error::new(kind)))?,
                 Err(_) => return Err(conn.context(api, conn.closed_error())),
             };
@@ -539,10 +556,20 @@ impl BrokerConnection {
                     Error::from(ferrokafka_protocol::ProtocolError::from(e)),
                 )
             })?;
-            let throttle = response.throttle_time_ms();
-            if throttle > 0 {
-                conn.throttle(Duration::from_millis(throttle as u64));
+            let throttle = Duration::from_millis(response.throttle_time_ms().max(0) as u64);
+            if !throttle.is_zero() {
+                conn.throttle(throttle);
             }
+            conn.shared.options.hooks.each(|h| {
+                h.on_response_read(&ResponseRead {
+                    broker: &conn.shared.broker,
+                    api: api.into(),
+                    version,
+                    bytes,
+                    latency,
+                    throttle,
+                })
+            });
             Ok(response)
         })
     }
@@ -623,9 +650,10 @@ enum Reauth {
 struct Pending {
     api: ApiKey,
     version: i16,
+    written_at: Instant,
     deadline: Instant,
     timeout: Duration,
-    reply: oneshot::Sender<Result<Bytes, ErrorKind>>,
+    reply: oneshot::Sender<Result<Answer, ErrorKind>>,
 }
 
 struct Driver {
@@ -646,6 +674,8 @@ struct Driver {
     closing: bool,
     last_activity: Instant,
     reauth: Reauth,
+    /// When the connection task started (for the disconnect hook).
+    started: Instant,
 }
 
 impl Driver {
@@ -716,6 +746,13 @@ impl Driver {
         }
         let _ = self.shared.failure.set(failure.clone());
         tracing::debug!(broker = %self.shared.broker, %failure, "connection closed");
+        self.shared.options.hooks.each(|h| {
+            h.on_broker_disconnect(&BrokerDisconnected {
+                broker: &self.shared.broker,
+                reason: &failure,
+                lifetime: self.started.elapsed(),
+            })
+        });
         // Fail what is still queued, with the same reason.
         for outgoing in self.queue.drain(..) {
             outgoing.reply.fail(ErrorKind::Connection(failure.clone()));
@@ -859,11 +896,20 @@ impl Driver {
         frame.head[8..12].copy_from_slice(&id.to_be_bytes());
         let now = Instant::now();
         self.last_activity = now;
+        let bytes = frame.len();
         if self.frames.send((frame, auth)).is_err() {
             // The writer is gone; its error (if any) arrives next.
             reply.fail(ErrorKind::Connection(ConnectionFailure::ClosedByPeer));
             return Ok(());
         }
+        self.shared.options.hooks.each(|h| {
+            h.on_request_written(&RequestWritten {
+                broker: &self.shared.broker,
+                api: api.into(),
+                version,
+                bytes,
+            })
+        });
         match reply {
             Reply::Written(tx) => {
                 let _ = tx.send(Ok(()));
@@ -876,6 +922,7 @@ impl Driver {
                     Pending {
                         api,
                         version,
+                        written_at: now,
                         deadline,
                         timeout,
                         reply,
@@ -909,9 +956,14 @@ impl Driver {
                 .ok_or(ConnectionFailure::UnexpectedCorrelationId(id))?;
             self.deadlines.remove(&(pending.deadline, id));
             let header_version = response_header_version(pending.api, pending.version);
+            let bytes = frame.len() + 4;
             match decode_response_header(frame, header_version) {
                 Ok((_, body)) => {
-                    let _ = pending.reply.send(Ok(body));
+                    let _ = pending.reply.send(Ok(Answer {
+                        body,
+                        bytes,
+                        latency: pending.written_at.elapsed(),
+                    }));
                 }
                 Err(e) => {
                     let failure = ConnectionFailure::MalformedHeader(e.to_string().into());

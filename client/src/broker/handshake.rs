@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrokafka_auth::redact::Scrubber;
 use ferrokafka_auth::SaslStep;
 use ferrokafka_protocol::bounded::decode_response;
 use ferrokafka_protocol::frame::{FrameDecoder, FrameError};
@@ -22,10 +23,12 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
 use zeroize::Zeroize;
 
-use super::connection::{BrokerConnection, KafkaResponse};
-use crate::error::ErrorKind;
+use super::connection::{BrokerConnection, ConnectionOptions, KafkaResponse};
+use crate::error::{BrokerRef, ErrorKind};
+use crate::hooks::HookSet;
 use crate::security::SaslAuth;
 
 use crate::error::ConnectFailure;
@@ -52,42 +55,89 @@ pub(crate) async fn establish(
     client_id: &str,
     timeout: Duration,
 ) -> Result<Established, ConnectFailure> {
-    establish_with(connector, addr, host, client_id, None, timeout).await
+    let options = ConnectionOptions {
+        client_id: client_id.into(),
+        request_timeout: timeout,
+        max_in_flight: 5,
+        max_idle: Duration::from_secs(600),
+        sasl: None,
+        hooks: HookSet::default(),
+    };
+    let broker = BrokerRef {
+        id: None,
+        address: addr.to_string(),
+    };
+    establish_with(connector, addr, host, &options, &broker, timeout).await
 }
 
-/// As [`establish`], authenticating with `sasl` after ApiVersions.
+/// As [`establish`], authenticating with `options.sasl` after
+/// ApiVersions, and reporting the exchanges to `options.hooks`.
 pub(crate) async fn establish_with(
     connector: &dyn Connector,
     addr: SocketAddr,
     host: &str,
-    client_id: &str,
-    sasl: Option<&SaslAuth>,
+    options: &ConnectionOptions,
+    broker: &BrokerRef,
     timeout: Duration,
 ) -> Result<Established, ConnectFailure> {
+    let client_id = &*options.client_id;
+    let observer = Observer {
+        hooks: &options.hooks,
+        broker,
+    };
     let deadline = tokio::time::Instant::now() + timeout;
     let transport = tokio::time::timeout_at(deadline, connector.connect(addr, host))
         .await
         .map_err(|_| ConnectFailure::TimedOut(timeout, "the TCP connect"))??;
-    let mut established = tokio::time::timeout_at(deadline, api_versions(transport, client_id))
-        .await
-        .map_err(|_| {
-            ConnectFailure::TimedOut(
-                timeout,
-                "the ApiVersions handshake (the port accepted the connection but did not answer like a Kafka broker)",
-            )
-        })??;
-    if let Some(sasl) = sasl {
+    let mut established =
+        tokio::time::timeout_at(deadline, api_versions(transport, client_id, &observer))
+            .await
+            .map_err(|_| {
+                ConnectFailure::TimedOut(
+                    timeout,
+                    "the ApiVersions handshake (the port accepted the connection but did not answer like a Kafka broker)",
+                )
+            })??;
+    if let Some(sasl) = options.sasl.as_deref() {
         let mut channel = SaslChannel::Setup {
             est: &mut established,
             client_id,
             next_correlation_id: 100,
+            observer: &observer,
+        };
+        let during = match sasl {
+            SaslAuth::OAuthBearer { .. } => {
+                "SASL authentication (which includes getting an OAUTHBEARER token)"
+            }
+            _ => "SASL authentication",
         };
         let lifetime = tokio::time::timeout_at(deadline, authenticate(&mut channel, sasl))
             .await
-            .map_err(|_| ConnectFailure::TimedOut(timeout, "SASL authentication"))??;
+            .map_err(|_| ConnectFailure::TimedOut(timeout, during))??;
         established.session_lifetime = lifetime;
     }
     Ok(established)
+}
+
+/// Where the set-up exchanges are reported.
+pub(crate) struct Observer<'a> {
+    hooks: &'a HookSet,
+    broker: &'a BrokerRef,
+}
+
+impl Observer<'_> {
+    fn exchange(&self, api: ApiKey, version: i16, sent: usize, received: usize, since: Instant) {
+        if !self.hooks.is_empty() {
+            self.hooks.exchange(
+                self.broker,
+                api.into(),
+                version,
+                sent,
+                received,
+                since.elapsed(),
+            );
+        }
+    }
 }
 
 /// Kafka's UNSUPPORTED_SASL_MECHANISM.
@@ -97,6 +147,7 @@ const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
 /// the ApiVersions ones).
 async fn exchange<Req, Resp>(
     est: &mut Established,
+    observer: &Observer<'_>,
     api_key: ApiKey,
     api_version: i16,
     correlation_id: i32,
@@ -115,15 +166,20 @@ where
         client_id: Some(client_id),
     };
     encode_request(&mut out, &header, request).map_err(protocol_failure)?;
+    let sent = out.len();
+    let started = Instant::now();
     let written = est.transport.write_all(&out).await;
     // The frame may carry a password or a SCRAM proof.
     out[..].zeroize();
     written.map_err(|e| io_failure(&e))?;
     est.transport.flush().await.map_err(|e| io_failure(&e))?;
-    let frame = read_frame(&mut est.transport, &mut est.decoder, &mut est.read_buf).await?;
+    let frame = read_frame(&mut est.transport, &mut est.decoder, &mut est.read_buf)
+        .await
+        .map_err(|e| in_step(api_key, e))?;
+    observer.exchange(api_key, api_version, sent, frame.len() + 4, started);
     let (header, mut body) =
         decode_response_header(frame, response_header_version(api_key, api_version))
-            .map_err(protocol_failure)?;
+            .map_err(|e| in_step(api_key, protocol_failure(e)))?;
     if header.correlation_id != correlation_id {
         return Err(ConnectFailure::Malformed(format!(
             "the {api_key:?} answer carries correlation id {}, expected {correlation_id}",
@@ -141,6 +197,7 @@ pub(crate) enum SaslChannel<'a> {
         est: &'a mut Established,
         client_id: &'a str,
         next_correlation_id: i32,
+        observer: &'a Observer<'a>,
     },
     InBand(&'a BrokerConnection),
 }
@@ -164,9 +221,19 @@ impl SaslChannel<'_> {
                 est,
                 client_id,
                 next_correlation_id,
+                observer,
             } => {
                 *next_correlation_id += 1;
-                exchange(est, api, version, *next_correlation_id, client_id, request).await
+                exchange(
+                    est,
+                    observer,
+                    api,
+                    version,
+                    *next_correlation_id,
+                    client_id,
+                    request,
+                )
+                .await
             }
             SaslChannel::InBand(conn) => conn
                 .send_for_reauthentication(request, version)
@@ -234,6 +301,12 @@ pub(crate) async fn authenticate(
         }
     })?;
     let mut out = client.start().map_err(|e| fail(e.to_string()))?;
+    // The broker's messages reach errors only as excerpts without the
+    // password (a broker may quote what it received; PLAIN sends it).
+    let scrubber = match sasl {
+        SaslAuth::Plain(c) | SaslAuth::Scram(_, c) => Scrubber::new().secret(&c.password),
+        _ => Scrubber::new(),
+    };
     // PLAIN and OAUTHBEARER take one round, SCRAM two.
     for _ in 0..4 {
         let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(out.to_vec()));
@@ -248,7 +321,7 @@ pub(crate) async fn authenticate(
             let message = response
                 .error_message
                 .as_ref()
-                .map(|m| m.as_str().chars().take(300).collect::<String>())
+                .map(|m| scrubber.excerpt(m.as_str()))
                 .unwrap_or_default();
             return Err(fail(format!(
                 "the broker refused it (error code {}): {message} (check the user name and password, and that the user exists for {mechanism})",
@@ -261,7 +334,8 @@ pub(crate) async fn authenticate(
                 // The server's own refusal (SCRAM `e=invalid-proof`): wrong
                 // credentials, not a misbehaving server.
                 ferrokafka_auth::SaslError::ServerError { message, .. } => fail(format!(
-                    "the broker refused it: {message} (check the user name and password, and that the user exists for {mechanism})"
+                    "the broker refused it: {} (check the user name and password, and that the user exists for {mechanism})",
+                    scrubber.excerpt(&message)
                 )),
                 error => ConnectFailure::SaslServerRejected {
                     user: sasl.username().to_owned(),
@@ -297,6 +371,16 @@ fn io_failure(error: &std::io::Error) -> ConnectFailure {
     }
 }
 
+/// Names the step of a malformed answer.
+fn in_step(api: ApiKey, failure: ConnectFailure) -> ConnectFailure {
+    match failure {
+        ConnectFailure::Malformed(what) => {
+            ConnectFailure::Malformed(format!("the {api:?} answer: {what}"))
+        }
+        other => other,
+    }
+}
+
 fn frame_failure(error: FrameError) -> ConnectFailure {
     match error {
         FrameError::WrongProtocol { seen } => ConnectFailure::WrongProtocol(seen),
@@ -316,6 +400,7 @@ fn protocol_failure(error: ProtocolError) -> ConnectFailure {
 async fn api_versions(
     mut transport: BoxTransport,
     client_id: &str,
+    observer: &Observer<'_>,
 ) -> Result<Established, ConnectFailure> {
     let mut exchange = ApiVersionsExchange::new("ferrokafka", env!("CARGO_PKG_VERSION"));
     let mut decoder = FrameDecoder::new();
@@ -332,22 +417,35 @@ async fn api_versions(
             client_id: Some(client_id),
         };
         encode_request(&mut out, &header, &exchange.request()).map_err(protocol_failure)?;
+        let started = Instant::now();
         transport
             .write_all(&out)
             .await
             .map_err(|e| io_failure(&e))?;
         transport.flush().await.map_err(|e| io_failure(&e))?;
-        let frame = read_frame(&mut transport, &mut decoder, &mut read_buf).await?;
+        let frame = read_frame(&mut transport, &mut decoder, &mut read_buf)
+            .await
+            .map_err(|e| in_step(ApiKey::ApiVersions, e))?;
+        observer.exchange(
+            ApiKey::ApiVersions,
+            version,
+            out.len(),
+            frame.len() + 4,
+            started,
+        );
         // ApiVersions always answers with response header v0.
-        let (header, body): (_, Bytes) =
-            decode_response_header(frame, 0).map_err(protocol_failure)?;
+        let (header, body): (_, Bytes) = decode_response_header(frame, 0)
+            .map_err(|e| in_step(ApiKey::ApiVersions, protocol_failure(e)))?;
         if header.correlation_id != correlation_id {
             return Err(ConnectFailure::Malformed(format!(
                 "the ApiVersions answer carries correlation id {}, expected {correlation_id}",
                 header.correlation_id
             )));
         }
-        match exchange.handle_response(body).map_err(protocol_failure)? {
+        match exchange
+            .handle_response(body)
+            .map_err(|e| in_step(ApiKey::ApiVersions, protocol_failure(e)))?
+        {
             ExchangeStep::Done(versions) => {
                 return Ok(Established {
                     transport,

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::connection::ConnectionOptions;
-use super::handshake::establish;
+use super::handshake::{establish, establish_with};
 use super::BrokerConnection;
 use crate::error::{BrokerRef, ConnectFailure, ConnectionFailure, ErrorKind};
 use crate::transport::{BoxTransport, Connector};
@@ -152,6 +152,8 @@ fn api_versions() -> ApiVersionsResponse {
         (ApiKey::ListOffsets, 0, 6),
         (ApiKey::Fetch, 0, 12),
         (ApiKey::Produce, 3, 11),
+        (ApiKey::SaslHandshake, 0, 1),
+        (ApiKey::SaslAuthenticate, 0, 2),
     ];
     ApiVersionsResponse::default().with_api_keys(
         keys.iter()
@@ -172,6 +174,7 @@ fn options(max_in_flight: usize) -> ConnectionOptions {
         max_in_flight,
         max_idle: Duration::from_secs(600),
         sasl: None,
+        hooks: crate::hooks::HookSet::default(),
     }
 }
 
@@ -609,4 +612,65 @@ async fn a_request_written_in_pieces_arrives_whole() {
         .await;
     answer.await.unwrap();
     assert!(!conn.is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broker_quoting_the_password_in_its_refusal_never_shows_it() {
+    use kafka_protocol::messages::{SaslAuthenticateResponse, SaslHandshakeResponse};
+    use kafka_protocol::protocol::StrBytes;
+    const PASSWORD: &str = "pw canary+/=&";
+    let (connector, mut servers) = PipeConnector::new();
+    let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let broker = tokio::spawn(async move {
+        let mut broker = ScriptedBroker::new(servers.recv().await.unwrap());
+        let handshake = broker.next().await.unwrap();
+        assert_eq!(handshake.api, ApiKey::SaslHandshake);
+        let plain = StrBytes::from_static_str("PLAIN");
+        broker
+            .answer(
+                &handshake,
+                &SaslHandshakeResponse::default().with_mechanisms(vec![plain]),
+            )
+            .await;
+        let auth = broker.next().await.unwrap();
+        assert_eq!(auth.api, ApiKey::SaslAuthenticate);
+        // A careless broker quotes what it got, raw and URL-encoded.
+        let quoted = format!("bad credentials for u: got {PASSWORD} (pw+canary%2B%2F%3D%26)");
+        broker
+            .answer(
+                &auth,
+                &SaslAuthenticateResponse::default()
+                    .with_error_code(58)
+                    .with_error_message(Some(StrBytes::from_string(quoted))),
+            )
+            .await;
+    });
+    let sasl = crate::security::SaslAuth::Plain(ferrokafka_auth::Credentials::new(
+        "u",
+        ferrokafka_auth::Secret::new(PASSWORD),
+    ));
+    let options = ConnectionOptions {
+        sasl: Some(Arc::new(sasl)),
+        ..options(1)
+    };
+    let broker_ref = BrokerRef {
+        id: None,
+        address: "h:9".into(),
+    };
+    let Err(failure) = establish_with(
+        &connector,
+        addr,
+        "h",
+        &options,
+        &broker_ref,
+        Duration::from_secs(5),
+    )
+    .await
+    else {
+        panic!("authenticated")
+    };
+    broker.await.unwrap();
+    let text = format!("{failure} {failure:?}");
+    assert!(text.contains("bad credentials for u"), "{text}");
+    assert!(!text.contains("canary"), "{text}");
 }

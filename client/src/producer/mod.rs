@@ -229,6 +229,14 @@ pub(crate) struct Inner {
     pub(crate) closing: AtomicBool,
 }
 
+impl Client {
+    /// A producer on this client's connections, with the default
+    /// partitioner; see [`Producer::new`].
+    pub async fn producer(&self, config: ProducerConfig) -> Result<Producer, Error> {
+        Producer::new(self.clone(), config).await
+    }
+}
+
 impl Producer {
     /// A producer on `client` with the default partitioner. With
     /// idempotence on, gets a producer id first (failing here, with what to
@@ -356,6 +364,9 @@ impl Producer {
             .route(inner, &record.topic, now, max_age, choose)
         {
             Route::NeedsMetadata => {
+                // A topic seen for the first time: a name the broker would
+                // refuse fails here, before any request.
+                crate::types::check_topic_name(&record.topic).map_err(ProduceError::not_written)?;
                 self.fetch_partition_count(&record.topic, deadline())
                     .await?;
                 // Just learnt: fresh whatever `metadata.max.age.ms` says.
@@ -430,31 +441,88 @@ impl Producer {
         }
     }
 
+    /// Learns the partition count of `topic`, asking the broker to
+    /// create it when it does not exist (as Java's producer does: the
+    /// broker's `auto.create.topics.enable` decides). A topic being
+    /// created (no leader yet) is waited for until `deadline`; one the
+    /// broker will not create fails after a few tries, saying so.
     async fn fetch_partition_count(
         &self,
         topic: &Arc<str>,
         deadline: Instant,
     ) -> Result<i32, ProduceError> {
-        let info = tokio::time::timeout_at(deadline, self.inner.client.topic_metadata(topic))
+        let client = &self.inner.client;
+        let config = client.config();
+        let timed_out = || {
+            ProduceError::not_written(
+                Error::new(ErrorKind::Timeout(self.inner.config.max_block()))
+                    .with_topic(topic)
+                    .with_hint("no metadata for the topic within max.block.ms"),
+            )
+        };
+        let mut unknown = 0;
+        let mut failures = 0;
+        loop {
+            let refreshed = tokio::time::timeout_at(
+                deadline,
+                client.refresh_metadata_with(Some(std::slice::from_ref(topic)), true),
+            )
             .await
-            .map_err(|_| {
-                ProduceError::not_written(
-                    Error::new(ErrorKind::Timeout(self.inner.config.max_block()))
-                        .with_topic(topic)
-                        .with_hint("no metadata for the topic within max.block.ms"),
-                )
-            })?
-            .map_err(ProduceError::not_written)?;
-        if info.error_code != 0 || info.partitions.is_empty() {
-            let error = Error::from_code(info.error_code)
-                .unwrap_or_else(|| Error::new(ErrorKind::UnknownTopicOrPartition));
-            return Err(ProduceError::not_written(error.with_topic(topic)));
+            .map_err(|_| timed_out())?;
+            // (error code, partition count) of the topic in the answer.
+            let answer = match refreshed {
+                Ok(response) => response
+                    .topics
+                    .iter()
+                    .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == &**topic))
+                    .map(|t| (t.error_code, t.partitions.len())),
+                Err(e) if e.is_retriable() => None,
+                Err(e) => return Err(ProduceError::not_written(e.with_topic(topic))),
+            };
+            match answer {
+                Some((0, partitions)) if partitions > 0 => {
+                    let count = i32::try_from(partitions).unwrap_or(i32::MAX);
+                    self.inner
+                        .accumulator
+                        .learn_partition_count(topic, count, now_ms());
+                    return Ok(count);
+                }
+                // UNKNOWN_TOPIC_OR_PARTITION to a request that asked for the
+                // topic to be created: the broker does not create topics.
+                // (It may be a lagging broker, so ask again a few times.)
+                Some((3, _)) => {
+                    unknown += 1;
+                    if unknown >= 3 {
+                        return Err(ProduceError::not_written(
+                            Error::new(ErrorKind::UnknownTopicOrPartition)
+                                .with_topic(topic)
+                                .with_hint("the topic does not exist and the broker did not create it (auto.create.topics.enable is off on the broker): create it first, e.g. with Admin::create_topic"),
+                        ));
+                    }
+                }
+                Some((code, _)) => {
+                    if let Some(e) = Error::from_code(code) {
+                        if !e.is_retriable() {
+                            return Err(ProduceError::not_written(e.with_topic(topic)));
+                        }
+                    }
+                }
+                // A retriable failure of the request itself.
+                None => {}
+            }
+            // The topic is being created (LEADER_NOT_AVAILABLE, no
+            // partitions yet) or the request failed for now: again, after a backoff.
+            failures += 1;
+            let wait = crate::backoff::backoff_with_jitter(
+                config.retry_backoff(),
+                config.retry_backoff_max(),
+                failures,
+            );
+            if Instant::now() + wait >= deadline {
+                return Err(timed_out());
+            }
+            tokio::time::sleep(wait).await;
         }
-        let count = i32::try_from(info.partitions.len()).unwrap_or(i32::MAX);
-        self.inner
-            .accumulator
-            .learn_partition_count(topic, count, now_ms());
-        Ok(count)
     }
 }
 

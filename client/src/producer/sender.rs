@@ -34,6 +34,7 @@ use super::{Inner, WriteStatus};
 use crate::backoff::backoff_with_jitter;
 use crate::broker::BrokerConnection;
 use crate::error::{Error, ErrorKind};
+use crate::hooks::BatchProduced;
 use crate::types::TopicPartition;
 
 /// The sender of one partition: runs until the producer closes and the
@@ -169,8 +170,28 @@ pub(crate) fn fatal_error(reason: &FatalReason) -> Error {
     }
 }
 
-fn complete(inner: &Inner, batch: Box<Batch>, base_offset: i64, append_time: i64) {
+fn complete(
+    inner: &Inner,
+    tp: &TopicPartition,
+    flight: Flight,
+    base_offset: i64,
+    append_time: i64,
+) {
+    let batch = flight.batch;
     let n = batch.records;
+    let hooks = inner.client.config().hooks();
+    if !hooks.is_empty() {
+        let latency = batch.created.elapsed();
+        hooks.each(|h| {
+            h.on_batch_produced(&BatchProduced {
+                partition: tp,
+                base_offset,
+                records: n,
+                bytes: flight.records.len(),
+                latency,
+            })
+        });
+    }
     batch.outcome.written(base_offset, append_time);
     // Dropping the batch gives its buffer.memory back.
     drop(batch);
@@ -530,7 +551,7 @@ fn handle(
         Reaction::Complete => {
             let (base_offset, append_time) =
                 answer.map_or((-1, -1), |(_, offset, time, _)| (offset, time));
-            complete(inner, flight.batch, base_offset, append_time);
+            complete(inner, tp, flight, base_offset, append_time);
             None
         }
         Reaction::Fail => {

@@ -16,6 +16,10 @@ pub enum Reply {
     Raw(u16, Vec<(&'static str, String)>, Vec<u8>),
     /// Reads the request and never answers (the connection stays open).
     Silent,
+    /// Answers with this status and a JSON error whose description quotes
+    /// the request body it received (as careless endpoints do), so the
+    /// form-encoded client secret comes back.
+    Echo(u16),
 }
 
 impl Reply {
@@ -181,6 +185,18 @@ impl TokenEndpoint {
                             )
                         }
                         Reply::Raw(status, headers, body) => (status, headers, body),
+                        Reply::Echo(status) => {
+                            // A form body needs no JSON escaping.
+                            let received = String::from_utf8_lossy(&request[body_start..]);
+                            (
+                                status,
+                                Vec::new(),
+                                format!(
+                                    r#"{{"error":"invalid_request","error_description":"AADSTS900144: The request body must contain the following parameter: 'grant_type'. Received: {received}","error_codes":[900144]}}"#
+                                )
+                                .into_bytes(),
+                            )
+                        }
                         Reply::Silent => {
                             tokio::time::sleep(std::time::Duration::from_secs(600)).await;
                             return;
@@ -217,4 +233,77 @@ fn fastrand_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     h.finish()
+}
+
+/// The forms in which a peer could echo `secret` back: as is, form- and
+/// percent-encoded (upper- and lower-case hex, `+` or `%20` for spaces,
+/// every byte or only the reserved ones), JSON-escaped, and base64
+/// (standard and URL-safe, padded or not).
+pub fn encodings(secret: &str) -> Vec<String> {
+    let percent = |every_byte: bool, space: &str, lower: bool| {
+        let mut out = String::new();
+        for b in secret.bytes() {
+            match b {
+                b' ' if !every_byte => out.push_str(space),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~'
+                    if !every_byte =>
+                {
+                    out.push(b as char)
+                }
+                _ if lower => out.push_str(&format!("%{b:02x}")),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    };
+    let mut json = String::new();
+    for c in secret.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            '/' => json.push_str("\\/"),
+            c if c.is_ascii() && !c.is_ascii_control() => json.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    json.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    let mut forms = vec![secret.to_owned(), json];
+    for lower in [false, true] {
+        forms.push(percent(false, "+", lower));
+        forms.push(percent(false, "%20", lower));
+        forms.push(percent(true, "", lower));
+    }
+    forms.extend(base64_forms(secret.as_bytes()));
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+fn base64_forms(bytes: &[u8]) -> Vec<String> {
+    let mut forms = Vec::new();
+    for alphabet in [
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    ] {
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        forms.push(out.clone());
+        while out.len() % 4 != 0 {
+            out.push('=');
+        }
+        forms.push(out);
+    }
+    forms
 }

@@ -1,0 +1,124 @@
+//! The memory budget of readers.
+//!
+//! Fetched bytes wait in memory until a reader's consumer takes them. Two
+//! things bound them: the client-wide `fetch.buffer.max.bytes` semaphore,
+//! from which every fetch reserves its size before it is sent (given back
+//! as the consumer takes the records), and [`Buffered`], which counts what
+//! one reader holds (fetches in flight, fetched chunks not yet taken).
+//!
+//! A reader holding nothing may fetch even when the budget is spent: the
+//! budget is then other readers' unread records, and waiting on them could
+//! wait forever (their consumer may be waiting on us, as when streams are
+//! drained one after the other). That overdraft is at most one fetch per
+//! reader.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+/// How much of one reader holds on to memory: fetches in flight and
+/// fetched chunks its consumer has not taken yet.
+#[derive(Debug, Default)]
+pub(crate) struct Buffered {
+    holds: AtomicUsize,
+    /// Signalled when the count drops to zero.
+    emptied: Notify,
+}
+
+impl Buffered {
+    /// Counts one more thing held until the returned guard is dropped.
+    pub(crate) fn hold(self: &Arc<Self>) -> Held {
+        self.holds.fetch_add(1, SeqCst);
+        Held(Arc::clone(self))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.holds.load(SeqCst) == 0
+    }
+
+    /// Reserves `want` bytes of the client-wide budget, waiting for them
+    /// only while this reader holds something (a fetch in flight, unread
+    /// chunks); holding nothing, it fetches without a reservation. The
+    /// fetch is held from then on (the check and the hold are one atomic
+    /// step, so two fetches cannot both skip the reservation).
+    pub(crate) async fn reserve(
+        self: &Arc<Self>,
+        budget: &Arc<Semaphore>,
+        want: u32,
+    ) -> (Option<OwnedSemaphorePermit>, Held) {
+        loop {
+            let emptied = self.emptied.notified();
+            tokio::pin!(emptied);
+            emptied.as_mut().enable();
+            if let Ok(permit) = Arc::clone(budget).try_acquire_many_owned(want) {
+                return (Some(permit), self.hold());
+            }
+            if self.holds.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                return (None, Held(Arc::clone(self)));
+            }
+            tokio::select! {
+                permit = Arc::clone(budget).acquire_many_owned(want) => return (permit.ok(), self.hold()),
+                _ = &mut emptied => {}
+            }
+        }
+    }
+}
+
+/// One chunk or fetch counted in [`Buffered`]; dropping it uncounts it.
+#[derive(Debug)]
+pub(crate) struct Held(Arc<Buffered>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.0.holds.fetch_sub(1, SeqCst) == 1 {
+            self.0.emptied.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_with_nothing_unread_is_not_starved_by_a_spent_budget() {
+        let budget = Arc::new(Semaphore::new(100));
+        let others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
+        let buffered = Arc::new(Buffered::default());
+        let (permit, fetching) = buffered.reserve(&budget, 50).await;
+        assert!(
+            permit.is_none(),
+            "nothing of ours is unread: fetch without a reservation"
+        );
+        // With a fetch or chunk of ours held, it waits, until the budget
+        // frees up.
+        let held = fetching;
+        let waiting = {
+            let (budget, buffered) = (Arc::clone(&budget), Arc::clone(&buffered));
+            tokio::spawn(async move {
+                buffered
+                    .reserve(&budget, 50)
+                    .await
+                    .0
+                    .map(|p| p.num_permits())
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(others);
+        assert_eq!(waiting.await.unwrap(), Some(50));
+        // Or until our consumer takes the chunk.
+        let others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
+        let waiting = {
+            let (budget, buffered) = (Arc::clone(&budget), Arc::clone(&buffered));
+            tokio::spawn(async move { buffered.reserve(&budget, 50).await.0.is_none() })
+        };
+        tokio::task::yield_now().await;
+        drop(held);
+        assert!(waiting.await.unwrap());
+        assert!(buffered.is_empty(), "the fetch's hold ended with its task");
+        drop(others);
+    }
+}

@@ -1,0 +1,259 @@
+//! [`RecordStream`]: the consumer's end of a read. Whole fetched batches
+//! arrive from the fetch source as chunks; records are decoded as they are
+//! polled, so a slow consumer holds compact batches, not decoded records.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use ferrokafka_protocol::record::RecordBatch;
+use ferrokafka_protocol::ProtocolError;
+use futures::Stream;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+
+use super::budget::Held;
+use super::record::{PartitionWatermarks, Record, RecordHeader};
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::TopicPartition;
+
+/// Fetched batches of one partition, handed from the source to the stream.
+pub(crate) struct Chunk {
+    pub(crate) tp: TopicPartition,
+    pub(crate) batches: VecDeque<RecordBatch>,
+    /// Records below this offset are trimmed.
+    pub(crate) low: i64,
+    /// Records at or above this offset are cut.
+    pub(crate) high: i64,
+    pub(crate) verify: bool,
+    /// Fetch-budget bytes, given back when the chunk is consumed.
+    pub(crate) _budget: Option<OwnedSemaphorePermit>,
+    /// Counts the chunk as waiting for this reader's consumer.
+    pub(crate) _held: Held,
+}
+
+/// What the source sends the stream.
+pub(crate) enum Event {
+    Chunk(Chunk),
+    Failed(Error),
+}
+
+/// What the source and the stream share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Partitions that ended with an error (their later chunks are dropped,
+    /// and the source stops fetching them).
+    pub(crate) failed: Mutex<HashSet<TopicPartition>>,
+    /// The latest watermarks each partition's fetch answers reported.
+    pub(crate) watermarks: Mutex<HashMap<TopicPartition, PartitionWatermarks>>,
+}
+
+impl Shared {
+    pub(crate) fn has_failed(&self, tp: &TopicPartition) -> bool {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(tp)
+    }
+
+    fn mark_failed(&self, tp: TopicPartition) {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tp);
+    }
+
+    pub(crate) fn set_watermarks(&self, tp: &TopicPartition, watermarks: PartitionWatermarks) {
+        let mut map = self.watermarks.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(tp) {
+            Some(known) => *known = watermarks,
+            None => {
+                map.insert(tp.clone(), watermarks);
+            }
+        }
+    }
+}
+
+/// The records of a [`Client::read`](crate::Client::read), as a stream of
+/// `Result<Record, Error>`. An error concerns one partition (see
+/// [`Error::topic_partition`]); the others go on. The stream ends when
+/// every range is read or has failed.
+///
+/// Besides records, it tells where each partition's log stood at the
+/// broker as of its last fetch answer ([`watermarks`](Self::watermarks)),
+/// which is what lag metrics need.
+pub struct RecordStream {
+    events: mpsc::UnboundedReceiver<Event>,
+    chunk: Option<Chunk>,
+    ready: VecDeque<Record>,
+    shared: Arc<Shared>,
+    source: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RecordStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordStream")
+            .field("ready", &self.ready.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RecordStream {
+    fn drop(&mut self) {
+        self.source.abort();
+    }
+}
+
+impl RecordStream {
+    pub(crate) fn new(
+        events: mpsc::UnboundedReceiver<Event>,
+        shared: Arc<Shared>,
+        source: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        RecordStream {
+            events,
+            chunk: None,
+            ready: VecDeque::new(),
+            shared,
+            source,
+        }
+    }
+
+    /// The high watermark, last stable offset and log start offset of
+    /// `tp` as of its last fetch answer; `None` before the first one.
+    pub fn watermarks(&self, tp: &TopicPartition) -> Option<PartitionWatermarks> {
+        self.shared
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tp)
+            .copied()
+    }
+
+    /// The watermarks of every partition that has had a fetch answer.
+    pub fn all_watermarks(&self) -> Vec<(TopicPartition, PartitionWatermarks)> {
+        let mut all: Vec<_> = self
+            .shared
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(tp, w)| (tp.clone(), *w))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Decodes the next batch of the current chunk into `ready`.
+    fn decode_next_batch(&mut self) -> Option<Error> {
+        let chunk = self.chunk.as_mut()?;
+        let batch = chunk.batches.pop_front()?;
+        let tp = chunk.tp.clone();
+        match decode_batch(
+            &tp,
+            &batch,
+            chunk.low,
+            chunk.high,
+            chunk.verify,
+            &mut self.ready,
+        ) {
+            Ok(()) => None,
+            Err(e) => {
+                self.chunk = None;
+                self.shared.mark_failed(tp);
+                Some(e)
+            }
+        }
+    }
+}
+
+/// Decodes the records of `batch` in `[low, high)` into `out`.
+pub(crate) fn decode_batch(
+    tp: &TopicPartition,
+    batch: &RecordBatch,
+    low: i64,
+    high: i64,
+    verify: bool,
+    out: &mut VecDeque<Record>,
+) -> Result<()> {
+    let corrupt = |offset: i64, e: ferrokafka_protocol::record::RecordError| {
+        Error::new(ErrorKind::CorruptRecords {
+            offset,
+            source: ProtocolError::Record(e),
+        })
+        .with_topic_partition(tp.clone())
+    };
+    if verify {
+        batch
+            .verify_crc()
+            .map_err(|e| corrupt(batch.base_offset(), e))?;
+    }
+    let records = batch
+        .records()
+        .map_err(|e| corrupt(batch.base_offset(), e))?;
+    let epoch = batch.partition_leader_epoch();
+    let timestamp_type = batch.timestamp_type();
+    for record in records.iter() {
+        let record = record.map_err(|e| corrupt(batch.base_offset(), e))?;
+        let offset = record.offset();
+        if offset < low {
+            continue;
+        }
+        if offset >= high {
+            break;
+        }
+        out.push_back(Record {
+            topic: Arc::clone(&tp.topic),
+            partition: tp.partition,
+            offset,
+            timestamp: record.timestamp(),
+            timestamp_type,
+            key: record.key_bytes(),
+            value: record.value_bytes(),
+            headers: record
+                .headers()
+                .iter()
+                .map(|h| {
+                    h.map(|h| RecordHeader {
+                        key: h.key_bytes(),
+                        value: h.value_bytes(),
+                    })
+                })
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| corrupt(offset, e))?,
+            leader_epoch: (epoch >= 0).then_some(epoch),
+        });
+    }
+    Ok(())
+}
+
+impl Stream for RecordStream {
+    type Item = Result<Record>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(record) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(record)));
+            }
+            if this.chunk.as_ref().is_some_and(|c| !c.batches.is_empty()) {
+                if let Some(e) = this.decode_next_batch() {
+                    return Poll::Ready(Some(Err(e)));
+                }
+                continue;
+            }
+            // The chunk is consumed: its budget goes back.
+            this.chunk = None;
+            match this.events.poll_recv(cx) {
+                Poll::Ready(Some(Event::Chunk(chunk))) => {
+                    if !this.shared.has_failed(&chunk.tp) {
+                        this.chunk = Some(chunk);
+                    }
+                }
+                Poll::Ready(Some(Event::Failed(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -84,8 +84,36 @@ impl Stunnel {
         pki: &Pki,
         port: u16,
         backend: SocketAddr,
+        identity: (&str, &str),
+        client_certificate: ClientCertificate<'_>,
+    ) -> Stunnel {
+        Self::spawn(pki, port, backend, identity, client_certificate, "")
+    }
+
+    /// TLS 1.0 and 1.1 only, with the PKI's server certificate: a broker
+    /// too old for clients that require TLS 1.2.
+    pub fn legacy_tls_only(pki: &Pki, port: u16, backend: SocketAddr) -> Stunnel {
+        // SECLEVEL=0: OpenSSL 3 refuses TLS 1.0/1.1 at its default level.
+        let versions =
+            "sslVersionMin = TLSv1\nsslVersionMax = TLSv1.1\nciphers = DEFAULT@SECLEVEL=0\n";
+        Self::spawn(
+            pki,
+            port,
+            backend,
+            SERVER_IDENTITY,
+            ClientCertificate::NotAsked,
+            versions,
+        )
+    }
+
+    /// `service_options`: more lines for the service section.
+    fn spawn(
+        pki: &Pki,
+        port: u16,
+        backend: SocketAddr,
         (cert, key): (&str, &str),
         client_certificate: ClientCertificate<'_>,
+        service_options: &str,
     ) -> Stunnel {
         let mut conf = format!(
             "foreground = yes\npid =\ndebug = 4\noutput = {}\n[kafka]\naccept = {}\nconnect = {backend}\ncert = {}\nkey = {}\n",
@@ -94,6 +122,7 @@ impl Stunnel {
             pki.path(cert),
             pki.path(key),
         );
+        conf.push_str(service_options);
         let (ca, required) = match client_certificate {
             ClientCertificate::NotAsked => (None, false),
             ClientCertificate::Required(ca) => (Some(ca), true),

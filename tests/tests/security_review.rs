@@ -6,13 +6,15 @@
 //! TLS 1.0/1.1 (stunnel, and a server answering with a TLS 1.1 hello).
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferrokafka::{Client, ClientConfig, ConnectFailure, ErrorKind};
 use ferrokafka_fake::{FakeCluster, ScramHash};
+use ferrokafka_tests::free_port;
+use ferrokafka_tests::pki::Pki;
+use ferrokafka_tests::stunnel::Stunnel;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod capture;
@@ -200,7 +202,7 @@ async fn unusable_token_endpoints_fail_the_bootstrap_at_once_naming_the_endpoint
 async fn an_untrusted_token_endpoint_names_the_trust_really_used() {
     let endpoint = TokenEndpoint::start(vec![], Reply::Token("never", 60)).await;
     // A Kafka CA that did not sign the endpoint's certificate.
-    let kafka_pki = Pki::generate("kafka-ca");
+    let kafka_pki = Pki::generate(&["localhost", "127.0.0.1"]);
     let props = entra_properties(
         "myns.servicebus.windows.net:9093",
         "unused-secret",
@@ -369,11 +371,11 @@ async fn cleartext_sasl_warns_once_per_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_over_sasl_ssl_does_not_warn() {
     Capture::global();
-    let pki = Pki::generate("sasl-ssl");
+    let pki = Pki::generate(&["localhost", "127.0.0.1"]);
     let cluster = FakeCluster::builder()
         .brokers(3)
         .sasl_plain_user("u", "plain-pw")
-        .tls(pki.server_cert.clone(), pki.server_key.clone())
+        .tls(pki.server().cert_pem.clone(), pki.server().key_pem.clone())
         .build()
         .unwrap();
     let config = ClientConfig::builder()
@@ -388,117 +390,6 @@ async fn plain_over_sasl_ssl_does_not_warn() {
         .unwrap();
     let warnings = cleartext_warnings(&cluster, config).await;
     assert!(warnings.is_empty(), "{warnings:#?}");
-}
-
-/// Removes the PKI directory when the test ends.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A throw-away CA and a server certificate for `localhost` and
-/// `127.0.0.1`, in memory and on disk (`ca.pem`, `server.pem`, `server.key`).
-struct Pki {
-    dir: TempDir,
-    server_cert: String,
-    server_key: String,
-}
-
-impl Pki {
-    fn generate(test: &str) -> Pki {
-        let dir = std::env::temp_dir().join(format!(
-            "ferrokafka-security-review-{test}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "security review test CA");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        write("ca.pem", &ca_params.self_signed(&ca_key).unwrap().pem());
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let mut server =
-            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .unwrap();
-        server.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        let server_key = rcgen::KeyPair::generate().unwrap();
-        let server_cert = server.signed_by(&server_key, &issuer).unwrap().pem();
-        let server_key = server_key.serialize_pem();
-        write("server.pem", &server_cert);
-        write("server.key", &server_key);
-        Pki {
-            dir: TempDir(dir),
-            server_cert,
-            server_key,
-        }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.0.join(name).display().to_string()
-    }
-}
-
-/// stunnel4 offering only TLS 1.0 and 1.1, in front of `backend`.
-struct OldTlsStunnel {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for OldTlsStunnel {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl OldTlsStunnel {
-    fn start(pki: &Pki, backend: SocketAddr) -> OldTlsStunnel {
-        let port = ferrokafka_tests::free_port().unwrap();
-        // SECLEVEL=0: OpenSSL 3 refuses TLS 1.0/1.1 at its default level.
-        let conf = format!(
-            "foreground = yes\npid =\ndebug = 4\noutput = {}\n[old]\naccept = 127.0.0.1:{port}\nconnect = {backend}\ncert = {}\nkey = {}\nsslVersionMin = TLSv1\nsslVersionMax = TLSv1.1\nciphers = DEFAULT@SECLEVEL=0\n",
-            pki.path("stunnel.log"),
-            pki.path("server.pem"),
-            pki.path("server.key"),
-        );
-        let conf_path = pki.path("stunnel.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let binary = ["stunnel4", "stunnel"]
-            .into_iter()
-            .find(|b| {
-                Command::new(b)
-                    .arg("-version")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok()
-            })
-            .expect("stunnel4 is not installed: run `apt-get install -y stunnel4`");
-        let child = Command::new(binary)
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start stunnel");
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "stunnel did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        OldTlsStunnel { child, port }
-    }
 }
 
 /// Connects with TLS to `127.0.0.1:port` trusting `ca` and returns the
@@ -532,11 +423,11 @@ fn assert_explains_old_tls(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_offering_only_tls_1_1_is_explained() {
-    let pki = Pki::generate("old-tls");
+    let pki = Pki::generate(&["localhost", "127.0.0.1"]);
     let cluster = FakeCluster::builder().build().unwrap();
     let backend = cluster.broker_addr(0).unwrap();
-    let stunnel = OldTlsStunnel::start(&pki, backend);
-    assert_explains_old_tls(&tls_failure(stunnel.port, &pki.path("ca.pem")).await);
+    let stunnel = Stunnel::legacy_tls_only(&pki, free_port().unwrap(), backend);
+    assert_explains_old_tls(&tls_failure(stunnel.port(), &pki.path("ca.pem")).await);
 
     // A server that answers the ClientHello with a TLS 1.1 ServerHello.
     let mut hello = vec![

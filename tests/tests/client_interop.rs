@@ -9,7 +9,6 @@
 
 mod common;
 
-use ferrokafka::admin::NewTopic;
 use ferrokafka::protocol::compression::Compression;
 use ferrokafka::protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use ferrokafka::protocol::messages::{BrokerId, FetchRequest, TopicName};
@@ -70,12 +69,7 @@ async fn reads_librdkafka_records_byte_exact() {
     // Fails, saying what to install, when the peer is missing at run time.
     interop::require_peer();
     let broker = Nisshi::start();
-    let client = common::client(&broker).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("interop", 5, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&broker.bootstrap(), "interop", 5).await;
 
     let output = interop::run_script(
         "produce_confluent.py",

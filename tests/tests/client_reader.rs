@@ -36,12 +36,7 @@ fn offsets(records: &[Record]) -> Vec<i64> {
 }
 
 async fn reads_exact_ranges_starting_and_ending_mid_batch(backend: &Backend) {
-    let client = common::client_for(&backend.bootstrap()).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("ranges", 1, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&backend.bootstrap(), "ranges", 1).await;
     let tp = TopicPartition::new("ranges", 0);
     // Batches of 10: [0,10) [10,20) ... [40,50).
     common::produce_values(&client, &tp, 50, 10, 1_700_000_000_000, Compression::None).await;
@@ -82,12 +77,7 @@ async fn reads_exact_ranges_starting_and_ending_mid_batch(backend: &Backend) {
 }
 
 async fn reads_every_codec_and_several_partitions_in_order(backend: &Backend) {
-    let client = common::client_for(&backend.bootstrap()).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("codecs", 5, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&backend.bootstrap(), "codecs", 5).await;
     for (p, codec) in Compression::ALL.into_iter().enumerate() {
         let tp = TopicPartition::new("codecs", p as i32);
         common::produce_values(&client, &tp, 300, 70, 5_000, codec).await;
@@ -191,12 +181,7 @@ async fn out_of_range_partition_is_reported_and_others_continue(backend: &Backen
 }
 
 async fn a_range_past_the_end_waits_for_new_records(backend: &Backend) {
-    let client = common::client_for(&backend.bootstrap()).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("tail", 1, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&backend.bootstrap(), "tail", 1).await;
     let tp = TopicPartition::new("tail", 0);
     common::produce_values(&client, &tp, 10, 10, 0, Compression::None).await;
     let reader = {

@@ -80,12 +80,7 @@ async fn librdkafka_reads_every_codec_byte_exact() {
     // Fails, saying what to install, when the peer is missing at run time.
     interop::require_peer();
     let broker = Nisshi::start();
-    let client = common::client(&broker).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("to-librdkafka", 5, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&broker.bootstrap(), "to-librdkafka", 5).await;
     let per_partition = 120;
     let mut expected = Vec::new();
     for (partition, codec) in CODECS.iter().enumerate() {

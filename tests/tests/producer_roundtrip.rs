@@ -101,12 +101,7 @@ async fn every_codec_round_trips_byte_exact(backend: &Backend) {
 }
 
 async fn keyed_records_land_on_the_java_partition(backend: &Backend) {
-    let client = common::client_for(&backend.bootstrap()).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("keyed", 7, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&backend.bootstrap(), "keyed", 7).await;
     let producer = Producer::new(client.clone(), ProducerConfig::default())
         .await
         .unwrap();
@@ -150,12 +145,7 @@ async fn keyed_records_land_on_the_java_partition(backend: &Backend) {
 }
 
 async fn bad_records_get_typed_errors(backend: &Backend) {
-    let client = common::client_for(&backend.bootstrap()).await;
-    client
-        .admin()
-        .create_topic(NewTopic::new("small", 2, 1))
-        .await
-        .unwrap();
+    let client = common::client_with_topic(&backend.bootstrap(), "small", 2).await;
     let config = ProducerConfig::default()
         .with("max.request.size", "1000")
         .unwrap()

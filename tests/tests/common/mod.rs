@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use ferrokafka::admin::NewTopic;
 use ferrokafka::protocol::compression::Compression;
 use ferrokafka::protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use ferrokafka::protocol::messages::{ProduceRequest, TopicName};
@@ -29,6 +30,18 @@ pub async fn client_for(bootstrap: &str) -> Client {
     Client::connect(config)
         .await
         .unwrap_or_else(|e| panic!("connect to {bootstrap}: {e}"))
+}
+
+/// A client of `bootstrap` that has created `topic` with `partitions`
+/// partitions (one replica).
+pub async fn client_with_topic(bootstrap: &str, topic: &str, partitions: i32) -> Client {
+    let client = client_for(bootstrap).await;
+    client
+        .admin()
+        .create_topic(NewTopic::new(topic, partitions, 1))
+        .await
+        .unwrap_or_else(|e| panic!("create {topic}: {e}"));
+    client
 }
 
 /// Sends one record batch to the partition's leader; returns its base offset.

@@ -4,23 +4,15 @@
 use std::time::Duration;
 
 /// The share of each wait that is randomised: ±20 %, as the Java client.
-pub const JITTER: f64 = 0.2;
+pub(crate) const JITTER: f64 = 0.2;
 
 /// The wait before try number `failures + 1`, after `failures` failures in
 /// a row: `base · 2^(failures-1)`, capped at `max`, then scaled by a factor
 /// in `[1 - JITTER, 1 + JITTER]` chosen by `random` (in `[0, 1)`), and
 /// never above `max`. Zero failures means no wait.
-///
-/// ```
-/// use std::time::Duration;
-/// use ferrokafka::backoff::backoff;
-/// let base = Duration::from_millis(100);
-/// let max = Duration::from_secs(1);
-/// assert_eq!(backoff(base, max, 1, 0.5), Duration::from_millis(100));
-/// assert_eq!(backoff(base, max, 3, 0.5), Duration::from_millis(400));
-/// assert_eq!(backoff(base, max, 30, 0.5), max);
-/// ```
-pub fn backoff(base: Duration, max: Duration, failures: u32, random: f64) -> Duration {
+/// With a 100 ms base and a 1 s cap (and `random` 0.5, no jitter): 100 ms
+/// after the first failure, 400 ms after the third, 1 s from the fifth.
+pub(crate) fn backoff(base: Duration, max: Duration, failures: u32, random: f64) -> Duration {
     if failures == 0 || base.is_zero() {
         return Duration::ZERO;
     }
@@ -36,7 +28,7 @@ pub fn backoff(base: Duration, max: Duration, failures: u32, random: f64) -> Dur
 }
 
 /// [`backoff`] with randomness from `fastrand`.
-pub fn backoff_with_jitter(base: Duration, max: Duration, failures: u32) -> Duration {
+pub(crate) fn backoff_with_jitter(base: Duration, max: Duration, failures: u32) -> Duration {
     backoff(base, max, failures, fastrand::f64())
 }
 

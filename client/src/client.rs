@@ -106,8 +106,9 @@ impl Client {
         config.validate()?;
         warn_if_cleartext_sasl(&config);
         let budget = config.fetch_buffer_max_bytes().min(Semaphore::MAX_PERMITS);
+        let options = connection_options(&config)?;
         let inner = Arc::new(Inner {
-            pool: Pool::new(&config, Arc::clone(&connector)),
+            pool: Pool::new(&config, options, Arc::clone(&connector)),
             connector,
             metadata: Mutex::new(Metadata::default()),
             refresh: tokio::sync::Mutex::new(()),
@@ -128,7 +129,7 @@ impl Client {
         let config = &self.inner.config;
         let started = Instant::now();
         let deadline = started + config.bootstrap_timeout();
-        let options = connection_options(config);
+        let options = self.inner.pool.options();
         let mut attempts: Vec<(BootstrapAttempt, Repeats)> = Vec::new();
         let failures_this_round = std::cell::Cell::new(0u32);
         let transient_this_round = std::cell::Cell::new(0u32);
@@ -197,15 +198,8 @@ impl Client {
                         break;
                     }
                     let timeout = config.connection_setup_timeout().min(deadline - now);
-                    match connect_addr(
-                        &*self.inner.connector,
-                        None,
-                        server,
-                        addr,
-                        &options,
-                        timeout,
-                    )
-                    .await
+                    match connect_addr(&*self.inner.connector, None, server, addr, options, timeout)
+                        .await
                     {
                         Ok(conn) => match self.load_brokers(&conn).await {
                             Ok(()) => {
@@ -444,7 +438,7 @@ impl Client {
             }
         }
         // Every known broker failed: go back to the bootstrap list.
-        let options = connection_options(&self.inner.config);
+        let options = self.inner.pool.options();
         for server in self.inner.config.bootstrap_servers() {
             let Ok(addrs) = resolve(server).await else {
                 continue;
@@ -455,7 +449,7 @@ impl Client {
                     None,
                     server,
                     addr,
-                    &options,
+                    options,
                     self.inner.config.connection_setup_timeout(),
                 )
                 .await

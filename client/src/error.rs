@@ -13,7 +13,7 @@ use ferrokafka_protocol::ProtocolError;
 use kafka_protocol::error::ResponseError;
 
 use crate::config::{BrokerAddress, ConfigError};
-use crate::types::TopicPartition;
+use crate::types::{Api, TopicPartition};
 
 /// Any failure of a client operation.
 ///
@@ -30,8 +30,37 @@ pub struct Error {
 struct Context {
     broker: Option<BrokerRef>,
     topic_partition: Option<TopicPartition>,
-    api: Option<ApiKey>,
+    api: Option<Api>,
     hint: Option<String>,
+}
+
+/// A Kafka error code a broker returned: its number, Kafka's name for it,
+/// and whether the protocol calls it retriable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BrokerErrorCode(pub(crate) ResponseError);
+
+impl BrokerErrorCode {
+    /// The code (`NOT_LEADER_OR_FOLLOWER` is 6).
+    pub fn code(self) -> i16 {
+        self.0.code()
+    }
+
+    /// Whether the Kafka protocol calls it retriable.
+    pub fn is_retriable(self) -> bool {
+        self.0.is_retriable()
+    }
+}
+
+impl fmt::Display for BrokerErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for BrokerErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.0, self.0.code())
+    }
 }
 
 /// Which broker an error is about.
@@ -91,7 +120,7 @@ pub enum ErrorKind {
     #[error("the broker returned {error} (error code {})", error.code())]
     Broker {
         /// The error code, with its name and retriability.
-        error: ResponseError,
+        error: BrokerErrorCode,
         /// The broker's error message, when the response carries one.
         message: Option<String>,
     },
@@ -385,7 +414,10 @@ impl Error {
         let kind = match error {
             ResponseError::UnknownTopicOrPartition => ErrorKind::UnknownTopicOrPartition,
             ResponseError::LeaderNotAvailable => ErrorKind::LeaderNotAvailable,
-            _ => ErrorKind::Broker { error, message },
+            _ => ErrorKind::Broker {
+                error: BrokerErrorCode(error),
+                message,
+            },
         };
         let mut err = Error::new(kind);
         err.context.hint = hint_for(error).map(str::to_owned);
@@ -419,7 +451,7 @@ impl Error {
     }
 
     /// The API of the request involved, if any.
-    pub fn api(&self) -> Option<ApiKey> {
+    pub fn api(&self) -> Option<Api> {
         self.context.api
     }
 
@@ -450,7 +482,7 @@ impl Error {
             | ErrorKind::Connect { .. }
             | ErrorKind::Connection(_) => true,
             ErrorKind::Broker { error, .. } => matches!(
-                error,
+                error.0,
                 ResponseError::NotLeaderOrFollower
                     | ResponseError::FencedLeaderEpoch
                     | ResponseError::UnknownLeaderEpoch
@@ -529,7 +561,7 @@ impl Error {
 
     /// Attaches the API.
     pub(crate) fn with_api(mut self, api: ApiKey) -> Self {
-        self.context.api.get_or_insert(api);
+        self.context.api.get_or_insert(Api::of(api));
         self
     }
 

@@ -21,7 +21,7 @@
 //! can be added without breaking implementations (the events are
 //! `#[non_exhaustive]`).
 //!
-//! With the `metrics` feature, [`MetricsHooks`] turns the hooks into
+//! With the `metrics` feature, `MetricsHooks` turns the hooks into
 //! counters and histograms of the [`metrics`](https://docs.rs/metrics)
 //! facade; install the exporter of your choice (Prometheus,
 //! OpenTelemetry, …) in your program.

@@ -36,10 +36,14 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(config: &ClientConfig, connector: Arc<dyn Connector>) -> Self {
+    pub(crate) fn new(
+        config: &ClientConfig,
+        options: ConnectionOptions,
+        connector: Arc<dyn Connector>,
+    ) -> Self {
         Pool {
             connector,
-            options: connection_options(config),
+            options,
             setup_timeout: config.connection_setup_timeout(),
             setup_timeout_max: config.connection_setup_timeout_max(),
             backoff: config.reconnect_backoff(),
@@ -123,6 +127,11 @@ impl Pool {
         })
     }
 
+    /// The settings new connections get.
+    pub(crate) fn options(&self) -> &ConnectionOptions {
+        &self.options
+    }
+
     /// Closes every connection cleanly.
     pub(crate) async fn close_all(&self) {
         let slots: Vec<_> = self
@@ -141,19 +150,17 @@ impl Pool {
     }
 }
 
-pub(crate) fn connection_options(config: &ClientConfig) -> ConnectionOptions {
-    ConnectionOptions {
+/// The settings of the client's connections, with the SASL exchange
+/// (and its token provider) built once for all of them.
+pub(crate) fn connection_options(config: &ClientConfig) -> Result<ConnectionOptions> {
+    Ok(ConnectionOptions {
         client_id: Arc::from(config.client_id()),
         request_timeout: config.request_timeout(),
         max_in_flight: config.max_in_flight(),
         max_idle: config.connections_max_idle(),
         hooks: config.hooks().clone(),
-        sasl: config
-            .security_protocol()
-            .uses_sasl()
-            .then(|| config.security().sasl_auth().ok().map(Arc::new))
-            .flatten(),
-    }
+        sasl: crate::security::sasl_auth(config)?.map(Arc::new),
+    })
 }
 
 /// Resolves `address` and connects to the first resolved address that

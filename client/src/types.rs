@@ -92,8 +92,8 @@ impl Api {
     }
 }
 
-impl From<ferrokafka_protocol::messages::ApiKey> for Api {
-    fn from(key: ferrokafka_protocol::messages::ApiKey) -> Self {
+impl Api {
+    pub(crate) fn of(key: ferrokafka_protocol::messages::ApiKey) -> Self {
         Api(key)
     }
 }
@@ -117,11 +117,11 @@ mod tests {
 
     #[test]
     fn api_names_and_codes() {
-        assert_eq!(Api::from(ApiKey::Fetch).name(), "Fetch");
-        assert_eq!(Api::from(ApiKey::ListOffsets).to_string(), "ListOffsets");
-        assert_eq!(Api::from(ApiKey::Produce).code(), 0);
+        assert_eq!(Api::of(ApiKey::Fetch).name(), "Fetch");
+        assert_eq!(Api::of(ApiKey::ListOffsets).to_string(), "ListOffsets");
+        assert_eq!(Api::of(ApiKey::Produce).code(), 0);
         assert_eq!(
-            format!("{:?}", Api::from(ApiKey::SaslHandshake)),
+            format!("{:?}", Api::of(ApiKey::SaslHandshake)),
             "SaslHandshake"
         );
     }

@@ -102,7 +102,7 @@ async fn hook_counts_equal_what_the_cluster_received() {
         .unwrap();
     let counter = Arc::new(Counter::default());
     let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
+        .bootstrap_servers(cluster.bootstrap())
         .fetch_max_wait(Duration::from_millis(50))
         .hook(counter.clone())
         .build()
@@ -213,7 +213,7 @@ async fn metrics_hooks_feed_the_metrics_facade() {
 
     let cluster = FakeCluster::builder().topic("m", 1).build().unwrap();
     let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
+        .bootstrap_servers(cluster.bootstrap())
         .fetch_max_wait(Duration::from_millis(50))
         .hook(Arc::new(MetricsHooks::new()))
         .build()

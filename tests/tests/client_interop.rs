@@ -9,13 +9,13 @@
 
 mod common;
 
-use ferrokafka::protocol::compression::Compression;
-use ferrokafka::protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use ferrokafka::protocol::messages::{BrokerId, FetchRequest, TopicName};
-use ferrokafka::protocol::record::{BatchDecoder, TimestampType};
-use ferrokafka::protocol::StrBytes;
+use ferrokafka::Compression;
 use ferrokafka::ReadRange;
 use ferrokafka::{Client, TopicPartition};
+use ferrokafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use ferrokafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+use ferrokafka_protocol::record::{BatchDecoder, TimestampType};
+use ferrokafka_protocol::StrBytes;
 use ferrokafka_tests::{interop, Nisshi};
 use futures::StreamExt;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ferrokafka::auth::jaas::JaasConfig;
 use ferrokafka::auth::tls::PemSource;
 use ferrokafka::auth::token::{EntraClientCredentials, TokenProvider};
-use ferrokafka::oauth::EntraTokenProvider;
+use ferrokafka::security::EntraTokenProvider;
 use ferrokafka::{Client, ClientConfig, ConfigError};
 use ferrokafka_fake::FakeCluster;
 
@@ -55,7 +55,7 @@ async fn entra_client_credentials_end_to_end_with_refresh_during_a_long_run() {
     );
     let err = Client::connect(
         ClientConfig::builder()
-            .bootstrap_servers(&cluster.bootstrap())
+            .bootstrap_servers(cluster.bootstrap())
             .property("security.protocol", "SASL_PLAINTEXT")
             .property("sasl.mechanism", "OAUTHBEARER")
             .oauthbearer_token_provider(Arc::new(ferrokafka::auth::token::StaticToken::new(
@@ -84,7 +84,7 @@ async fn entra_client_credentials_end_to_end_with_refresh_during_a_long_run() {
     let config = ClientConfig::from_properties(&props).unwrap();
     let client = Client::connect(config).await.unwrap();
     let tp = ferrokafka::TopicPartition::new("t", 0);
-    use ferrokafka::protocol::messages::MetadataRequest;
+    use ferrokafka_protocol::messages::MetadataRequest;
     // One connection for the whole run: its session is bounded by the
     // token's life, so it must re-authenticate in band (KIP-368) with
     // fresh tokens; the broker closes a connection used past its session.
@@ -259,12 +259,10 @@ fn configured_provider(pairs: &[(&str, String)]) -> Arc<dyn TokenProvider> {
     .collect();
     props.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let config = ClientConfig::from_properties(&props).unwrap();
-    let ferrokafka::security::SaslAuth::OAuthBearer { provider, .. } =
-        config.security().sasl_auth().unwrap()
-    else {
-        panic!("not OAUTHBEARER")
-    };
-    provider.0
+    let provider = ferrokafka::security::EntraTokenProvider::from_config(&config)
+        .unwrap()
+        .expect("Entra ID client credentials");
+    Arc::new(provider)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use ferrokafka::admin::NewTopic;
-use ferrokafka::protocol::compression::Compression;
-use ferrokafka::protocol::record::TimestampType;
+use ferrokafka::Compression;
+use ferrokafka::TimestampType;
 use ferrokafka::{Client, ErrorKind, ReadRange, Record, TopicPartition};
 use ferrokafka_tests::backend::Backend;
 use ferrokafka_tests::on_both_backends_async;
@@ -195,7 +195,7 @@ async fn a_range_past_the_end_waits_for_new_records(backend: &Backend) {
     );
     // The next 10 records land at 10..20 (produce_values numbers from 0,
     // so produce the batch by hand).
-    let mut builder = ferrokafka::protocol::record::BatchBuilder::new(Compression::Lz4);
+    let mut builder = ferrokafka_protocol::record::BatchBuilder::new(Compression::Lz4);
     for o in 10..20 {
         builder.append(o, None, Some(format!("v{o}").as_bytes()), &[]);
     }

@@ -119,7 +119,7 @@ async fn plaintext_client_against_a_tls_fake_gets_the_wrong_protocol_error() {
         .build()
         .unwrap();
     let plaintext = ClientConfig::builder()
-        .bootstrap_servers(&fake.bootstrap())
+        .bootstrap_servers(fake.bootstrap())
         .bootstrap_timeout(Duration::from_secs(3))
         .build()
         .unwrap();

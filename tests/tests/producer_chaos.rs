@@ -35,7 +35,7 @@ async fn no_loss_no_duplicates_while_connections_are_cut() {
     let _broker = Nisshi::start_behind(port, proxy.addr()).unwrap();
     let in_flight = std::env::var("FERROKAFKA_CHAOS_IN_FLIGHT").unwrap_or_else(|_| "5".to_owned());
     let client_config = ferrokafka::ClientConfig::builder()
-        .bootstrap_servers(&proxy.addr().to_string())
+        .bootstrap_servers(proxy.addr().to_string())
         .property("max.in.flight.requests.per.connection", &in_flight)
         .build()
         .unwrap();

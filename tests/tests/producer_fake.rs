@@ -339,7 +339,7 @@ async fn refused_idempotent_writes_explain_the_acl_and_the_opt_out() {
 async fn full_buffer_blocks_then_fails_typed_and_silence_times_out_deliveries() {
     let fake = cluster(1);
     let config = ferrokafka::ClientConfig::builder()
-        .bootstrap_servers(&fake.bootstrap())
+        .bootstrap_servers(fake.bootstrap())
         .request_timeout(Duration::from_millis(800))
         .fetch_max_wait(Duration::from_millis(100))
         .build()
@@ -445,7 +445,7 @@ async fn batches_of_several_partitions_share_a_request_when_requests_queue_up() 
     // One request in flight at a time: the other partitions' batches wait
     // in the connection's queue, where they can share a request.
     let config = ferrokafka::ClientConfig::builder()
-        .bootstrap_servers(&fake.bootstrap())
+        .bootstrap_servers(fake.bootstrap())
         .max_in_flight(1)
         .build()
         .unwrap();

@@ -219,9 +219,9 @@ async fn no_secret_in_trace_logs_debug_output_or_errors() {
         verify_hostname: false,
         ..Default::default()
     };
-    let connector = ferrokafka::transport::TlsConnector::new(&settings).unwrap();
+    let connector = ferrokafka::low_level::TlsConnector::new(&settings).unwrap();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], tls_peer.port).into();
-    use ferrokafka::transport::Connector as _;
+    use ferrokafka::low_level::Connector as _;
     // The certificate names localhost; 127.0.0.1 is accepted only because
     // verification is off.
     assert!(connector.connect(addr, "127.0.0.1").await.is_ok());
@@ -230,7 +230,7 @@ async fn no_secret_in_trace_logs_debug_output_or_errors() {
         verify_hostname: true,
         ..settings.clone()
     };
-    let strict = ferrokafka::transport::TlsConnector::new(&strict).unwrap();
+    let strict = ferrokafka::low_level::TlsConnector::new(&strict).unwrap();
     assert!(strict.connect(addr, "127.0.0.1").await.is_err());
 
     let logs = capture.text();

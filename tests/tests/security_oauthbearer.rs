@@ -30,7 +30,7 @@ async fn oauthbearer_against_a_pluggable_token_validator() {
         .unwrap();
     let config = |token: &str| {
         ClientConfig::builder()
-            .bootstrap_servers(&cluster.bootstrap())
+            .bootstrap_servers(cluster.bootstrap())
             .bootstrap_timeout(Duration::from_secs(20))
             .property("security.protocol", "SASL_PLAINTEXT")
             .property("sasl.mechanism", "OAUTHBEARER")
@@ -61,7 +61,7 @@ async fn oauthbearer_with_a_static_token_and_an_async_callback() {
         .unwrap();
     let config = |provider: Arc<dyn ferrokafka::auth::token::TokenProvider>| {
         ClientConfig::builder()
-            .bootstrap_servers(&cluster.bootstrap())
+            .bootstrap_servers(cluster.bootstrap())
             .bootstrap_timeout(Duration::from_secs(20))
             .property("security.protocol", "SASL_PLAINTEXT")
             .property("sasl.mechanism", "OAUTHBEARER")
@@ -153,8 +153,13 @@ fn the_seed_event_hubs_configuration_is_understood() {
     // secret.
     let config = ClientConfig::from_properties(&props).unwrap();
     assert_eq!(
-        config.security().sasl_auth().unwrap().mechanism(),
-        ferrokafka::auth::Mechanism::OAuthBearer
+        config.security().sasl_mechanism(),
+        Some(ferrokafka::auth::Mechanism::OAuthBearer)
+    );
+    assert!(
+        ferrokafka::security::EntraTokenProvider::from_config(&config)
+            .unwrap()
+            .is_some()
     );
     let shown = format!("{config:?} {:?}", config.to_properties());
     assert!(!shown.contains("seed-secret-5Tq"), "{shown}");

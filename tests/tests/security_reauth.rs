@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use ferrokafka::protocol::messages::{ApiKey, MetadataRequest};
 use ferrokafka::{Client, ConnectFailure, ErrorKind};
 use ferrokafka_fake::FakeCluster;
+use ferrokafka_protocol::messages::{ApiKey, MetadataRequest};
 
 use common::security::sasl_config;
 

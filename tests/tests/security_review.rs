@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrokafka::auth::token::TokenProvider as _;
 use ferrokafka::{Client, ClientConfig, ConnectFailure, ErrorKind};
 use ferrokafka_fake::{FakeCluster, ScramHash};
 use ferrokafka_tests::free_port;
@@ -213,12 +214,10 @@ async fn an_untrusted_token_endpoint_names_the_trust_really_used() {
         ],
     );
     let config = ClientConfig::from_properties(&props).unwrap();
-    let ferrokafka::security::SaslAuth::OAuthBearer { provider, .. } =
-        config.security().sasl_auth().unwrap()
-    else {
-        panic!("not OAUTHBEARER")
-    };
-    let err = provider.0.token().await.unwrap_err();
+    let provider = ferrokafka::security::EntraTokenProvider::from_config(&config)
+        .unwrap()
+        .expect("Entra ID client credentials");
+    let err = provider.token().await.unwrap_err();
     assert!(!err.is_transient(), "{err}");
     let text = err.to_string();
     // The Kafka CA is used because the token endpoint's own is not set;
@@ -271,11 +270,9 @@ async fn token_endpoint_urls_never_show_userinfo_or_query_values() {
         .unwrap()
         .unwrap();
     assert_eq!(credentials.token_endpoint, url, "the URL itself is kept");
-    let ferrokafka::security::SaslAuth::OAuthBearer { provider, .. } =
-        config.security().sasl_auth().unwrap()
-    else {
-        panic!("not OAUTHBEARER")
-    };
+    let provider = ferrokafka::security::EntraTokenProvider::from_config(&config)
+        .unwrap()
+        .expect("Entra ID client credentials");
     let mut shown = format!(
         "{config:?}\n{:?}\n{credentials:?}\n{provider:?}\n",
         config.to_properties()
@@ -308,7 +305,7 @@ async fn cleartext_warnings(cluster: &FakeCluster, config: ClientConfig) -> Vec<
         .iter()
         .filter(|r| {
             r.client_id.as_deref() == Some(&client_id)
-                && r.api_key == ferrokafka::protocol::messages::ApiKey::SaslAuthenticate
+                && r.api_key == ferrokafka_protocol::messages::ApiKey::SaslAuthenticate
         })
         .map(|r| r.connection)
         .collect();
@@ -331,7 +328,7 @@ async fn cleartext_sasl_warns_once_per_client() {
         .unwrap();
     let builder = |client_id: &str, mechanism: &str| {
         ClientConfig::builder()
-            .bootstrap_servers(&cluster.bootstrap())
+            .bootstrap_servers(cluster.bootstrap())
             .client_id(client_id)
             .property("security.protocol", "SASL_PLAINTEXT")
             .property("sasl.mechanism", mechanism)
@@ -379,7 +376,7 @@ async fn plain_over_sasl_ssl_does_not_warn() {
         .build()
         .unwrap();
     let config = ClientConfig::builder()
-        .bootstrap_servers(&cluster.bootstrap())
+        .bootstrap_servers(cluster.bootstrap())
         .client_id("encrypted-plain")
         .property("security.protocol", "SASL_SSL")
         .property("ssl.truststore.location", &pki.path("ca.pem"))
@@ -396,7 +393,7 @@ async fn plain_over_sasl_ssl_does_not_warn() {
 /// TLS failure's text.
 async fn tls_failure(port: u16, ca: &str) -> String {
     let config = ClientConfig::builder()
-        .bootstrap_servers(&format!("localhost:{port}"))
+        .bootstrap_servers(format!("localhost:{port}"))
         .bootstrap_timeout(Duration::from_secs(10))
         .property("security.protocol", "SSL")
         .property("ssl.truststore.location", ca)

@@ -178,7 +178,7 @@ async fn tls_valid_chain_connects_and_each_bad_certificate_is_refused_with_its_c
 /// Kafka request is written on a connection the broker is dropping.
 #[tokio::test]
 async fn mtls_refusal_is_reported_by_the_connector_before_any_request() {
-    use ferrokafka::transport::{Connector, TlsConnector};
+    use ferrokafka::low_level::{Connector, TlsConnector};
     let pki = Pki::generate(&["localhost"]);
     // The broker advertises the port that asks for a certificate optionally.
     let optional_port = free_port().unwrap();
@@ -197,7 +197,7 @@ async fn mtls_refusal_is_reported_by_the_connector_before_any_request() {
         let mut pairs = vec![("ssl.truststore.location", ca.as_str())];
         pairs.extend_from_slice(extra);
         let config = tls_config("localhost:1", &pairs);
-        TlsConnector::new(config.security().tls()).unwrap()
+        TlsConnector::new(&config.security().tls_settings()).unwrap()
     };
     let at = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
 

@@ -55,6 +55,7 @@ use super::handshake::{authenticate, Established, SaslChannel};
 use crate::error::{BrokerRef, ConnectFailure, ConnectionFailure, Error, ErrorKind, Result};
 use crate::hooks::{BrokerDisconnected, HookSet, RequestWritten, ResponseRead};
 use crate::transport::BoxTransport;
+use crate::types::Api;
 
 /// A response the client can decode: bounded decoding plus the throttle
 /// time the broker asked for.
@@ -563,7 +564,7 @@ impl BrokerConnection {
             conn.shared.options.hooks.each(|h| {
                 h.on_response_read(&ResponseRead {
                     broker: &conn.shared.broker,
-                    api: api.into(),
+                    api: Api::of(api),
                     version,
                     bytes,
                     latency,
@@ -905,7 +906,7 @@ impl Driver {
         self.shared.options.hooks.each(|h| {
             h.on_request_written(&RequestWritten {
                 broker: &self.shared.broker,
-                api: api.into(),
+                api: Api::of(api),
                 version,
                 bytes,
             })

@@ -30,6 +30,7 @@ use super::connection::{BrokerConnection, ConnectionOptions, KafkaResponse};
 use crate::error::{BrokerRef, ErrorKind};
 use crate::hooks::HookSet;
 use crate::security::SaslAuth;
+use crate::types::Api;
 
 use crate::error::ConnectFailure;
 use crate::transport::{BoxTransport, Connector};
@@ -130,7 +131,7 @@ impl Observer<'_> {
         if !self.hooks.is_empty() {
             self.hooks.exchange(
                 self.broker,
-                api.into(),
+                Api::of(api),
                 version,
                 sent,
                 received,

@@ -389,7 +389,7 @@ async fn garbage_answers_become_typed_errors() {
     broker.raw(&payload).await;
     let err = call.await.unwrap().unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Protocol(_)), "{err}");
-    assert_eq!(err.api(), Some(ApiKey::Metadata));
+    assert_eq!(err.api(), Some(crate::Api::of(ApiKey::Metadata)));
 
     // An answer to a correlation id nobody asked for.
     let call = {

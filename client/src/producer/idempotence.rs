@@ -29,10 +29,7 @@ use crate::types::TopicPartition;
 
 /// Batches of one partition in flight at once with ordering kept (the
 /// broker remembers the last five).
-pub const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
-
-/// No sequence (idempotence off).
-pub const NO_SEQUENCE: i32 = -1;
+pub(super) const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
 
 /// The producer id and epoch the broker assigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,7 +42,7 @@ pub struct ProducerIdAndEpoch {
 
 /// What identifies one batch to the broker's duplicate check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BatchIdentity {
+pub(crate) struct BatchIdentity {
     /// Producer id and epoch.
     pub producer: ProducerIdAndEpoch,
     /// Sequence number of the batch's first record.
@@ -54,7 +51,7 @@ pub struct BatchIdentity {
 
 /// `base + increment`, wrapping past `i32::MAX` to 0 as Kafka's
 /// `DefaultRecordBatch.incrementSequence` does.
-pub fn increment_sequence(base: i32, increment: i32) -> i32 {
+pub(super) fn increment_sequence(base: i32, increment: i32) -> i32 {
     if base > i32::MAX - increment {
         increment - (i32::MAX - base) - 1
     } else {
@@ -64,7 +61,7 @@ pub fn increment_sequence(base: i32, increment: i32) -> i32 {
 
 /// How a Produce attempt for one batch ended, as the sender saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Error code 0.
     Written,
     /// A Kafka error code from the partition's response.
@@ -76,7 +73,7 @@ pub enum Outcome {
 
 /// What the sender must do about an outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reaction {
+pub(crate) enum Reaction {
     /// The batch is in the log (for a duplicate: it was already). Complete
     /// its records successfully.
     Complete,
@@ -114,7 +111,7 @@ pub enum FatalReason {
 
 /// What InitProducerId call the sender must make for a bump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BumpRequest {
+pub(crate) enum BumpRequest {
     /// Ask the broker to bump this producer's epoch (KIP-360: InitProducerId
     /// with the current id and epoch).
     Bump(ProducerIdAndEpoch),
@@ -154,7 +151,7 @@ struct PartitionState {
 
 /// The idempotent producer's state, for every partition.
 #[derive(Debug, Default)]
-pub struct IdempotenceState {
+pub(crate) struct IdempotenceState {
     producer: Option<ProducerIdAndEpoch>,
     partitions: HashMap<TopicPartition, PartitionState>,
     bump_needed: bool,
@@ -163,28 +160,28 @@ pub struct IdempotenceState {
 
 impl IdempotenceState {
     /// A state with no producer id yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The current producer id and epoch, once assigned.
-    pub fn producer(&self) -> Option<ProducerIdAndEpoch> {
+    pub(crate) fn producer(&self) -> Option<ProducerIdAndEpoch> {
         self.producer
     }
 
     /// The fatal error, once one happened.
-    pub fn fatal(&self) -> Option<&FatalReason> {
+    pub(crate) fn fatal(&self) -> Option<&FatalReason> {
         self.fatal.as_ref()
     }
 
     /// Whether an epoch bump is pending.
-    pub fn bump_needed(&self) -> bool {
+    pub(crate) fn bump_needed(&self) -> bool {
         self.bump_needed
     }
 
     /// Adopts the producer id and epoch InitProducerId returned. After a
     /// bump (or a new id) every partition starts again at sequence 0.
-    pub fn set_producer(&mut self, producer: ProducerIdAndEpoch) {
+    pub(crate) fn set_producer(&mut self, producer: ProducerIdAndEpoch) {
         self.producer = Some(producer);
         self.bump_needed = false;
         for state in self.partitions.values_mut() {
@@ -195,7 +192,7 @@ impl IdempotenceState {
     /// Whether a new batch of `tp` may be sent now: a producer id is
     /// known, no bump is pending, nothing is fatal, and fewer than
     /// [`MAX_IN_FLIGHT_PER_PARTITION`] batches of `tp` are in flight.
-    pub fn can_send_new(&self, tp: &TopicPartition) -> bool {
+    pub(crate) fn can_send_new(&self, tp: &TopicPartition) -> bool {
         self.producer.is_some()
             && !self.bump_needed
             && self.fatal.is_none()
@@ -209,7 +206,11 @@ impl IdempotenceState {
     /// `tp` and counts it in flight. `None` when [`can_send_new`] is false.
     ///
     /// [`can_send_new`]: Self::can_send_new
-    pub fn assign(&mut self, tp: &TopicPartition, record_count: i32) -> Option<BatchIdentity> {
+    pub(crate) fn assign(
+        &mut self,
+        tp: &TopicPartition,
+        record_count: i32,
+    ) -> Option<BatchIdentity> {
         if !self.can_send_new(tp) {
             return None;
         }
@@ -232,13 +233,15 @@ impl IdempotenceState {
     }
 
     /// Batches of `tp` with an assigned sequence and no final outcome.
-    pub fn in_flight(&self, tp: &TopicPartition) -> usize {
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self, tp: &TopicPartition) -> usize {
         self.partitions.get(tp).map_or(0, |p| p.in_flight.len())
     }
 
     /// Whether `base_sequence` is the oldest unresolved batch of `tp`
     /// (only that one may be sent after a failure, to keep order).
-    pub fn is_oldest(&self, tp: &TopicPartition, base_sequence: i32) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_oldest(&self, tp: &TopicPartition, base_sequence: i32) -> bool {
         self.partitions
             .get(tp)
             .and_then(|p| p.in_flight.front())
@@ -247,7 +250,7 @@ impl IdempotenceState {
 
     /// Records the outcome of one attempt at the batch of `tp` with
     /// `identity`, and says what to do.
-    pub fn on_outcome(
+    pub(crate) fn on_outcome(
         &mut self,
         tp: &TopicPartition,
         identity: BatchIdentity,
@@ -346,7 +349,7 @@ impl IdempotenceState {
     /// Records that an attempt started with
     /// [`begin_attempt`](Self::begin_attempt) never left (no leader, no
     /// connection): nothing about the batch changed.
-    pub fn not_sent(&mut self, tp: &TopicPartition, identity: BatchIdentity) {
+    pub(crate) fn not_sent(&mut self, tp: &TopicPartition, identity: BatchIdentity) {
         if let Some(batch) = self
             .partitions
             .get_mut(tp)
@@ -359,7 +362,7 @@ impl IdempotenceState {
     /// Marks an attempt at the batch first identified as `identity` as
     /// out, and returns the identity to send it with (after an epoch bump
     /// it differs). `None` for a batch the state does not hold.
-    pub fn begin_attempt(
+    pub(crate) fn begin_attempt(
         &mut self,
         tp: &TopicPartition,
         identity: BatchIdentity,
@@ -380,7 +383,7 @@ impl IdempotenceState {
     /// Drops a batch that will not be sent again (its delivery timed out
     /// or the producer closed). If it may have been written, sequences can
     /// no longer be trusted, so a bump is needed.
-    pub fn abandon(&mut self, tp: &TopicPartition, identity: BatchIdentity) {
+    pub(crate) fn abandon(&mut self, tp: &TopicPartition, identity: BatchIdentity) {
         if let Some(state) = self.partitions.get_mut(tp) {
             if let Some(index) = state.in_flight.iter().position(|b| b.is(identity)) {
                 state.in_flight.remove(index);
@@ -394,7 +397,7 @@ impl IdempotenceState {
     /// without its answer, or while some batch may have been written
     /// without an answer (retry it first, under the current epoch, so its
     /// outcome is known and it is not written twice).
-    pub fn bump_request(&self) -> Option<BumpRequest> {
+    pub(crate) fn bump_request(&self) -> Option<BumpRequest> {
         if !self.bump_needed || self.fatal.is_some() {
             return None;
         }
@@ -416,7 +419,7 @@ impl IdempotenceState {
     /// the batches still waiting for a retry new identities under the new
     /// epoch, in their original order, and returns them as
     /// `(partition, old base sequence, new identity)`.
-    pub fn rebase(&mut self) -> Vec<(TopicPartition, i32, BatchIdentity)> {
+    pub(crate) fn rebase(&mut self) -> Vec<(TopicPartition, i32, BatchIdentity)> {
         let Some(producer) = self.producer else {
             return Vec::new();
         };

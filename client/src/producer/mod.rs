@@ -8,7 +8,7 @@
 //!   [`Partitioner`] of your own can be supplied.
 //! * Idempotence (KIP-98) is on by default: the producer gets a producer
 //!   id, numbers each partition's records, and a retried batch keeps its
-//!   identity, so the broker drops duplicates ([`idempotence`]).
+//!   identity, so the broker drops duplicates (the `idempotence` module).
 //! * `send` waits while `buffer.memory` is full, for at most
 //!   `max.block.ms`, then fails with a typed error.
 //!
@@ -31,9 +31,8 @@
 
 pub(crate) mod accumulator;
 mod combine;
-pub mod config;
 mod delivery;
-pub mod idempotence;
+mod idempotence;
 pub mod partitioner;
 mod sender;
 
@@ -49,10 +48,11 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::types::TopicPartition;
 
+pub use crate::config::{Acks, ProducerConfig, ProducerConfigBuilder};
 use accumulator::{Accumulator, Route};
-pub use config::{Acks, ProducerConfig};
 pub use delivery::DeliveryFuture;
-pub use idempotence::{FatalReason, IdempotenceState, ProducerIdAndEpoch};
+use idempotence::IdempotenceState;
+pub use idempotence::{FatalReason, ProducerIdAndEpoch};
 pub use partitioner::{DefaultPartitioner, Partitioner};
 
 /// One record to produce.
@@ -257,7 +257,7 @@ impl Producer {
 
     async fn build(
         client: Client,
-        mut config: ProducerConfig,
+        config: ProducerConfig,
         partitioning: Partitioning,
     ) -> Result<Producer, Error> {
         config.validate()?;
@@ -266,14 +266,14 @@ impl Producer {
             return Err(Error::from(crate::config::ConfigError::Conflict {
                 key: "max.in.flight.requests.per.connection",
                 value: client_config.max_in_flight().to_string(),
-                other: config::keys::ENABLE_IDEMPOTENCE,
+                other: crate::config::keys::ENABLE_IDEMPOTENCE,
                 other_value: "true".to_owned(),
                 hint: "idempotence keeps order for at most 5 requests in flight; lower it or set enable.idempotence=false",
             }));
         }
         if config.delivery_timeout() < config.linger() + client_config.request_timeout() {
             return Err(Error::from(crate::config::ConfigError::Conflict {
-                key: config::keys::DELIVERY_TIMEOUT_MS,
+                key: crate::config::keys::DELIVERY_TIMEOUT_MS,
                 value: config.delivery_timeout().as_millis().to_string(),
                 other: "linger.ms + request.timeout.ms",
                 other_value: (config.linger() + client_config.request_timeout())

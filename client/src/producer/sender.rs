@@ -25,7 +25,6 @@ use tokio::time::Instant;
 
 use super::accumulator::{Batch, Next, PartitionQueue};
 use super::combine::{self, ProduceSettings};
-use super::config::Acks;
 use super::idempotence::{
     is_retriable_code, BatchIdentity, BumpRequest, FatalReason, Outcome, ProducerIdAndEpoch,
     Reaction, MAX_IN_FLIGHT_PER_PARTITION,
@@ -33,6 +32,7 @@ use super::idempotence::{
 use super::{Inner, WriteStatus};
 use crate::backoff::backoff_with_jitter;
 use crate::broker::BrokerConnection;
+use crate::config::Acks;
 use crate::error::{Error, ErrorKind};
 use crate::hooks::BatchProduced;
 use crate::types::TopicPartition;

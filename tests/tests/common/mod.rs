@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferrokafka::admin::NewTopic;
-use ferrokafka::protocol::compression::Compression;
-use ferrokafka::protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use ferrokafka::protocol::messages::{ProduceRequest, TopicName};
-use ferrokafka::protocol::record::BatchBuilder;
-use ferrokafka::protocol::StrBytes;
+use ferrokafka::Compression;
 use ferrokafka::{Client, ClientConfig, TopicPartition};
+use ferrokafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use ferrokafka_protocol::messages::{ProduceRequest, TopicName};
+use ferrokafka_protocol::record::BatchBuilder;
+use ferrokafka_protocol::StrBytes;
 use ferrokafka_tests::Nisshi;
 
 pub mod security;

@@ -33,9 +33,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
 /// The key naming the token endpoint URL.
-const URL_KEY: &str = crate::security::keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL;
+const URL_KEY: &str = crate::config::keys::SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL;
 /// The key naming the token endpoint's own CA certificates.
-const CA_KEY: &str = crate::security::keys::SASL_OAUTHBEARER_SSL_CA_LOCATION;
+const CA_KEY: &str = crate::config::keys::SASL_OAUTHBEARER_SSL_CA_LOCATION;
 
 /// Which CA certificates the token client trusts for the token endpoint,
 /// and which setting gave them (errors about an untrusted endpoint say

@@ -21,9 +21,13 @@
 //! - [`bounded`]: decoding of every response the client reads (and of
 //!   every request a broker such as the fake cluster reads), with each
 //!   array and string length checked against the bytes left in the frame
-//!   before `kafka-protocol` is allowed to allocate for it.
+//!   before `kafka-protocol` is allowed to allocate for it; and the one
+//!   table of implemented APIs and versions that all of it comes from.
 //! - [`produce`]: Produce requests written around their record batches,
 //!   which are never copied.
+//! - [`requests`]: Metadata, Fetch, ListOffsets and InitProducerId
+//!   requests built from plain inputs at a negotiated version, each
+//!   version's quirks handled.
 //! - [`record`]: record batch v2, an encoder and a lazy zero-copy decoder.
 //! - [`compression`]: gzip, snappy, lz4 and zstd in pure Rust, with a cap
 //!   on decompressed size.
@@ -39,6 +43,7 @@ pub mod frame;
 pub mod header;
 pub mod produce;
 pub mod record;
+pub mod requests;
 pub mod versions;
 
 pub use error::ProtocolError;

@@ -54,6 +54,29 @@ fn assert_closed_without_answer(addr: SocketAddr, frame: &[u8], what: &str) {
     }
 }
 
+/// Sends a Metadata v12 request with `body` and `correlation_id` on
+/// `socket`, reads the answer and decodes it.
+fn metadata_v12_round_trip(
+    socket: &mut TcpStream,
+    correlation_id: i32,
+    body: &[u8],
+) -> MetadataResponse {
+    socket
+        .write_all(&frame(ApiKey::Metadata, 12, correlation_id, body))
+        .expect("send");
+    let mut length = [0u8; 4];
+    socket.read_exact(&mut length).expect("an answer");
+    let mut answer = vec![0u8; i32::from_be_bytes(length) as usize];
+    socket.read_exact(&mut answer).expect("the whole answer");
+    assert_eq!(
+        &answer[..4],
+        &correlation_id.to_be_bytes(),
+        "correlation id"
+    );
+    let mut rest = bytes::Bytes::from(answer).split_off(5); // header v1: id + no tags
+    ferrokafka_protocol::bounded::decode_response(&mut rest, 12).expect("a valid answer")
+}
+
 fn metadata_of(addr: SocketAddr, topic: &str) -> MetadataResponse {
     let mut client = connect(addr).expect("a new connection is served");
     client
@@ -169,21 +192,55 @@ fn a_well_formed_request_at_the_edge_of_its_frame_is_still_served() {
     body.extend_from_slice(b"edge");
     body.extend_from_slice(&[0, 0, 0, 0]);
     let mut socket = TcpStream::connect(addr).expect("connect");
+    // Only so a broken fake fails the test instead of hanging it.
     socket
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    socket
-        .write_all(&frame(ApiKey::Metadata, 12, 7, &body))
-        .expect("send");
-    let mut length = [0u8; 4];
-    socket.read_exact(&mut length).expect("an answer");
-    let mut answer = vec![0u8; i32::from_be_bytes(length) as usize];
-    socket.read_exact(&mut answer).expect("the whole answer");
-    assert_eq!(&answer[..4], &7i32.to_be_bytes(), "correlation id");
-    let mut rest = bytes::Bytes::from(answer).split_off(5); // header v1: id + no tags
-    let response: MetadataResponse =
-        ferrokafka_protocol::bounded::decode_response(&mut rest, 12).expect("a valid answer");
+    let response = metadata_v12_round_trip(&mut socket, 7, &body);
     assert_eq!(response.topics.len(), 1);
     assert_eq!(response.topics[0].name, Some(topic_name("edge")));
     assert_eq!(response.topics[0].error_code, 0);
+}
+
+#[test]
+fn bytes_after_the_last_field_of_a_request_are_ignored() {
+    // librdkafka leaves 3 bytes after the last field of every all-topics
+    // Metadata request (v9+); Kafka ignores bytes after the last field, so
+    // the fake must answer as usual and keep the connection.
+    let cluster = FakeCluster::builder()
+        .brokers(1)
+        .topic("padded", 2)
+        .build()
+        .expect("start the fake cluster");
+    let addr = cluster.broker_addr(0).unwrap();
+    // topics: null (all); allow_auto_topic_creation: false;
+    // include_topic_authorized_operations: false; root tags: none.
+    let all_topics = [0u8, 0, 0, 0];
+    let padded = [&all_topics[..], &[0xab, 0xcd, 0xef]].concat();
+    let mut socket = TcpStream::connect(addr).expect("connect");
+    // Only so a broken fake fails the test instead of hanging it.
+    socket
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let first = metadata_v12_round_trip(&mut socket, 31, &padded);
+    let topic = first
+        .topics
+        .iter()
+        .find(|t| t.name == Some(topic_name("padded")))
+        .expect("the topic is listed");
+    assert_eq!(topic.error_code, 0);
+    assert_eq!(topic.partitions.len(), 2);
+    // The same connection serves the next request.
+    let second = metadata_v12_round_trip(&mut socket, 32, &all_topics);
+    assert_eq!(second.topics, first.topics);
+    let recorded = cluster.requests();
+    assert!(
+        recorded.iter().any(|r| r.correlation_id == 31),
+        "the padded request was not decoded"
+    );
+    assert!(
+        cluster.internal_errors().is_empty(),
+        "{:?}",
+        cluster.internal_errors()
+    );
 }

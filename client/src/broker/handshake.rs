@@ -26,7 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use zeroize::Zeroize;
 
-use super::connection::{BrokerConnection, ConnectionOptions, KafkaResponse};
+use super::connection::{BrokerConnection, ConnectionOptions};
 use crate::error::{BrokerRef, ErrorKind};
 use crate::hooks::HookSet;
 use crate::security::SaslAuth;
@@ -213,7 +213,7 @@ impl SaslChannel<'_> {
     async fn round<R>(&mut self, version: i16, request: &R) -> Result<R::Response, ConnectFailure>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: ferrokafka_protocol::bounded::BoundedResponse,
     {
         let api = <R::Response as ferrokafka_protocol::bounded::BoundedResponse>::API_KEY;
         match self {

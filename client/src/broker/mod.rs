@@ -4,7 +4,7 @@
 pub(crate) mod connection;
 pub(crate) mod handshake;
 
-pub use connection::{BrokerConnection, KafkaResponse};
+pub use connection::BrokerConnection;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -251,15 +251,10 @@ pub enum Malformation {
         /// The tag.
         tag: u32,
     },
-    /// Bytes after the end of the request or response.
-    #[error("{count} trailing bytes after the end of the body")]
-    TrailingBytes {
-        /// How many.
-        count: usize,
-    },
-    /// `kafka-protocol` decoded the body but stopped before its end,
-    /// which means the schema table and `kafka-protocol` disagree.
-    #[error("decoder stopped {count} bytes before the end of the body (schema mismatch)")]
+    /// `kafka-protocol` decoded the body but stopped before its last field
+    /// as the walk found it, which means the schema table and
+    /// `kafka-protocol` disagree.
+    #[error("decoder stopped {count} bytes before the last field of the body (schema mismatch)")]
     DecoderDisagreement {
         /// Bytes left unread by `kafka-protocol`.
         count: usize,

@@ -3,6 +3,8 @@
 
 use kafka_protocol::messages::ApiKey;
 
+use super::table::NotInTable;
+
 /// A response body could not be decoded.
 ///
 /// Every variant except [`DecodeError::UnsupportedVersion`] and
@@ -159,7 +161,7 @@ impl From<WalkError> for CheckedDecodeError {
     }
 }
 
-/// Both public error types have the same two decoding variants.
+/// Both public error types have the same decoding and table variants.
 macro_rules! from_checked {
     ($($ty:ident),*) => {$(
         impl From<WalkError> for $ty {
@@ -170,6 +172,19 @@ macro_rules! from_checked {
                     path: e.path,
                     offset: e.offset,
                     reason: e.reason,
+                }
+            }
+        }
+
+        impl From<NotInTable> for $ty {
+            fn from(e: NotInTable) -> Self {
+                match e.supported {
+                    None => $ty::UnsupportedApi { api_key: e.api_key },
+                    Some(supported) => $ty::UnsupportedVersion {
+                        api_key: e.api_key,
+                        version: e.version,
+                        supported,
+                    },
                 }
             }
         }

@@ -51,12 +51,14 @@ mod table;
 mod walker;
 
 use bytes::Bytes;
-use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Decodable;
 
 pub use error::{DecodeError, Malformation, RequestDecodeError};
-pub use request::{decode_request, decode_request_kind, validate_request, BoundedRequest};
-pub use table::{supported_versions, SUPPORTED_VERSIONS};
+pub use request::{decode_request, validate_request, BoundedRequest};
+pub use table::{
+    decode_request_kind, decode_response_kind, supported_versions, SUPPORTED_VERSIONS,
+};
 
 /// A response type that [`decode_response`] can decode safely.
 ///
@@ -91,7 +93,7 @@ pub trait BoundedResponse: Decodable {
 /// after that are ignored, as Kafka's clients ignore them, and logged at
 /// debug level.
 pub fn validate(api_key: ApiKey, version: i16, body: &[u8]) -> Result<usize, DecodeError> {
-    let message = table::response_schema(api_key, version)?;
+    let message = table::schemas_at(api_key, version)?.response;
     Ok(walk_to_last_field(message, version, body)?)
 }
 
@@ -106,18 +108,8 @@ pub fn decode_response<R: BoundedResponse>(
     body: &mut Bytes,
     version: i16,
 ) -> Result<R, DecodeError> {
-    let message = table::response_schema(R::API_KEY, version)?;
+    let message = table::schemas_at(R::API_KEY, version)?.response;
     Ok(walk_and_decode(message, version, body)?)
-}
-
-/// Decodes a response body of any API in [`SUPPORTED_VERSIONS`] into the
-/// matching [`ResponseKind`] variant; see [`decode_response`].
-pub fn decode_response_kind(
-    api_key: ApiKey,
-    version: i16,
-    body: &mut Bytes,
-) -> Result<ResponseKind, DecodeError> {
-    table::dispatch_response(api_key, version, body)
 }
 
 /// Walks `body` against `message` up to its last field and returns where

@@ -11,8 +11,8 @@
 //! - the request and response schema lookups of the bounded decoder;
 //! - the [`BoundedRequest`] and [`BoundedResponse`] impls, including
 //!   [`BoundedResponse::throttle_time_ms`];
-//! - the dispatch of [`decode_request_kind`](super::decode_request_kind)
-//!   and [`decode_response_kind`](super::decode_response_kind).
+//! - [`decode_request_kind`] and [`decode_response_kind`], which dispatch
+//!   on the API key.
 //!
 //! # Adding an API
 //!
@@ -42,6 +42,25 @@ macro_rules! throttle_time_ms {
     }};
     ($response:expr, $field:ident) => {
         $response.$field
+    };
+}
+
+/// A function decoding a body of any API of the table into its `$kind`
+/// variant with the typed decoder `$decode`.
+macro_rules! kind_decoder {
+    (
+        $(#[$doc:meta])* $name:ident, $decode:ident, $kind:ident, $error:ident,
+        $($key:ident: $message:ident),*
+    ) => {
+        $(#[$doc])*
+        pub fn $name(api_key: ApiKey, version: i16, body: &mut Bytes) -> Result<$kind, $error> {
+            match api_key {
+                $(ApiKey::$key => {
+                    $decode::<kafka_protocol::messages::$message>(body, version).map($kind::$key)
+                })*
+                _ => Err($error::UnsupportedApi { api_key }),
+            }
+        }
     };
 }
 
@@ -95,35 +114,19 @@ macro_rules! api_table {
             }
         )*
 
-        /// Decodes a request body into the `RequestKind` variant of `api_key`.
-        pub(crate) fn dispatch_request(
-            api_key: ApiKey,
-            version: i16,
-            body: &mut Bytes,
-        ) -> Result<RequestKind, RequestDecodeError> {
-            match api_key {
-                $(ApiKey::$key => {
-                    decode_request::<kafka_protocol::messages::$request>(body, version)
-                        .map(RequestKind::$key)
-                })*
-                _ => Err(RequestDecodeError::UnsupportedApi { api_key }),
-            }
-        }
+        kind_decoder!(
+            /// Decodes a request body of any API in [`SUPPORTED_VERSIONS`] into
+            /// the matching [`RequestKind`] variant; see [`decode_request`].
+            decode_request_kind, decode_request, RequestKind, RequestDecodeError,
+            $($key: $request),*
+        );
 
-        /// Decodes a response body into the `ResponseKind` variant of `api_key`.
-        pub(crate) fn dispatch_response(
-            api_key: ApiKey,
-            version: i16,
-            body: &mut Bytes,
-        ) -> Result<ResponseKind, DecodeError> {
-            match api_key {
-                $(ApiKey::$key => {
-                    decode_response::<kafka_protocol::messages::$response>(body, version)
-                        .map(ResponseKind::$key)
-                })*
-                _ => Err(DecodeError::UnsupportedApi { api_key }),
-            }
-        }
+        kind_decoder!(
+            /// Decodes a response body of any API in [`SUPPORTED_VERSIONS`] into
+            /// the matching [`ResponseKind`] variant; see [`decode_response`].
+            decode_response_kind, decode_response, ResponseKind, DecodeError,
+            $($key: $response),*
+        );
     };
 }
 
@@ -176,64 +179,33 @@ api_table! {
 
 /// The schemas of one API's request and response bodies.
 #[derive(Debug, Clone, Copy)]
-struct Schemas {
-    request: &'static Message,
-    response: &'static Message,
+pub(crate) struct Schemas {
+    /// The request body's.
+    pub(crate) request: &'static Message,
+    /// The response body's.
+    pub(crate) response: &'static Message,
 }
 
-/// Why an API and version have no schema: they are not in the table.
+/// An API and version that are not in the table; becomes the
+/// `UnsupportedApi` or `UnsupportedVersion` variant of either side's error.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum NotInTable {
-    /// The API is not implemented at all.
-    Api,
-    /// The API is, but not at this version.
-    Version {
-        /// The implemented versions, inclusive.
-        supported: (i16, i16),
-    },
+pub(crate) struct NotInTable {
+    pub(crate) api_key: ApiKey,
+    pub(crate) version: i16,
+    /// The versions implemented, `None` if the API is not implemented.
+    pub(crate) supported: Option<(i16, i16)>,
 }
 
 /// The schemas of `api_key` at `version`.
-fn lookup(api_key: ApiKey, version: i16) -> Result<Schemas, NotInTable> {
-    let (min, max) = supported_versions(api_key).ok_or(NotInTable::Api)?;
+pub(crate) fn schemas_at(api_key: ApiKey, version: i16) -> Result<Schemas, NotInTable> {
+    let not_in_table = |supported| NotInTable {
+        api_key,
+        version,
+        supported,
+    };
+    let (min, max) = supported_versions(api_key).ok_or(not_in_table(None))?;
     if !(min..=max).contains(&version) {
-        return Err(NotInTable::Version {
-            supported: (min, max),
-        });
+        return Err(not_in_table(Some((min, max))));
     }
-    schemas(api_key).ok_or(NotInTable::Api)
-}
-
-/// The schema of `api_key`'s request body at `version`.
-pub(crate) fn request_schema(
-    api_key: ApiKey,
-    version: i16,
-) -> Result<&'static Message, RequestDecodeError> {
-    lookup(api_key, version)
-        .map(|s| s.request)
-        .map_err(|e| match e {
-            NotInTable::Api => RequestDecodeError::UnsupportedApi { api_key },
-            NotInTable::Version { supported } => RequestDecodeError::UnsupportedVersion {
-                api_key,
-                version,
-                supported,
-            },
-        })
-}
-
-/// The schema of `api_key`'s response body at `version`.
-pub(crate) fn response_schema(
-    api_key: ApiKey,
-    version: i16,
-) -> Result<&'static Message, DecodeError> {
-    lookup(api_key, version)
-        .map(|s| s.response)
-        .map_err(|e| match e {
-            NotInTable::Api => DecodeError::UnsupportedApi { api_key },
-            NotInTable::Version { supported } => DecodeError::UnsupportedVersion {
-                api_key,
-                version,
-                supported,
-            },
-        })
+    schemas(api_key).ok_or(not_in_table(None))
 }

@@ -6,7 +6,7 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{by_topic, check_version, millis_i32, topic_name, IsolationLevel, RequestBuildError};
+use super::{by_topic, check_version, epoch_at, millis_i32, IsolationLevel, RequestBuildError};
 
 /// The first Fetch version with `current_leader_epoch` (KIP-320).
 const CURRENT_LEADER_EPOCH_FROM: i16 = 9;
@@ -83,10 +83,7 @@ pub fn fetch_request(
         partitions,
         |p| p.topic,
         |p| {
-            let epoch = match p.current_leader_epoch {
-                Some(epoch) if version >= CURRENT_LEADER_EPOCH_FROM => epoch,
-                _ => -1,
-            };
+            let epoch = epoch_at(p.current_leader_epoch, version, CURRENT_LEADER_EPOCH_FROM);
             FetchPartition::default()
                 .with_partition(p.partition)
                 .with_current_leader_epoch(epoch)
@@ -95,14 +92,12 @@ pub fn fetch_request(
                 .with_log_start_offset(-1)
                 .with_partition_max_bytes(p.max_bytes)
         },
-    )
-    .into_iter()
-    .map(|(topic, partitions)| {
-        FetchTopic::default()
-            .with_topic(topic_name(topic))
-            .with_partitions(partitions)
-    })
-    .collect();
+        |name, partitions| {
+            FetchTopic::default()
+                .with_topic(name)
+                .with_partitions(partitions)
+        },
+    );
     Ok(FetchRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_max_wait_ms(millis_i32(settings.max_wait))

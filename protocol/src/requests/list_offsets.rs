@@ -3,7 +3,7 @@
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, ListOffsetsRequest};
 
-use super::{by_topic, check_version, require, topic_name, IsolationLevel, RequestBuildError};
+use super::{by_topic, check_version, epoch_at, require, IsolationLevel, RequestBuildError};
 
 /// The first ListOffsets version with `isolation_level`.
 const ISOLATION_LEVEL_FROM: i16 = 2;
@@ -124,23 +124,18 @@ pub fn list_offsets_request(
         partitions,
         |p| p.topic,
         |p| {
-            let epoch = match p.current_leader_epoch {
-                Some(epoch) if version >= CURRENT_LEADER_EPOCH_FROM => epoch,
-                _ => -1,
-            };
+            let epoch = epoch_at(p.current_leader_epoch, version, CURRENT_LEADER_EPOCH_FROM);
             ListOffsetsPartition::default()
                 .with_partition_index(p.partition)
                 .with_current_leader_epoch(epoch)
                 .with_timestamp(p.target.wire_value())
         },
-    )
-    .into_iter()
-    .map(|(topic, partitions)| {
-        ListOffsetsTopic::default()
-            .with_name(topic_name(topic))
-            .with_partitions(partitions)
-    })
-    .collect();
+        |name, partitions| {
+            ListOffsetsTopic::default()
+                .with_name(name)
+                .with_partitions(partitions)
+        },
+    );
     Ok(ListOffsetsRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_isolation_level(isolation.wire_value())
@@ -151,6 +146,9 @@ pub fn list_offsets_request(
 mod tests {
     use super::super::test_support::{as_sent, versions};
     use super::*;
+
+    /// A partition as sent: index, timestamp, current leader epoch.
+    type SentPartition = (i32, i64, i32);
 
     fn position(topic: &str, partition: i32, target: OffsetTarget) -> ListOffsetsPosition<'_> {
         ListOffsetsPosition {
@@ -182,7 +180,7 @@ mod tests {
             assert_eq!(sent, built, "v{version}: nothing is lost on the wire");
             assert_eq!(sent.replica_id, BrokerId(-1));
             assert_eq!(sent.isolation_level, isolation.wire_value());
-            let layout: Vec<(String, Vec<(i32, i64, i32)>)> = sent
+            let layout: Vec<(String, Vec<SentPartition>)> = sent
                 .topics
                 .iter()
                 .map(|t| {
@@ -214,36 +212,24 @@ mod tests {
 
     #[test]
     fn what_the_version_cannot_carry_is_refused() {
-        let latest = [position("a", 0, OffsetTarget::Latest)];
-        let err = list_offsets_request(1, IsolationLevel::ReadCommitted, &latest).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                RequestBuildError::NeedsNewerVersion {
-                    needs: 2,
-                    version: 1,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        assert!(err.to_string().contains("read_committed"), "{err}");
-        list_offsets_request(2, IsolationLevel::ReadCommitted, &latest).unwrap();
-
-        let max = [position("a", 0, OffsetTarget::MaxTimestamp)];
-        let err = list_offsets_request(6, IsolationLevel::ReadUncommitted, &max).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                RequestBuildError::NeedsNewerVersion {
-                    needs: 7,
-                    version: 6,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        list_offsets_request(7, IsolationLevel::ReadUncommitted, &max).unwrap();
+        let latest = position("a", 0, OffsetTarget::Latest);
+        let max = position("a", 0, OffsetTarget::MaxTimestamp);
+        for (isolation, wanted, needs, what) in [
+            (IsolationLevel::ReadCommitted, latest, 2, "read_committed"),
+            (IsolationLevel::ReadUncommitted, max, 7, "largest timestamp"),
+        ] {
+            let err = list_offsets_request(needs - 1, isolation, &[wanted]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    RequestBuildError::NeedsNewerVersion { api: ApiKey::ListOffsets, version, needs: n, .. }
+                        if version == needs - 1 && n == needs
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(what), "{err}");
+            list_offsets_request(needs, isolation, &[wanted]).unwrap();
+        }
 
         let before_epoch = [position("a", 0, OffsetTarget::Timestamp(-5))];
         let err =
@@ -261,7 +247,7 @@ mod tests {
 
         for version in [0, 10] {
             assert!(matches!(
-                list_offsets_request(version, IsolationLevel::ReadUncommitted, &latest),
+                list_offsets_request(version, IsolationLevel::ReadUncommitted, &[latest]),
                 Err(RequestBuildError::UnsupportedVersion {
                     supported: (1, 9),
                     ..

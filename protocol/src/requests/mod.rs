@@ -151,24 +151,39 @@ fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_owned()))
 }
 
-/// Groups `items` by topic, topics in the order they first appear and each
-/// topic's items in their order: every request lists a topic once.
-fn by_topic<'a, T, U>(
+/// The leader epoch to send at `version`: `epoch` from version `from` on,
+/// else -1, which skips the broker's epoch check.
+fn epoch_at(epoch: Option<i32>, version: i16, from: i16) -> i32 {
+    match epoch {
+        Some(epoch) if version >= from => epoch,
+        _ => -1,
+    }
+}
+
+/// Groups `items` by topic into topic entries (built by `topic` from the
+/// name and the entries `partition` built), topics in the order they first
+/// appear and each topic's partitions in their order: a request lists
+/// each topic once.
+fn by_topic<'a, T, P, E>(
     items: &[T],
-    topic: impl Fn(&T) -> &'a str,
-    mut convert: impl FnMut(&T) -> U,
-) -> Vec<(&'a str, Vec<U>)> {
-    let mut groups: Vec<(&'a str, Vec<U>)> = Vec::new();
+    topic_of: impl Fn(&T) -> &'a str,
+    partition: impl Fn(&T) -> P,
+    topic: impl Fn(TopicName, Vec<P>) -> E,
+) -> Vec<E> {
+    let mut groups: Vec<(&'a str, Vec<P>)> = Vec::new();
     let mut index: HashMap<&'a str, usize> = HashMap::new();
     for item in items {
-        let name = topic(item);
+        let name = topic_of(item);
         let at = *index.entry(name).or_insert_with(|| {
             groups.push((name, Vec::new()));
             groups.len() - 1
         });
-        groups[at].1.push(convert(item));
+        groups[at].1.push(partition(item));
     }
     groups
+        .into_iter()
+        .map(|(name, partitions)| topic(topic_name(name), partitions))
+        .collect()
 }
 
 #[cfg(test)]

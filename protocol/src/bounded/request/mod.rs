@@ -28,7 +28,7 @@
 //! [`SUPPORTED_VERSIONS`]: super::SUPPORTED_VERSIONS
 
 use bytes::Bytes;
-use kafka_protocol::messages::{ApiKey, RequestKind};
+use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Decodable;
 
 use super::error::RequestDecodeError;
@@ -65,7 +65,7 @@ pub fn validate_request(
     version: i16,
     body: &[u8],
 ) -> Result<usize, RequestDecodeError> {
-    let message = table::request_schema(api_key, version)?;
+    let message = table::schemas_at(api_key, version)?.request;
     Ok(super::walk_to_last_field(message, version, body)?)
 }
 
@@ -80,18 +80,6 @@ pub fn decode_request<R: BoundedRequest>(
     body: &mut Bytes,
     version: i16,
 ) -> Result<R, RequestDecodeError> {
-    let message = table::request_schema(R::API_KEY, version)?;
+    let message = table::schemas_at(R::API_KEY, version)?.request;
     Ok(super::walk_and_decode(message, version, body)?)
-}
-
-/// Decodes a request body of any API in [`SUPPORTED_VERSIONS`] into the
-/// matching [`RequestKind`] variant; see [`decode_request`].
-///
-/// [`SUPPORTED_VERSIONS`]: super::SUPPORTED_VERSIONS
-pub fn decode_request_kind(
-    api_key: ApiKey,
-    version: i16,
-    body: &mut Bytes,
-) -> Result<RequestKind, RequestDecodeError> {
-    table::dispatch_request(api_key, version, body)
 }

@@ -217,8 +217,9 @@ fn reidentify(records: &Bytes, identity: BatchIdentity) -> Bytes {
         identity.base_sequence,
     )
     .unwrap_or_else(|e| {
-        // Our own sealed batches are always whole and intact; sent as they
-        // are, the broker refuses them and the batch fails with its error.
+        // Our own sealed batches are whole and intact, so this means memory
+        // damage: sent as it is (old epoch, or a bad CRC), the broker refuses
+        // it and its answer goes through the idempotence checks as usual.
         tracing::error!(error = %e, "cannot give a sealed batch its new producer epoch");
         records.clone()
     })

@@ -19,9 +19,10 @@ pub fn fuzz_response<R: BoundedResponse>(data: &[u8]) {
 
 /// The first input byte picks an API of `SUPPORTED_VERSIONS`, the second a
 /// version within its range; the rest is a request body, as a broker (the
-/// fake cluster) reads it from a client. Whatever decodes must re-encode
-/// to a body the bounded walk accepts and that decodes to the same value:
-/// a schema table that disagrees with `kafka-protocol` fails here.
+/// fake cluster) reads it from a client (bytes after its last field are
+/// ignored). Whatever decodes must re-encode to a body the bounded walk
+/// accepts up to its very end and that decodes to the same value: a schema
+/// table that disagrees with `kafka-protocol` fails here.
 pub fn fuzz_request_any(data: &[u8]) {
     use ferrokafka_protocol::bounded::{decode_request_kind, validate_request, SUPPORTED_VERSIONS};
 
@@ -49,8 +50,15 @@ pub fn fuzz_request_any(data: &[u8]) {
         return;
     }
     let encoded = encoded.freeze();
-    if let Err(e) = validate_request(api, version, &encoded) {
-        panic!("{api:?} v{version}: kafka-protocol's own encoding is refused: {e}");
+    // Bytes after the last field are ignored by the walk, so it must also
+    // end exactly where kafka-protocol's encoding ends.
+    match validate_request(api, version, &encoded) {
+        Ok(end) if end == encoded.len() => {}
+        Ok(end) => panic!(
+            "{api:?} v{version}: the walk of kafka-protocol's own encoding ends at byte {end} of {}",
+            encoded.len()
+        ),
+        Err(e) => panic!("{api:?} v{version}: kafka-protocol's own encoding is refused: {e}"),
     }
     let again = decode_request_kind(api, version, &mut encoded.clone())
         .unwrap_or_else(|e| panic!("{api:?} v{version}: re-encoded request does not decode: {e}"));

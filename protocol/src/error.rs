@@ -30,6 +30,13 @@ pub enum ProtocolError {
         /// The correlation id read before the fault.
         correlation_id: i32,
     },
+    /// A request frame given to a byte patch is too short for the request
+    /// header field it patches.
+    #[error("a request frame of {len} bytes is too short to hold a request header's correlation id (12 bytes with the length prefix); pass the frame encode_request wrote, from its start")]
+    TruncatedRequestFrame {
+        /// The frame's length.
+        len: usize,
+    },
     /// A request body could not be encoded at the chosen version.
     #[error("cannot encode a {api:?} v{version} request: {reason}; this is a bug in the caller, which set a field that version cannot carry")]
     Encode {

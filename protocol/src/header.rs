@@ -116,6 +116,49 @@ pub fn encode_request<R: Encodable>(
     Ok(())
 }
 
+/// Where the correlation id sits in an encoded request frame: after the
+/// length prefix (4 bytes), the api key (2) and the api version (2). The
+/// same in every request header version.
+pub const REQUEST_CORRELATION_ID_OFFSET: usize = 8;
+
+/// Writes `correlation_id` into an encoded request frame (length prefix
+/// included, as [`encode_request`] writes it), replacing the one it was
+/// encoded with. A connection that assigns correlation ids only when it
+/// writes a request encodes it with any id and patches it here.
+///
+/// Only the start of the frame is needed: `frame` may be the head of a
+/// [`SplitFrame`](crate::produce::SplitFrame). A frame too short to hold a
+/// correlation id is refused and left as it was.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use ferrokafka_protocol::header::{encode_request, set_request_correlation_id, RequestHeader};
+/// use ferrokafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+///
+/// let header = RequestHeader {
+///     api_key: ApiKey::ApiVersions,
+///     api_version: 0,
+///     correlation_id: 0,
+///     client_id: None,
+/// };
+/// let mut frame = BytesMut::new();
+/// encode_request(&mut frame, &header, &ApiVersionsRequest::default())?;
+/// set_request_correlation_id(&mut frame, 0x0102_0304)?;
+/// assert_eq!(&frame[8..12], &[1, 2, 3, 4]);
+/// # Ok::<(), ferrokafka_protocol::ProtocolError>(())
+/// ```
+pub fn set_request_correlation_id(
+    frame: &mut [u8],
+    correlation_id: i32,
+) -> Result<(), ProtocolError> {
+    let len = frame.len();
+    let slot = frame
+        .get_mut(REQUEST_CORRELATION_ID_OFFSET..REQUEST_CORRELATION_ID_OFFSET + 4)
+        .ok_or(ProtocolError::TruncatedRequestFrame { len })?;
+    slot.copy_from_slice(&correlation_id.to_be_bytes());
+    Ok(())
+}
+
 /// A decoded response header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseHeader {
@@ -292,6 +335,43 @@ mod tests {
             b"keep",
             "a failed encode leaves the buffer as it was"
         );
+    }
+
+    #[test]
+    fn the_correlation_id_is_patched_in_place_in_every_header_version() {
+        for (api, version) in [(ApiKey::Metadata, 8), (ApiKey::Metadata, 12)] {
+            let header = RequestHeader {
+                api_key: api,
+                api_version: version,
+                correlation_id: 0,
+                client_id: Some("c"),
+            };
+            let mut patched = BytesMut::new();
+            encode_request(&mut patched, &header, &MetadataRequest::default()).unwrap();
+            set_request_correlation_id(&mut patched, -123_456).unwrap();
+            let mut expected = BytesMut::new();
+            let header = RequestHeader {
+                correlation_id: -123_456,
+                ..header
+            };
+            encode_request(&mut expected, &header, &MetadataRequest::default()).unwrap();
+            assert_eq!(patched, expected, "{api:?} v{version}");
+        }
+    }
+
+    #[test]
+    fn a_frame_too_short_for_a_correlation_id_is_refused_unchanged() {
+        let mut frame = [9u8; 11];
+        let err = set_request_correlation_id(&mut frame, 1).unwrap_err();
+        assert!(
+            matches!(err, ProtocolError::TruncatedRequestFrame { len: 11 }),
+            "{err}"
+        );
+        assert_eq!(frame, [9u8; 11]);
+        let mut frame = [9u8; 12];
+        set_request_correlation_id(&mut frame, 1).unwrap();
+        assert_eq!(frame[8..], [0, 0, 0, 1]);
+        assert_eq!(frame[..8], [9u8; 8]);
     }
 
     #[test]

@@ -1,17 +1,14 @@
-//! Proof that the bounded-decoding schema tables match `kafka-protocol`'s
-//! wire layout.
+//! Proof that the response schema tables of the bounded decoder match
+//! `kafka-protocol`'s wire layout.
 //!
 //! For every API and every version in `SUPPORTED_VERSIONS`, a response is
 //! built with `kafka-protocol`'s builders (every array at every level with
 //! at least two elements, every string, byte string and integer
 //! non-default, known tagged fields set, unknown tagged fields added at
-//! every level in flexible versions), encoded with `Encodable::encode`,
-//! and then:
-//! - `validate` must accept it, consuming exactly all bytes;
-//! - `decode_response` and `decode_response_kind` must return a value
-//!   equal to the original and consume the body;
-//! - every strict prefix of it, and it with one trailing byte, must be
-//!   rejected.
+//! every level in flexible versions) and put through the round trip of
+//! `support/roundtrip.rs`: walked, decoded by `decode_response` and
+//! `decode_response_kind`, cut short, padded after its last field (1 to 16
+//! bytes, ignored), and nudged byte by byte.
 //!
 //! Each response is built twice per version: once with every nullable
 //! string, byte string and array present, once with all of them null, so
@@ -20,20 +17,16 @@
 //! Integers are large (their high bytes are `0x5A`, `0x5B`...) and strings
 //! have varying lengths, so a field the tables place, size or encode
 //! wrongly shifts the walk onto bytes that do not parse as the expected
-//! lengths and counts, and the exact-consumption check fails.
+//! lengths and counts, and the check that the walk ends exactly at the end
+//! of the encoding fails.
 
 #[path = "support/gen.rs"]
 mod gen;
 use gen::Gen;
+#[macro_use]
+#[path = "support/roundtrip.rs"]
+mod roundtrip;
 
-use std::collections::BTreeSet;
-use std::fmt::Debug;
-
-use bytes::{Bytes, BytesMut};
-use ferrokafka_protocol::bounded::{
-    self, decode_response, decode_response_kind, supported_versions, validate, BoundedResponse,
-    SUPPORTED_VERSIONS,
-};
 use kafka_protocol::messages::api_versions_response::{
     ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
 };
@@ -65,151 +58,20 @@ use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponsePartition, OffsetFetchResponseTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, CreatePartitionsResponse, CreateTopicsResponse,
-    DeleteRecordsResponse, DeleteTopicsResponse, DescribeClusterResponse, DescribeConfigsResponse,
-    FetchResponse, FindCoordinatorResponse, HeartbeatResponse, InitProducerIdResponse,
-    JoinGroupResponse, LeaveGroupResponse, ListOffsetsResponse, MetadataResponse,
-    OffsetCommitResponse, OffsetFetchResponse, OffsetForLeaderEpochResponse, ProduceResponse,
-    ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse, SyncGroupResponse, TopicName,
+    ApiVersionsResponse, CreatePartitionsResponse, CreateTopicsResponse, DeleteRecordsResponse,
+    DeleteTopicsResponse, DescribeClusterResponse, DescribeConfigsResponse, FetchResponse,
+    FindCoordinatorResponse, HeartbeatResponse, InitProducerIdResponse, JoinGroupResponse,
+    LeaveGroupResponse, ListOffsetsResponse, MetadataResponse, OffsetCommitResponse,
+    OffsetFetchResponse, OffsetForLeaderEpochResponse, ProduceResponse, SaslAuthenticateResponse,
+    SaslHandshakeResponse, SyncGroupResponse, TopicName,
 };
-use kafka_protocol::protocol::Encodable;
 
-/// Runs the round trip for every implemented version of `api`.
-fn run<R>(api: ApiKey, flexible_from: i16, build: fn(i16, &mut Gen) -> R)
-where
-    R: BoundedResponse + Encodable + PartialEq + Debug + Clone,
-    ResponseKind: From<R>,
-{
-    let (min, max) = supported_versions(api).expect("api in table");
-    for v in min..=max {
-        for nulls in [false, true] {
-            let mut g = Gen {
-                n: 0,
-                nulls,
-                flexible: v >= flexible_from,
-            };
-            let original = build(v, &mut g);
-            let ctx = format!("{api:?} v{v} (nulls: {nulls})");
-            let mut buf = BytesMut::new();
-            original
-                .encode(&mut buf, v)
-                .unwrap_or_else(|e| panic!("{ctx}: kafka-protocol refused to encode: {e}"));
-            assert_eq!(
-                original.compute_size(v).expect("size"),
-                buf.len(),
-                "{ctx}: encoder size mismatch"
-            );
-            let wire = buf.freeze();
-
-            validate(api, v, &wire).unwrap_or_else(|e| panic!("{ctx}: validate refused: {e}"));
-
-            let mut body = wire.clone();
-            let decoded: R = decode_response(&mut body, v)
-                .unwrap_or_else(|e| panic!("{ctx}: decode_response failed: {e}"));
-            assert!(body.is_empty(), "{ctx}: body not consumed");
-            assert_eq!(decoded, original, "{ctx}: round trip changed the value");
-
-            let mut body = wire.clone();
-            let kind = decode_response_kind(api, v, &mut body)
-                .unwrap_or_else(|e| panic!("{ctx}: decode_response_kind failed: {e}"));
-            assert!(body.is_empty(), "{ctx}: body not consumed by kind");
-            assert_eq!(kind, ResponseKind::from(original.clone()), "{ctx}: kind");
-
-            for cut in 0..wire.len() {
-                assert!(
-                    validate(api, v, &wire[..cut]).is_err(),
-                    "{ctx}: prefix of {cut}/{} bytes accepted",
-                    wire.len()
-                );
-            }
-            let mut longer = wire.to_vec();
-            longer.push(0);
-            assert!(
-                validate(api, v, &longer).is_err(),
-                "{ctx}: trailing byte accepted"
-            );
-
-            differential::<R>(api, v, &wire, &ctx);
-        }
-    }
-}
-
-/// Nudges every byte of `wire` up and down by one. Whenever `validate`
-/// accepts the result, `kafka-protocol` must either refuse it or read
-/// exactly the bytes the walk read: a table that gets a field's size or a
-/// tag number wrong lets the two disagree on where the body ends (a known
-/// tag walked as unknown, for instance, is skipped by its size while
-/// `kafka-protocol` reads its value whatever the size says).
-fn differential<R: BoundedResponse + Debug>(api: ApiKey, v: i16, wire: &Bytes, ctx: &str) {
-    for at in 0..wire.len() {
-        for delta in [1u8, 0xff] {
-            let mut body = wire.to_vec();
-            body[at] = body[at].wrapping_add(delta);
-            if validate(api, v, &body).is_err() {
-                continue;
-            }
-            match decode_response::<R>(&mut Bytes::from(body), v) {
-                Ok(_) | Err(bounded::DecodeError::Rejected { .. }) => {}
-                Err(e) => panic!("{ctx}: byte {at} + {delta}: validated, then: {e}"),
-            }
-        }
-    }
-}
-
-#[test]
-fn every_api_in_the_table_is_covered_here() {
-    let covered: BTreeSet<i16> = COVERED.iter().map(|k| *k as i16).collect();
-    let table: BTreeSet<i16> = SUPPORTED_VERSIONS
-        .iter()
-        .map(|(k, _, _)| *k as i16)
-        .collect();
-    assert_eq!(covered, table);
-    assert_eq!(
-        SUPPORTED_VERSIONS.len(),
-        table.len(),
-        "duplicate table entry"
-    );
-}
-
-#[test]
-fn versions_outside_the_table_are_refused() {
-    for (api, min, max) in SUPPORTED_VERSIONS {
-        for v in [min - 1, max + 1] {
-            let err = validate(api, v, &[]).expect_err("out of table");
-            assert!(
-                matches!(err, bounded::DecodeError::UnsupportedVersion { .. }),
-                "{api:?} v{v}: {err}"
-            );
-        }
-    }
-    let err = validate(ApiKey::DescribeAcls, 1, &[]).expect_err("not ours");
-    assert!(matches!(err, bounded::DecodeError::UnsupportedApi { .. }));
-}
-
-const COVERED: [ApiKey; 22] = [
-    ApiKey::ApiVersions,
-    ApiKey::Metadata,
-    ApiKey::Produce,
-    ApiKey::Fetch,
-    ApiKey::ListOffsets,
-    ApiKey::DeleteRecords,
-    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics,
-    ApiKey::CreatePartitions,
-    ApiKey::DescribeConfigs,
-    ApiKey::InitProducerId,
-    ApiKey::FindCoordinator,
-    ApiKey::OffsetCommit,
-    ApiKey::OffsetFetch,
-    ApiKey::JoinGroup,
-    ApiKey::SyncGroup,
-    ApiKey::Heartbeat,
-    ApiKey::LeaveGroup,
-    ApiKey::SaslHandshake,
-    ApiKey::SaslAuthenticate,
-    ApiKey::OffsetForLeaderEpoch,
-    ApiKey::DescribeCluster,
-];
+round_trips!(Responses:
+    api_versions, metadata, describe_cluster, produce, init_producer_id, fetch, list_offsets,
+    offset_for_leader_epoch, delete_records, create_topics, delete_topics, create_partitions,
+    describe_configs, find_coordinator, offset_commit, offset_fetch, join_group, sync_group,
+    heartbeat, leave_group, sasl_handshake, sasl_authenticate,
+);
 
 // ---------------------------------------------------------------- ApiVersions
 
@@ -245,11 +107,6 @@ fn api_versions(v: i16, g: &mut Gen) -> ApiVersionsResponse {
         r.zk_migration_ready = true;
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn api_versions_round_trip() {
-    run(ApiKey::ApiVersions, 3, api_versions);
 }
 
 // ------------------------------------------------------------------- Metadata
@@ -313,11 +170,6 @@ fn metadata(v: i16, g: &mut Gen) -> MetadataResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn metadata_round_trip() {
-    run(ApiKey::Metadata, 9, metadata);
-}
-
 // ------------------------------------------------------------ DescribeCluster
 
 fn describe_cluster(v: i16, g: &mut Gen) -> DescribeClusterResponse {
@@ -343,11 +195,6 @@ fn describe_cluster(v: i16, g: &mut Gen) -> DescribeClusterResponse {
     });
     r.cluster_authorized_operations = g.i32();
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn describe_cluster_round_trip() {
-    run(ApiKey::DescribeCluster, 0, describe_cluster);
 }
 
 // -------------------------------------------------------------------- Produce
@@ -408,11 +255,6 @@ fn produce(v: i16, g: &mut Gen) -> ProduceResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn produce_round_trip() {
-    run(ApiKey::Produce, 9, produce);
-}
-
 // ------------------------------------------------------------- InitProducerId
 
 fn init_producer_id(v: i16, g: &mut Gen) -> InitProducerIdResponse {
@@ -426,11 +268,6 @@ fn init_producer_id(v: i16, g: &mut Gen) -> InitProducerIdResponse {
         r.ongoing_txn_producer_epoch = g.i16();
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn init_producer_id_round_trip() {
-    run(ApiKey::InitProducerId, 2, init_producer_id);
 }
 
 // ---------------------------------------------------------------------- Fetch
@@ -493,11 +330,6 @@ fn fetch(v: i16, g: &mut Gen) -> FetchResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn fetch_round_trip() {
-    run(ApiKey::Fetch, 12, fetch);
-}
-
 // ---------------------------------------------------------------- ListOffsets
 
 fn list_offsets(v: i16, g: &mut Gen) -> ListOffsetsResponse {
@@ -524,11 +356,6 @@ fn list_offsets(v: i16, g: &mut Gen) -> ListOffsetsResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn list_offsets_round_trip() {
-    run(ApiKey::ListOffsets, 6, list_offsets);
-}
-
 // ------------------------------------------------------- OffsetForLeaderEpoch
 
 fn offset_for_leader_epoch(_v: i16, g: &mut Gen) -> OffsetForLeaderEpochResponse {
@@ -553,11 +380,6 @@ fn offset_for_leader_epoch(_v: i16, g: &mut Gen) -> OffsetForLeaderEpochResponse
         .with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn offset_for_leader_epoch_round_trip() {
-    run(ApiKey::OffsetForLeaderEpoch, 4, offset_for_leader_epoch);
-}
-
 // -------------------------------------------------------------- DeleteRecords
 
 fn delete_records(_v: i16, g: &mut Gen) -> DeleteRecordsResponse {
@@ -576,11 +398,6 @@ fn delete_records(_v: i16, g: &mut Gen) -> DeleteRecordsResponse {
                 .with_unknown_tagged_fields(g.tags())
         }))
         .with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn delete_records_round_trip() {
-    run(ApiKey::DeleteRecords, 2, delete_records);
 }
 
 // --------------------------------------------------------------- CreateTopics
@@ -614,11 +431,6 @@ fn create_topics(v: i16, g: &mut Gen) -> CreateTopicsResponse {
         .with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn create_topics_round_trip() {
-    run(ApiKey::CreateTopics, 5, create_topics);
-}
-
 // --------------------------------------------------------------- DeleteTopics
 
 fn delete_topics(v: i16, g: &mut Gen) -> DeleteTopicsResponse {
@@ -638,11 +450,6 @@ fn delete_topics(v: i16, g: &mut Gen) -> DeleteTopicsResponse {
         .with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn delete_topics_round_trip() {
-    run(ApiKey::DeleteTopics, 4, delete_topics);
-}
-
 // ----------------------------------------------------------- CreatePartitions
 
 fn create_partitions(_v: i16, g: &mut Gen) -> CreatePartitionsResponse {
@@ -656,11 +463,6 @@ fn create_partitions(_v: i16, g: &mut Gen) -> CreatePartitionsResponse {
                 .with_unknown_tagged_fields(g.tags())
         }))
         .with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn create_partitions_round_trip() {
-    run(ApiKey::CreatePartitions, 2, create_partitions);
 }
 
 // ------------------------------------------------------------ DescribeConfigs
@@ -699,11 +501,6 @@ fn describe_configs(v: i16, g: &mut Gen) -> DescribeConfigsResponse {
         .with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn describe_configs_round_trip() {
-    run(ApiKey::DescribeConfigs, 4, describe_configs);
-}
-
 // ------------------------------------------------------------ FindCoordinator
 
 fn find_coordinator(v: i16, g: &mut Gen) -> FindCoordinatorResponse {
@@ -735,11 +532,6 @@ fn find_coordinator(v: i16, g: &mut Gen) -> FindCoordinatorResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn find_coordinator_round_trip() {
-    run(ApiKey::FindCoordinator, 3, find_coordinator);
-}
-
 // --------------------------------------------------------------- OffsetCommit
 
 fn offset_commit(v: i16, g: &mut Gen) -> OffsetCommitResponse {
@@ -764,11 +556,6 @@ fn offset_commit(v: i16, g: &mut Gen) -> OffsetCommitResponse {
         t.with_unknown_tagged_fields(g.tags())
     });
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn offset_commit_round_trip() {
-    run(ApiKey::OffsetCommit, 8, offset_commit);
 }
 
 // ---------------------------------------------------------------- OffsetFetch
@@ -802,11 +589,6 @@ fn offset_fetch(v: i16, g: &mut Gen) -> OffsetFetchResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn offset_fetch_round_trip() {
-    run(ApiKey::OffsetFetch, 6, offset_fetch);
-}
-
 // ------------------------------------------------------------------ JoinGroup
 
 fn join_group(v: i16, g: &mut Gen) -> JoinGroupResponse {
@@ -836,11 +618,6 @@ fn join_group(v: i16, g: &mut Gen) -> JoinGroupResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn join_group_round_trip() {
-    run(ApiKey::JoinGroup, 6, join_group);
-}
-
 // ------------------------------------------------------------------ SyncGroup
 
 fn sync_group(v: i16, g: &mut Gen) -> SyncGroupResponse {
@@ -857,11 +634,6 @@ fn sync_group(v: i16, g: &mut Gen) -> SyncGroupResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn sync_group_round_trip() {
-    run(ApiKey::SyncGroup, 4, sync_group);
-}
-
 // ------------------------------------------------------------------ Heartbeat
 
 fn heartbeat(v: i16, g: &mut Gen) -> HeartbeatResponse {
@@ -871,11 +643,6 @@ fn heartbeat(v: i16, g: &mut Gen) -> HeartbeatResponse {
     }
     r.error_code = g.i16();
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn heartbeat_round_trip() {
-    run(ApiKey::Heartbeat, 4, heartbeat);
 }
 
 // ----------------------------------------------------------------- LeaveGroup
@@ -898,22 +665,12 @@ fn leave_group(v: i16, g: &mut Gen) -> LeaveGroupResponse {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn leave_group_round_trip() {
-    run(ApiKey::LeaveGroup, 4, leave_group);
-}
-
 // --------------------------------------------------------------------- SASL
 
 fn sasl_handshake(_v: i16, g: &mut Gen) -> SaslHandshakeResponse {
     SaslHandshakeResponse::default()
         .with_error_code(g.i16())
         .with_mechanisms(g.list(Gen::s))
-}
-
-#[test]
-fn sasl_handshake_round_trip() {
-    run(ApiKey::SaslHandshake, i16::MAX, sasl_handshake);
 }
 
 fn sasl_authenticate(v: i16, g: &mut Gen) -> SaslAuthenticateResponse {
@@ -925,9 +682,4 @@ fn sasl_authenticate(v: i16, g: &mut Gen) -> SaslAuthenticateResponse {
         r.session_lifetime_ms = g.i64();
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn sasl_authenticate_round_trip() {
-    run(ApiKey::SaslAuthenticate, 2, sasl_authenticate);
 }

@@ -4,34 +4,28 @@
 //! For every API and every version in `SUPPORTED_VERSIONS`, a request is
 //! built with realistic contents (every array with two elements at every
 //! level, strings of varying lengths, large integers, the known tagged
-//! fields set, unknown tagged fields at every level in flexible versions),
-//! encoded by `kafka-protocol`, and then:
-//! - `validate_request` must accept it;
-//! - `decode_request` and `decode_request_kind` must return a value equal
-//!   to the original and consume the body;
-//! - every strict prefix of it, and it with one trailing byte, must be
-//!   rejected;
-//! - every byte nudged up or down by one either fails the walk, or
-//!   `kafka-protocol` refuses it, or both read exactly the same bytes.
+//! fields set, unknown tagged fields at every level in flexible versions)
+//! and put through the round trip of `support/roundtrip.rs`: walked,
+//! decoded by `decode_request` and `decode_request_kind`, cut short,
+//! padded after its last field (1 to 16 bytes, ignored), and nudged byte
+//! by byte.
 //!
 //! Each request is built twice per version: with every nullable value
 //! present, and with every nullable value null, so both encodings of the
 //! null marker are walked. A field the tables place, size or encode wrongly
 //! shifts the walk onto bytes that do not parse as the expected lengths and
-//! counts, and the exact-consumption check fails.
+//! counts, and the check that the walk ends exactly at the end of the
+//! encoding fails.
 
 #[path = "support/gen.rs"]
 mod gen;
 use gen::Gen;
-
-use std::collections::BTreeSet;
-use std::fmt::Debug;
+#[macro_use]
+#[path = "support/roundtrip.rs"]
+mod roundtrip;
 
 use bytes::{Bytes, BytesMut};
-use ferrokafka_protocol::bounded::{
-    decode_request, decode_request_kind, supported_versions, validate_request, BoundedRequest,
-    RequestDecodeError, SUPPORTED_VERSIONS,
-};
+use ferrokafka_protocol::bounded::{decode_request, validate_request, RequestDecodeError};
 use kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
 };
@@ -64,147 +58,17 @@ use kafka_protocol::messages::{
     DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, FetchRequest,
     FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
     LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, ProducerId, RequestKind,
+    OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, ProducerId,
     SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
 
-/// Runs the round trip for every covered version of `api`.
-fn run<R>(api: ApiKey, flexible_from: i16, build: fn(i16, &mut Gen) -> R)
-where
-    R: BoundedRequest + Encodable + PartialEq + Debug + Clone,
-    RequestKind: From<R>,
-{
-    let (min, max) = supported_versions(api).expect("api in table");
-    for v in min..=max {
-        for nulls in [false, true] {
-            let mut g = Gen {
-                n: 0,
-                nulls,
-                flexible: v >= flexible_from,
-            };
-            let original = build(v, &mut g);
-            let ctx = format!("{api:?} request v{v} (nulls: {nulls})");
-            let mut buf = BytesMut::new();
-            original
-                .encode(&mut buf, v)
-                .unwrap_or_else(|e| panic!("{ctx}: kafka-protocol refused to encode: {e}"));
-            let wire = buf.freeze();
-
-            validate_request(api, v, &wire)
-                .unwrap_or_else(|e| panic!("{ctx}: validate_request refused: {e}"));
-
-            let mut body = wire.clone();
-            let decoded: R = decode_request(&mut body, v)
-                .unwrap_or_else(|e| panic!("{ctx}: decode_request failed: {e}"));
-            assert!(body.is_empty(), "{ctx}: body not consumed");
-            assert_eq!(decoded, original, "{ctx}: round trip changed the value");
-
-            let mut body = wire.clone();
-            let kind = decode_request_kind(api, v, &mut body)
-                .unwrap_or_else(|e| panic!("{ctx}: decode_request_kind failed: {e}"));
-            assert!(body.is_empty(), "{ctx}: body not consumed by kind");
-            assert_eq!(kind, RequestKind::from(original.clone()), "{ctx}: kind");
-
-            for cut in 0..wire.len() {
-                assert!(
-                    validate_request(api, v, &wire[..cut]).is_err(),
-                    "{ctx}: prefix of {cut}/{} bytes accepted",
-                    wire.len()
-                );
-            }
-            let mut longer = wire.to_vec();
-            longer.push(0);
-            let err = validate_request(api, v, &longer).expect_err("trailing byte");
-            assert!(
-                matches!(err, RequestDecodeError::Malformed { .. }),
-                "{ctx}: {err}"
-            );
-
-            differential::<R>(api, v, &wire, &ctx);
-        }
-    }
-}
-
-/// Nudges every byte of `wire` up and down by one. Whenever the walk
-/// accepts the result, `kafka-protocol` must either refuse it or read
-/// exactly the bytes the walk read.
-fn differential<R: BoundedRequest + Debug>(api: ApiKey, v: i16, wire: &Bytes, ctx: &str) {
-    for at in 0..wire.len() {
-        for delta in [1u8, 0xff] {
-            let mut body = wire.to_vec();
-            body[at] = body[at].wrapping_add(delta);
-            if validate_request(api, v, &body).is_err() {
-                continue;
-            }
-            match decode_request::<R>(&mut Bytes::from(body), v) {
-                Ok(_) | Err(RequestDecodeError::Rejected { .. }) => {}
-                Err(e) => panic!("{ctx}: byte {at} + {delta}: validated, then: {e}"),
-            }
-        }
-    }
-}
-
-const COVERED: [ApiKey; 22] = [
-    ApiKey::ApiVersions,
-    ApiKey::Metadata,
-    ApiKey::Produce,
-    ApiKey::Fetch,
-    ApiKey::ListOffsets,
-    ApiKey::DeleteRecords,
-    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics,
-    ApiKey::CreatePartitions,
-    ApiKey::DescribeConfigs,
-    ApiKey::InitProducerId,
-    ApiKey::FindCoordinator,
-    ApiKey::OffsetCommit,
-    ApiKey::OffsetFetch,
-    ApiKey::JoinGroup,
-    ApiKey::SyncGroup,
-    ApiKey::Heartbeat,
-    ApiKey::LeaveGroup,
-    ApiKey::SaslHandshake,
-    ApiKey::SaslAuthenticate,
-    ApiKey::OffsetForLeaderEpoch,
-    ApiKey::DescribeCluster,
-];
-
-#[test]
-fn every_api_in_the_table_has_a_round_trip_here() {
-    let covered: BTreeSet<i16> = COVERED.iter().map(|k| *k as i16).collect();
-    let table: BTreeSet<i16> = SUPPORTED_VERSIONS
-        .iter()
-        .map(|(k, _, _)| *k as i16)
-        .collect();
-    assert_eq!(covered, table);
-}
-
-#[test]
-fn versions_and_apis_outside_the_table_are_refused() {
-    for (api, min, max) in SUPPORTED_VERSIONS {
-        for v in [min - 1, max + 1] {
-            let err = validate_request(api, v, &[]).expect_err("out of table");
-            assert!(
-                matches!(err, RequestDecodeError::UnsupportedVersion { api_key, version, supported }
-                    if api_key == api && version == v && supported == (min, max)),
-                "{api:?} v{v}: {err}"
-            );
-            let err = decode_request_kind(api, v, &mut Bytes::new()).expect_err("out of table");
-            assert!(matches!(err, RequestDecodeError::UnsupportedVersion { .. }));
-        }
-    }
-    let err = validate_request(ApiKey::DescribeAcls, 1, &[]).expect_err("not covered");
-    assert!(
-        matches!(err, RequestDecodeError::UnsupportedApi { .. }),
-        "{err}"
-    );
-    let err = decode_request_kind(ApiKey::DescribeAcls, 1, &mut Bytes::new()).expect_err("x");
-    assert!(
-        matches!(err, RequestDecodeError::UnsupportedApi { .. }),
-        "{err}"
-    );
-}
+round_trips!(Requests:
+    produce, fetch, list_offsets, offset_for_leader_epoch, metadata, describe_cluster,
+    api_versions, sasl_handshake, sasl_authenticate, init_producer_id, find_coordinator,
+    offset_commit, offset_fetch, join_group, sync_group, heartbeat, leave_group, create_topics,
+    delete_topics, delete_records, create_partitions, describe_configs,
+);
 
 #[test]
 fn a_null_where_kafka_protocol_forbids_one_is_rejected_not_malformed() {
@@ -243,11 +107,6 @@ fn produce(v: i16, g: &mut Gen) -> ProduceRequest {
             t.with_unknown_tagged_fields(g.tags())
         }))
         .with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn produce_round_trip() {
-    run(ApiKey::Produce, 9, produce);
 }
 
 // --------------------------------------------------------------------- Fetch
@@ -312,11 +171,6 @@ fn fetch(v: i16, g: &mut Gen) -> FetchRequest {
 }
 
 #[test]
-fn fetch_round_trip() {
-    run(ApiKey::Fetch, 12, fetch);
-}
-
-#[test]
 fn fetch_cluster_id_tag_is_walked_by_its_layout() {
     // The cluster id (tag 0) declared one byte longer than its value:
     // kafka-protocol would read the string and then misread the rest, so
@@ -369,11 +223,6 @@ fn list_offsets(v: i16, g: &mut Gen) -> ListOffsetsRequest {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn list_offsets_round_trip() {
-    run(ApiKey::ListOffsets, 6, list_offsets);
-}
-
 // ------------------------------------------------------ OffsetForLeaderEpoch
 
 fn offset_for_leader_epoch(v: i16, g: &mut Gen) -> OffsetForLeaderEpochRequest {
@@ -394,11 +243,6 @@ fn offset_for_leader_epoch(v: i16, g: &mut Gen) -> OffsetForLeaderEpochRequest {
             .with_unknown_tagged_fields(g.tags())
     });
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn offset_for_leader_epoch_round_trip() {
-    run(ApiKey::OffsetForLeaderEpoch, 4, offset_for_leader_epoch);
 }
 
 // ------------------------------------------------------------------ Metadata
@@ -428,11 +272,6 @@ fn metadata(v: i16, g: &mut Gen) -> MetadataRequest {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn metadata_round_trip() {
-    run(ApiKey::Metadata, 9, metadata);
-}
-
 // ----------------------------------------------------------- DescribeCluster
 
 fn describe_cluster(v: i16, g: &mut Gen) -> DescribeClusterRequest {
@@ -441,11 +280,6 @@ fn describe_cluster(v: i16, g: &mut Gen) -> DescribeClusterRequest {
         r.endpoint_type = 2;
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn describe_cluster_round_trip() {
-    run(ApiKey::DescribeCluster, 0, describe_cluster);
 }
 
 // --------------------------------------------------------------- ApiVersions
@@ -459,31 +293,16 @@ fn api_versions(v: i16, g: &mut Gen) -> ApiVersionsRequest {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn api_versions_round_trip() {
-    run(ApiKey::ApiVersions, 3, api_versions);
-}
-
 // ---------------------------------------------------------------------- SASL
 
 fn sasl_handshake(_v: i16, g: &mut Gen) -> SaslHandshakeRequest {
     SaslHandshakeRequest::default().with_mechanism(g.s())
 }
 
-#[test]
-fn sasl_handshake_round_trip() {
-    run(ApiKey::SaslHandshake, i16::MAX, sasl_handshake);
-}
-
 fn sasl_authenticate(_v: i16, g: &mut Gen) -> SaslAuthenticateRequest {
     SaslAuthenticateRequest::default()
         .with_auth_bytes(g.bytes())
         .with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn sasl_authenticate_round_trip() {
-    run(ApiKey::SaslAuthenticate, 2, sasl_authenticate);
 }
 
 // ------------------------------------------------------------ InitProducerId
@@ -497,11 +316,6 @@ fn init_producer_id(v: i16, g: &mut Gen) -> InitProducerIdRequest {
         r.producer_epoch = g.i16();
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn init_producer_id_round_trip() {
-    run(ApiKey::InitProducerId, 2, init_producer_id);
 }
 
 // -------------------------------------------------------------------- Groups
@@ -518,11 +332,6 @@ fn find_coordinator(v: i16, g: &mut Gen) -> FindCoordinatorRequest {
         r.coordinator_keys = g.list(Gen::s);
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn find_coordinator_round_trip() {
-    run(ApiKey::FindCoordinator, 3, find_coordinator);
 }
 
 fn offset_commit(v: i16, g: &mut Gen) -> OffsetCommitRequest {
@@ -552,11 +361,6 @@ fn offset_commit(v: i16, g: &mut Gen) -> OffsetCommitRequest {
             .with_unknown_tagged_fields(g.tags())
     });
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn offset_commit_round_trip() {
-    run(ApiKey::OffsetCommit, 8, offset_commit);
 }
 
 fn offset_fetch(v: i16, g: &mut Gen) -> OffsetFetchRequest {
@@ -597,11 +401,6 @@ fn offset_fetch(v: i16, g: &mut Gen) -> OffsetFetchRequest {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn offset_fetch_round_trip() {
-    run(ApiKey::OffsetFetch, 6, offset_fetch);
-}
-
 fn join_group(v: i16, g: &mut Gen) -> JoinGroupRequest {
     let mut r = JoinGroupRequest::default()
         .with_group_id(g.group())
@@ -626,11 +425,6 @@ fn join_group(v: i16, g: &mut Gen) -> JoinGroupRequest {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn join_group_round_trip() {
-    run(ApiKey::JoinGroup, 6, join_group);
-}
-
 fn sync_group(v: i16, g: &mut Gen) -> SyncGroupRequest {
     let mut r = SyncGroupRequest::default()
         .with_group_id(g.group())
@@ -652,11 +446,6 @@ fn sync_group(v: i16, g: &mut Gen) -> SyncGroupRequest {
     r.with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn sync_group_round_trip() {
-    run(ApiKey::SyncGroup, 4, sync_group);
-}
-
 fn heartbeat(v: i16, g: &mut Gen) -> HeartbeatRequest {
     let mut r = HeartbeatRequest::default()
         .with_group_id(g.group())
@@ -666,11 +455,6 @@ fn heartbeat(v: i16, g: &mut Gen) -> HeartbeatRequest {
         r.group_instance_id = g.os();
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn heartbeat_round_trip() {
-    run(ApiKey::Heartbeat, 4, heartbeat);
 }
 
 fn leave_group(v: i16, g: &mut Gen) -> LeaveGroupRequest {
@@ -686,11 +470,6 @@ fn leave_group(v: i16, g: &mut Gen) -> LeaveGroupRequest {
         });
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn leave_group_round_trip() {
-    run(ApiKey::LeaveGroup, 4, leave_group);
 }
 
 // --------------------------------------------------------------------- Admin
@@ -721,11 +500,6 @@ fn create_topics(v: i16, g: &mut Gen) -> CreateTopicsRequest {
         .with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn create_topics_round_trip() {
-    run(ApiKey::CreateTopics, 5, create_topics);
-}
-
 fn delete_topics(v: i16, g: &mut Gen) -> DeleteTopicsRequest {
     let mut r = DeleteTopicsRequest::default();
     if v >= 6 {
@@ -740,11 +514,6 @@ fn delete_topics(v: i16, g: &mut Gen) -> DeleteTopicsRequest {
     }
     r.with_timeout_ms(g.i32())
         .with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn delete_topics_round_trip() {
-    run(ApiKey::DeleteTopics, 4, delete_topics);
 }
 
 fn delete_records(_v: i16, g: &mut Gen) -> DeleteRecordsRequest {
@@ -762,11 +531,6 @@ fn delete_records(_v: i16, g: &mut Gen) -> DeleteRecordsRequest {
         }))
         .with_timeout_ms(g.i32())
         .with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn delete_records_round_trip() {
-    run(ApiKey::DeleteRecords, 2, delete_records);
 }
 
 fn create_partitions(_v: i16, g: &mut Gen) -> CreatePartitionsRequest {
@@ -787,11 +551,6 @@ fn create_partitions(_v: i16, g: &mut Gen) -> CreatePartitionsRequest {
         .with_unknown_tagged_fields(g.tags())
 }
 
-#[test]
-fn create_partitions_round_trip() {
-    run(ApiKey::CreatePartitions, 2, create_partitions);
-}
-
 fn describe_configs(v: i16, g: &mut Gen) -> DescribeConfigsRequest {
     let mut r = DescribeConfigsRequest::default()
         .with_resources(g.list(|g| {
@@ -806,9 +565,4 @@ fn describe_configs(v: i16, g: &mut Gen) -> DescribeConfigsRequest {
         r.include_documentation = true;
     }
     r.with_unknown_tagged_fields(g.tags())
-}
-
-#[test]
-fn describe_configs_round_trip() {
-    run(ApiKey::DescribeConfigs, 4, describe_configs);
 }

@@ -32,14 +32,31 @@ fn frame(api: ApiKey, version: i16, correlation_id: i32, body: &[u8]) -> Vec<u8>
     out
 }
 
-/// Sends `frame` on a new connection and asserts the broker closes it
-/// without answering.
-fn assert_closed_without_answer(addr: SocketAddr, frame: &[u8], what: &str) {
-    let mut socket = TcpStream::connect(addr).expect("connect");
+/// A fake cluster of one broker holding `topic`, and that broker's address.
+fn one_broker_with_topic(topic: &str, partitions: i32) -> (FakeCluster, SocketAddr) {
+    let cluster = FakeCluster::builder()
+        .brokers(1)
+        .topic(topic, partitions)
+        .build()
+        .expect("start the fake cluster");
+    let addr = cluster.broker_addr(0).unwrap();
+    (cluster, addr)
+}
+
+/// A plain TCP connection to `addr`, for hand-made frames.
+fn raw_connection(addr: SocketAddr) -> TcpStream {
+    let socket = TcpStream::connect(addr).expect("connect");
     // Only so a broken fake fails the test instead of hanging it.
     socket
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
+    socket
+}
+
+/// Sends `frame` on a new connection and asserts the broker closes it
+/// without answering.
+fn assert_closed_without_answer(addr: SocketAddr, frame: &[u8], what: &str) {
+    let mut socket = raw_connection(addr);
     socket.write_all(frame).expect("send");
     let mut answer = [0u8; 64];
     match socket.read(&mut answer) {
@@ -54,6 +71,29 @@ fn assert_closed_without_answer(addr: SocketAddr, frame: &[u8], what: &str) {
     }
 }
 
+/// Sends a Metadata v12 request with `body` and `correlation_id` on
+/// `socket`, reads the answer and decodes it.
+fn metadata_v12_round_trip(
+    socket: &mut TcpStream,
+    correlation_id: i32,
+    body: &[u8],
+) -> MetadataResponse {
+    socket
+        .write_all(&frame(ApiKey::Metadata, 12, correlation_id, body))
+        .expect("send");
+    let mut length = [0u8; 4];
+    socket.read_exact(&mut length).expect("an answer");
+    let mut answer = vec![0u8; i32::from_be_bytes(length) as usize];
+    socket.read_exact(&mut answer).expect("the whole answer");
+    assert_eq!(
+        &answer[..4],
+        &correlation_id.to_be_bytes(),
+        "correlation id"
+    );
+    let mut rest = bytes::Bytes::from(answer).split_off(5); // header v1: id + no tags
+    ferrokafka_protocol::bounded::decode_response(&mut rest, 12).expect("a valid answer")
+}
+
 fn metadata_of(addr: SocketAddr, topic: &str) -> MetadataResponse {
     let mut client = connect(addr).expect("a new connection is served");
     client
@@ -65,12 +105,7 @@ fn metadata_of(addr: SocketAddr, topic: &str) -> MetadataResponse {
 
 #[test]
 fn hostile_bodies_close_their_connection_and_the_fake_keeps_serving() {
-    let cluster = FakeCluster::builder()
-        .brokers(1)
-        .topic("t", 2)
-        .build()
-        .expect("start the fake cluster");
-    let addr = cluster.broker_addr(0).unwrap();
+    let (cluster, addr) = one_broker_with_topic("t", 2);
     // A client connected before the attacks must keep working after them.
     let mut bystander = connect(addr).expect("connect");
 
@@ -154,12 +189,7 @@ fn hostile_bodies_close_their_connection_and_the_fake_keeps_serving() {
 fn a_well_formed_request_at_the_edge_of_its_frame_is_still_served() {
     // The bounded decoder must not refuse what is valid: a Metadata v12
     // request naming the topic, written by hand, gets its answer.
-    let cluster = FakeCluster::builder()
-        .brokers(1)
-        .topic("edge", 1)
-        .build()
-        .expect("start the fake cluster");
-    let addr = cluster.broker_addr(0).unwrap();
+    let (_cluster, addr) = one_broker_with_topic("edge", 1);
     // topics: one (compact 2); topic_id: 16 zero bytes; name "edge"
     // (compact 5); topic tags: none; allow_auto_topic_creation: false;
     // include_topic_authorized_operations: false; root tags: none.
@@ -168,22 +198,43 @@ fn a_well_formed_request_at_the_edge_of_its_frame_is_still_served() {
     body.push(5);
     body.extend_from_slice(b"edge");
     body.extend_from_slice(&[0, 0, 0, 0]);
-    let mut socket = TcpStream::connect(addr).expect("connect");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    socket
-        .write_all(&frame(ApiKey::Metadata, 12, 7, &body))
-        .expect("send");
-    let mut length = [0u8; 4];
-    socket.read_exact(&mut length).expect("an answer");
-    let mut answer = vec![0u8; i32::from_be_bytes(length) as usize];
-    socket.read_exact(&mut answer).expect("the whole answer");
-    assert_eq!(&answer[..4], &7i32.to_be_bytes(), "correlation id");
-    let mut rest = bytes::Bytes::from(answer).split_off(5); // header v1: id + no tags
-    let response: MetadataResponse =
-        ferrokafka_protocol::bounded::decode_response(&mut rest, 12).expect("a valid answer");
+    let mut socket = raw_connection(addr);
+    let response = metadata_v12_round_trip(&mut socket, 7, &body);
     assert_eq!(response.topics.len(), 1);
     assert_eq!(response.topics[0].name, Some(topic_name("edge")));
     assert_eq!(response.topics[0].error_code, 0);
+}
+
+#[test]
+fn bytes_after_the_last_field_of_a_request_are_ignored() {
+    // librdkafka leaves 3 bytes after the last field of every all-topics
+    // Metadata request (v9+); Kafka ignores bytes after the last field, so
+    // the fake must answer as usual and keep the connection.
+    let (cluster, addr) = one_broker_with_topic("padded", 2);
+    // topics: null (all); allow_auto_topic_creation: false;
+    // include_topic_authorized_operations: false; root tags: none.
+    let all_topics = [0u8, 0, 0, 0];
+    let padded = [&all_topics[..], &[0xab, 0xcd, 0xef]].concat();
+    let mut socket = raw_connection(addr);
+    let first = metadata_v12_round_trip(&mut socket, 31, &padded);
+    let topic = first
+        .topics
+        .iter()
+        .find(|t| t.name == Some(topic_name("padded")))
+        .expect("the topic is listed");
+    assert_eq!(topic.error_code, 0);
+    assert_eq!(topic.partitions.len(), 2);
+    // The same connection serves the next request.
+    let second = metadata_v12_round_trip(&mut socket, 32, &all_topics);
+    assert_eq!(second.topics, first.topics);
+    let recorded = cluster.requests();
+    assert!(
+        recorded.iter().any(|r| r.correlation_id == 31),
+        "the padded request was not decoded"
+    );
+    assert!(
+        cluster.internal_errors().is_empty(),
+        "{:?}",
+        cluster.internal_errors()
+    );
 }

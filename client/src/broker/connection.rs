@@ -40,9 +40,9 @@ use ferrokafka_protocol::bounded::{decode_response, BoundedResponse};
 use ferrokafka_protocol::frame::FrameDecoder;
 use ferrokafka_protocol::header::{
     decode_response_header, encode_request, peek_correlation_id, response_header_version,
-    RequestHeader,
+    set_request_correlation_id, RequestHeader,
 };
-use ferrokafka_protocol::messages::{self, ApiKey};
+use ferrokafka_protocol::messages::ApiKey;
 use ferrokafka_protocol::produce::SplitFrame;
 use ferrokafka_protocol::versions::BrokerVersions;
 use ferrokafka_protocol::ProtocolError;
@@ -56,58 +56,6 @@ use crate::error::{BrokerRef, ConnectFailure, ConnectionFailure, Error, ErrorKin
 use crate::hooks::{BrokerDisconnected, HookSet, RequestWritten, ResponseRead};
 use crate::transport::BoxTransport;
 use crate::types::Api;
-
-/// A response the client can decode: bounded decoding plus the throttle
-/// time the broker asked for.
-pub trait KafkaResponse: BoundedResponse {
-    /// `throttle_time_ms`, or 0 for responses without one.
-    fn throttle_time_ms(&self) -> i32;
-}
-
-macro_rules! throttled {
-    ($($ty:ident),* $(,)?) => {$(
-        impl KafkaResponse for messages::$ty {
-            fn throttle_time_ms(&self) -> i32 {
-                self.throttle_time_ms
-            }
-        }
-    )*};
-}
-
-throttled!(
-    ApiVersionsResponse,
-    MetadataResponse,
-    ProduceResponse,
-    FetchResponse,
-    ListOffsetsResponse,
-    DeleteRecordsResponse,
-    CreateTopicsResponse,
-    DeleteTopicsResponse,
-    CreatePartitionsResponse,
-    DescribeConfigsResponse,
-    InitProducerIdResponse,
-    FindCoordinatorResponse,
-    OffsetCommitResponse,
-    OffsetFetchResponse,
-    JoinGroupResponse,
-    SyncGroupResponse,
-    HeartbeatResponse,
-    LeaveGroupResponse,
-    OffsetForLeaderEpochResponse,
-    DescribeClusterResponse,
-);
-
-impl KafkaResponse for messages::SaslHandshakeResponse {
-    fn throttle_time_ms(&self) -> i32 {
-        0
-    }
-}
-
-impl KafkaResponse for messages::SaslAuthenticateResponse {
-    fn throttle_time_ms(&self) -> i32 {
-        0
-    }
-}
 
 /// Settings of one connection.
 #[derive(Debug, Clone)]
@@ -348,7 +296,7 @@ impl BrokerConnection {
     pub async fn send<R>(&self, request: &R) -> Result<R::Response>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
         self.enqueue(request)?.await
     }
@@ -365,7 +313,7 @@ impl BrokerConnection {
     ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let version = self.version(api)?;
@@ -381,7 +329,7 @@ impl BrokerConnection {
     ) -> Result<R::Response>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
         self.enqueue_at(request, version, timeout, false)?.await
     }
@@ -393,7 +341,7 @@ impl BrokerConnection {
     pub async fn send_without_response<R>(&self, request: &R) -> Result<()>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let version = self.version(api)?;
@@ -442,7 +390,7 @@ impl BrokerConnection {
     ) -> Result<R::Response>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
         self.enqueue_at(request, version, self.shared.options.request_timeout, true)?
             .await
@@ -493,7 +441,7 @@ impl BrokerConnection {
         encode: EncodeFrame,
     ) -> Result<impl Future<Output = Result<Resp>> + Send + 'static>
     where
-        Resp: KafkaResponse,
+        Resp: BoundedResponse,
     {
         let api = <Resp as BoundedResponse>::API_KEY;
         let version = self.version(api)?;
@@ -514,7 +462,7 @@ impl BrokerConnection {
     ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
         let api = <R::Response as BoundedResponse>::API_KEY;
         let frame = self.encode(api, version, request)?;
@@ -529,7 +477,7 @@ impl BrokerConnection {
         auth: bool,
     ) -> Result<impl Future<Output = Result<Resp>> + Send + 'static>
     where
-        Resp: KafkaResponse,
+        Resp: BoundedResponse,
     {
         let api = <Resp as BoundedResponse>::API_KEY;
         let (tx, answer) = oneshot::channel();
@@ -892,9 +840,12 @@ impl Driver {
             }
         };
         let id = self.next_correlation_id;
+        if let Err(e) = set_request_correlation_id(&mut frame.head, id) {
+            // The caller's frame, not the connection, is at fault.
+            reply.fail(ErrorKind::InvalidArgument(e.to_string()));
+            return Ok(());
+        }
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1).max(1);
-        // The frame is length (4), api key (2), version (2), correlation id (4).
-        frame.head[8..12].copy_from_slice(&id.to_be_bytes());
         let now = Instant::now();
         self.last_activity = now;
         let bytes = frame.len();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use ferrokafka_auth::redact::Scrubber;
 use ferrokafka_auth::SaslStep;
-use ferrokafka_protocol::bounded::decode_response;
+use ferrokafka_protocol::bounded::{decode_response, BoundedResponse};
 use ferrokafka_protocol::frame::{FrameDecoder, FrameError};
 use ferrokafka_protocol::header::{
     decode_response_header, encode_request, response_header_version, RequestHeader,
@@ -26,7 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use zeroize::Zeroize;
 
-use super::connection::{BrokerConnection, ConnectionOptions, KafkaResponse};
+use super::connection::{BrokerConnection, ConnectionOptions};
 use crate::error::{BrokerRef, ErrorKind};
 use crate::hooks::HookSet;
 use crate::security::SaslAuth;
@@ -157,7 +157,7 @@ async fn exchange<Req, Resp>(
 ) -> Result<Resp, ConnectFailure>
 where
     Req: kafka_protocol::protocol::Encodable,
-    Resp: ferrokafka_protocol::bounded::BoundedResponse,
+    Resp: BoundedResponse,
 {
     let mut out = BytesMut::new();
     let header = RequestHeader {
@@ -214,9 +214,9 @@ impl SaslChannel<'_> {
     async fn round<R>(&mut self, version: i16, request: &R) -> Result<R::Response, ConnectFailure>
     where
         R: Request,
-        R::Response: KafkaResponse,
+        R::Response: BoundedResponse,
     {
-        let api = <R::Response as ferrokafka_protocol::bounded::BoundedResponse>::API_KEY;
+        let api = <R::Response as BoundedResponse>::API_KEY;
         match self {
             SaslChannel::Setup {
                 est,

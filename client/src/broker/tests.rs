@@ -123,12 +123,24 @@ impl ScriptedBroker {
 
     /// Answers `to` with `body`, encoded at the request's version.
     pub(crate) async fn answer<M: Encodable>(&mut self, to: &Received, body: &M) {
+        self.answer_padded(to, body, &[]).await;
+    }
+
+    /// Answers `to` with `body` followed by `padding`: bytes after the
+    /// last field, which a broker may send and a client must ignore.
+    pub(crate) async fn answer_padded<M: Encodable>(
+        &mut self,
+        to: &Received,
+        body: &M,
+        padding: &[u8],
+    ) {
         let mut payload = BytesMut::new();
         payload.put_i32(to.correlation_id);
         if to.api.response_header_version(to.version) >= 1 {
             payload.put_u8(0);
         }
         body.encode(&mut payload, to.version).unwrap();
+        payload.put_slice(padding);
         self.raw(&payload).await;
     }
 
@@ -673,4 +685,26 @@ async fn a_broker_quoting_the_password_in_its_refusal_never_shows_it() {
     let text = format!("{failure} {failure:?}");
     assert!(text.contains("bad credentials for u"), "{text}");
     assert!(!text.contains("canary"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn bytes_after_the_last_field_of_an_answer_are_ignored() {
+    // Kafka's clients ignore bytes after a response's last field, so a
+    // broker that pads its answers works with them; it must with us too,
+    // and the connection stays usable.
+    let (conn, mut broker) = connect(5).await;
+    for (controller, padding) in [(7, &[0xab, 0xcd, 0xef][..]), (8, &[][..])] {
+        let call = {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.send(&MetadataRequest::default()).await })
+        };
+        let asked = broker.next().await.unwrap();
+        assert_eq!((asked.api, asked.version), (ApiKey::Metadata, 12));
+        let answer = MetadataResponse::default()
+            .with_controller_id(ferrokafka_protocol::messages::BrokerId(controller));
+        broker.answer_padded(&asked, &answer, padding).await;
+        let got = call.await.unwrap().expect("the padded answer is accepted");
+        assert_eq!(got, answer);
+    }
+    assert!(!conn.is_closed());
 }

@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use futures::stream::{FuturesOrdered, StreamExt};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ferrokafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, ProducerId,
 };
-use ferrokafka_protocol::record::BatchOptions;
+use ferrokafka_protocol::record::{rewrite_producer_identity, BatchOptions};
 use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
@@ -210,16 +210,19 @@ fn fail(inner: &Inner, tp: &TopicPartition, batch: Box<Batch>, error: Error, sta
 /// Writes the producer id, epoch and base sequence into an encoded batch
 /// and recomputes its CRC (after an epoch bump changed the identity).
 fn reidentify(records: &Bytes, identity: BatchIdentity) -> Bytes {
-    let mut b = BytesMut::from(&records[..]);
-    if b.len() < 61 {
-        return records.clone();
-    }
-    b[43..51].copy_from_slice(&identity.producer.id.to_be_bytes());
-    b[51..53].copy_from_slice(&identity.producer.epoch.to_be_bytes());
-    b[53..57].copy_from_slice(&identity.base_sequence.to_be_bytes());
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b.freeze()
+    rewrite_producer_identity(
+        records,
+        identity.producer.id,
+        identity.producer.epoch,
+        identity.base_sequence,
+    )
+    .unwrap_or_else(|e| {
+        // Our own sealed batches are whole and intact, so this means memory
+        // damage: sent as it is (old epoch, or a bad CRC), the broker refuses
+        // it and its answer goes through the idempotence checks as usual.
+        tracing::error!(error = %e, "cannot give a sealed batch its new producer epoch");
+        records.clone()
+    })
 }
 
 enum Attempt {

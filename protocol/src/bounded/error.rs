@@ -3,6 +3,8 @@
 
 use kafka_protocol::messages::ApiKey;
 
+use super::table::NotInTable;
+
 /// A response body could not be decoded.
 ///
 /// Every variant except [`DecodeError::UnsupportedVersion`] and
@@ -159,7 +161,7 @@ impl From<WalkError> for CheckedDecodeError {
     }
 }
 
-/// Both public error types have the same two decoding variants.
+/// Both public error types have the same decoding and table variants.
 macro_rules! from_checked {
     ($($ty:ident),*) => {$(
         impl From<WalkError> for $ty {
@@ -170,6 +172,19 @@ macro_rules! from_checked {
                     path: e.path,
                     offset: e.offset,
                     reason: e.reason,
+                }
+            }
+        }
+
+        impl From<NotInTable> for $ty {
+            fn from(e: NotInTable) -> Self {
+                match e.supported {
+                    None => $ty::UnsupportedApi { api_key: e.api_key },
+                    Some(supported) => $ty::UnsupportedVersion {
+                        api_key: e.api_key,
+                        version: e.version,
+                        supported,
+                    },
                 }
             }
         }
@@ -251,15 +266,10 @@ pub enum Malformation {
         /// The tag.
         tag: u32,
     },
-    /// Bytes after the end of the request or response.
-    #[error("{count} trailing bytes after the end of the body")]
-    TrailingBytes {
-        /// How many.
-        count: usize,
-    },
-    /// `kafka-protocol` decoded the body but stopped before its end,
-    /// which means the schema table and `kafka-protocol` disagree.
-    #[error("decoder stopped {count} bytes before the end of the body (schema mismatch)")]
+    /// `kafka-protocol` decoded the body but stopped before its last field
+    /// as the walk found it, which means the schema table and
+    /// `kafka-protocol` disagree.
+    #[error("decoder stopped {count} bytes before the last field of the body (schema mismatch)")]
     DecoderDisagreement {
         /// Bytes left unread by `kafka-protocol`.
         count: usize,

@@ -76,9 +76,14 @@ struct Walker<'a> {
 
 type Step = Result<(), WalkError>;
 
-/// Checks that `body` is a well-formed `message` at `version`, consumed
-/// exactly, with every length and count within the bytes left.
-pub(crate) fn walk(message: &'static Message, version: i16, body: &[u8]) -> Step {
+/// Checks that `body` starts with a well-formed `message` at `version`,
+/// with every length and count within the bytes left, and returns where
+/// the message ends (after its last field). What follows is not looked at.
+pub(crate) fn walk(
+    message: &'static Message,
+    version: i16,
+    body: &[u8],
+) -> Result<usize, WalkError> {
     let mut w = Walker {
         buf: body,
         pos: 0,
@@ -89,11 +94,7 @@ pub(crate) fn walk(message: &'static Message, version: i16, body: &[u8]) -> Step
         path: Vec::with_capacity(16),
     };
     w.walk_struct(message.root)?;
-    if w.pos != body.len() {
-        let extra = body.len().saturating_sub(w.pos);
-        return Err(w.fail(w.pos, Malformation::TrailingBytes { count: extra }));
-    }
-    Ok(())
+    Ok(w.pos)
 }
 
 impl Walker<'_> {

@@ -38,6 +38,8 @@
 //! scratch buffer the encoder reuses. [`BatchBuilder`] is the owned form
 //! (records buffered until `finish(&mut out)`, reusable batch after batch).
 //! [`write_control_batch`] writes a transaction marker.
+//! [`rewrite_producer_identity`] gives a sealed batch a new producer id,
+//! epoch and base sequence (after an epoch bump) without re-encoding it.
 //!
 //! # Reading
 //!
@@ -60,6 +62,7 @@ mod control;
 mod decode;
 mod encode;
 mod error;
+mod rewrite;
 pub mod varint;
 
 pub use control::{ControlRecordType, EndTransactionMarker};
@@ -71,6 +74,7 @@ pub use encode::{
     write_control_batch, BatchBuilder, BatchEncoder, BatchOptions, BatchSummary, BatchWriter,
 };
 pub use error::RecordError;
+pub use rewrite::rewrite_producer_identity;
 pub use varint::VarintError;
 
 /// The magic byte of record batch v2.

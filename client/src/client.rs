@@ -5,9 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrokafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use ferrokafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
-use ferrokafka_protocol::StrBytes;
+use ferrokafka_protocol::messages::{ApiKey, MetadataResponse};
+use ferrokafka_protocol::requests::metadata_request;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -292,25 +291,7 @@ impl Client {
         auto_create: bool,
     ) -> Result<MetadataResponse> {
         let version = conn.version(ApiKey::Metadata)?;
-        let topics = topics.map(|names| {
-            names
-                .iter()
-                .map(|n| {
-                    MetadataRequestTopic::default()
-                        .with_name(Some(TopicName(StrBytes::from_string(n.to_string()))))
-                })
-                .collect()
-        });
-        let request = MetadataRequest::default()
-            // v0 cannot say "all topics" with null; its empty list does.
-            .with_topics(if version == 0 {
-                Some(topics.unwrap_or_default())
-            } else {
-                topics
-            })
-            // Before v4 the field does not exist (brokers decide); setting
-            // it would make the request impossible to encode.
-            .with_allow_auto_topic_creation(version < 4 || auto_create);
+        let request = metadata_request(version, topics, auto_create)?;
         conn.send_at(&request, version, conn.request_timeout())
             .await
     }

@@ -605,6 +605,15 @@ impl From<ProtocolError> for Error {
     }
 }
 
+impl From<ferrokafka_protocol::requests::RequestBuildError> for Error {
+    /// A request the negotiated version cannot carry (read_committed
+    /// offsets from a broker before ListOffsets v2, …): the caller asked
+    /// for something this broker cannot do.
+    fn from(e: ferrokafka_protocol::requests::RequestBuildError) -> Self {
+        Error::new(ErrorKind::InvalidArgument(e.to_string()))
+    }
+}
+
 impl From<VersionError> for Error {
     fn from(e: VersionError) -> Self {
         Error::new(ErrorKind::Version(e))

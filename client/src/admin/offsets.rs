@@ -7,10 +7,8 @@ use std::sync::Arc;
 use ferrokafka_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
-use ferrokafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use ferrokafka_protocol::messages::{
-    ApiKey, BrokerId, DeleteRecordsRequest, ListOffsetsRequest, TopicName,
-};
+use ferrokafka_protocol::messages::{ApiKey, DeleteRecordsRequest, TopicName};
+use ferrokafka_protocol::requests::{list_offsets_request, ListOffsetsPosition};
 use ferrokafka_protocol::StrBytes;
 use futures::future::{join_all, BoxFuture};
 use tokio::time::Instant;
@@ -23,32 +21,10 @@ use crate::config::IsolationLevel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::TopicPartition;
 
-/// Which offset [`Admin::list_offsets`] looks up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OffsetSpec {
-    /// The first offset still in the log (the log start offset).
-    Earliest,
-    /// The next offset to be written (high watermark), or with
-    /// `read_committed` the last stable offset.
-    Latest,
-    /// The first offset whose timestamp is at or after this many
-    /// milliseconds since the epoch; offset -1 when there is none.
-    Timestamp(i64),
-    /// The offset of the record with the largest timestamp (ListOffsets v7+).
-    MaxTimestamp,
-}
-
-impl OffsetSpec {
-    fn wire(self) -> i64 {
-        match self {
-            OffsetSpec::Earliest => -2,
-            OffsetSpec::Latest => -1,
-            OffsetSpec::Timestamp(ts) => ts,
-            OffsetSpec::MaxTimestamp => -3,
-        }
-    }
-}
+/// Which offset [`Admin::list_offsets`] looks up: earliest, latest, the
+/// first at or after a timestamp (offset -1 when there is none), or the
+/// one with the largest timestamp (ListOffsets v7+).
+pub use ferrokafka_protocol::requests::OffsetTarget as OffsetSpec;
 
 /// What [`Admin::list_offsets`] found for one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,38 +206,24 @@ impl Admin {
             let parts = Arc::clone(&parts);
             Box::pin(async move {
                 let version = conn.version(ApiKey::ListOffsets)?;
-                if version < 7 && items.iter().any(|(i, _)| specs[*i] == OffsetSpec::MaxTimestamp) {
-                    return Err(Error::new(ErrorKind::InvalidArgument(format!(
-                        "OffsetSpec::MaxTimestamp needs ListOffsets v7; the broker supports up to v{version}"
-                    ))));
-                }
-                if version < 2 && isolation == IsolationLevel::ReadCommitted {
-                    return Err(Error::new(ErrorKind::InvalidArgument(
-                        "read_committed offsets need ListOffsets v2".to_owned(),
-                    )));
-                }
                 let mut index = HashMap::new();
-                let topics = by_topic(&parts, &items)
-                    .into_iter()
-                    .map(|(topic, ps)| {
-                        ListOffsetsTopic::default().with_name(name(&topic)).with_partitions(
-                            ps.iter()
-                                .map(|&(i, epoch)| {
-                                    index.insert((topic.to_string(), parts[i].partition), i);
-                                    ListOffsetsPartition::default()
-                                        .with_partition_index(parts[i].partition)
-                                        .with_current_leader_epoch(if version >= 4 { epoch } else { -1 })
-                                        .with_timestamp(specs[i].wire())
-                                })
-                                .collect(),
-                        )
+                let positions: Vec<ListOffsetsPosition<'_>> = items
+                    .iter()
+                    .map(|&(i, epoch)| {
+                        index.insert((parts[i].topic.to_string(), parts[i].partition), i);
+                        ListOffsetsPosition {
+                            topic: &parts[i].topic,
+                            partition: parts[i].partition,
+                            current_leader_epoch: (epoch >= 0).then_some(epoch),
+                            target: specs[i],
+                        }
                     })
                     .collect();
-                let request = ListOffsetsRequest::default()
-                    .with_replica_id(BrokerId(-1))
-                    .with_isolation_level(isolation.wire_value())
-                    .with_topics(topics);
-                let response = conn.send_at(&request, version, conn.request_timeout()).await?;
+                let request = list_offsets_request(version, isolation, &positions)
+                    .map_err(|e| Error::from(e).with_broker(conn.broker().clone()))?;
+                let response = conn
+                    .send_at(&request, version, conn.request_timeout())
+                    .await?;
                 let mut out = Vec::new();
                 for t in &response.topics {
                     for p in &t.partitions {
@@ -269,7 +231,9 @@ impl Admin {
                             continue;
                         };
                         let result = match Error::from_code(p.error_code) {
-                            Some(e) => Err(e.with_topic_partition(parts[i].clone()).with_api(ApiKey::ListOffsets)),
+                            Some(e) => Err(e
+                                .with_topic_partition(parts[i].clone())
+                                .with_api(ApiKey::ListOffsets)),
                             None => Ok(ListedOffset {
                                 offset: p.offset,
                                 timestamp: p.timestamp,

@@ -7,27 +7,9 @@ use super::kinds::{Choice, Flag, Inert, Int, Millis, Named, OptText, MAX_MS};
 use super::{ClientConfig, ClientConfigBuilder};
 
 /// `isolation.level`: whether a reader sees records of open and aborted
-/// transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum IsolationLevel {
-    /// `read_uncommitted`: every record, up to the high watermark.
-    #[default]
-    ReadUncommitted,
-    /// `read_committed`: only committed transactional records, up to the
-    /// last stable offset; aborted records and control records are skipped.
-    ReadCommitted,
-}
-
-impl IsolationLevel {
-    /// The value Kafka puts on the wire.
-    pub fn wire_value(self) -> i8 {
-        match self {
-            IsolationLevel::ReadUncommitted => 0,
-            IsolationLevel::ReadCommitted => 1,
-        }
-    }
-}
+/// transactions (`read_uncommitted`, the default) or only committed ones
+/// up to the last stable offset (`read_committed`).
+pub use ferrokafka_protocol::requests::IsolationLevel;
 
 impl Named for IsolationLevel {
     const NAMES: &'static [(&'static str, Self)] = &[

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrokafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use ferrokafka_protocol::messages::fetch_response::PartitionData;
-use ferrokafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
-use ferrokafka_protocol::StrBytes;
+use ferrokafka_protocol::messages::{ApiKey, FetchResponse};
+use ferrokafka_protocol::requests::{fetch_request, FetchPosition, FetchSettings};
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -252,57 +251,39 @@ impl Source {
             .min((cap / 2).max(1))
             .min(u32::MAX as usize) as u32;
         let per_partition = config.max_partition_fetch_bytes().min(want as i32);
-        let mut topics: BTreeMap<Arc<str>, Vec<FetchPartition>> = BTreeMap::new();
-        for &i in &indices {
-            let c = &self.cursors[i];
-            let epoch = c.leader.map_or(-1, |(_, e)| e);
-            topics.entry(Arc::clone(&c.tp.topic)).or_default().push(
-                FetchPartition::default()
-                    .with_partition(c.tp.partition)
-                    .with_current_leader_epoch(epoch)
-                    .with_fetch_offset(c.position)
-                    .with_last_fetched_epoch(-1)
-                    .with_log_start_offset(-1)
-                    .with_partition_max_bytes(per_partition),
-            );
-        }
-        let max_wait = config.fetch_max_wait();
-        let request = FetchRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_max_wait_ms(i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX))
-            .with_min_bytes(config.fetch_min_bytes())
-            .with_max_bytes(want as i32)
-            .with_isolation_level(self.isolation.wire_value())
-            .with_session_id(0)
-            .with_session_epoch(-1) // no fetch session
-            .with_topics(
-                topics
-                    .into_iter()
-                    .map(|(topic, partitions)| {
-                        FetchTopic::default()
-                            .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
-                            .with_partitions(partitions)
-                    })
-                    .collect(),
-            );
-        let timeout = client.request_timeout_plus(max_wait);
+        let settings = FetchSettings {
+            max_wait: config.fetch_max_wait(),
+            min_bytes: config.fetch_min_bytes(),
+            max_bytes: want as i32,
+            isolation: self.isolation,
+        };
+        // Where each partition stands, for the request built once the
+        // connection (and so the version) is known.
+        let positions: Vec<(Arc<str>, i32, i64, Option<i32>)> = indices
+            .iter()
+            .map(|&i| {
+                let c = &self.cursors[i];
+                let epoch = c.leader.map(|(_, e)| e).filter(|e| *e >= 0);
+                (Arc::clone(&c.tp.topic), c.tp.partition, c.position, epoch)
+            })
+            .collect();
+        let timeout = client.request_timeout_plus(settings.max_wait);
         let fetch = async move {
             let (permit, fetching) = buffered.reserve(&budget, want).await;
             let result = async {
                 let conn = client.broker_connection(broker).await?;
                 let version = conn.version(ApiKey::Fetch)?;
-                // Before v9 there is no current_leader_epoch field.
-                let request = if version < 9 {
-                    let mut r = request;
-                    for t in &mut r.topics {
-                        for p in &mut t.partitions {
-                            p.current_leader_epoch = -1;
-                        }
-                    }
-                    r
-                } else {
-                    request
-                };
+                let positions: Vec<FetchPosition<'_>> = positions
+                    .iter()
+                    .map(|(topic, partition, offset, epoch)| FetchPosition {
+                        topic,
+                        partition: *partition,
+                        offset: *offset,
+                        current_leader_epoch: *epoch,
+                        max_bytes: per_partition,
+                    })
+                    .collect();
+                let request = fetch_request(version, &settings, &positions)?;
                 conn.send_at(&request, version, timeout).await
             }
             .await;

@@ -32,13 +32,7 @@ use crate::types::TopicPartition;
 pub(super) const MAX_IN_FLIGHT_PER_PARTITION: usize = 5;
 
 /// The producer id and epoch the broker assigned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProducerIdAndEpoch {
-    /// `producerId`.
-    pub id: i64,
-    /// `producerEpoch`.
-    pub epoch: i16,
-}
+pub use ferrokafka_protocol::requests::ProducerIdAndEpoch;
 
 /// What identifies one batch to the broker's duplicate check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,14 +12,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::stream::{FuturesOrdered, StreamExt};
 
 use bytes::Bytes;
-use ferrokafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, ProducerId,
-};
+use ferrokafka_protocol::messages::{ApiKey, InitProducerIdResponse, ProduceResponse};
 use ferrokafka_protocol::record::{rewrite_producer_identity, BatchOptions};
+use ferrokafka_protocol::requests::init_producer_id_request;
 use kafka_protocol::error::ResponseError;
 use tokio::time::Instant;
 
@@ -657,17 +657,12 @@ pub(crate) async fn init_producer_id(
         .with_retries(None, || async {
             let conn = client.any_connection().await?;
             let version = conn.version(ApiKey::InitProducerId)?;
-            // Bumping needs v3+; older brokers give a new id instead.
-            let (id, epoch) = match current {
-                Some(p) if version >= 3 => (p.id, p.epoch),
-                _ => (-1, -1),
-            };
-            let request = InitProducerIdRequest::default()
-                .with_transactional_id(None)
-                .with_transaction_timeout_ms(i32::MAX)
-                .with_producer_id(ProducerId(id))
-                .with_producer_epoch(epoch);
-            let response: InitProducerIdResponse = conn.send(&request).await?;
+            // Bumping needs v3+; with older brokers the builder asks for a
+            // new producer id instead. No transactions: the longest timeout.
+            let request = init_producer_id_request(version, None, Duration::MAX, current)?;
+            let response: InitProducerIdResponse = conn
+                .send_at(&request, version, conn.request_timeout())
+                .await?;
             match Error::from_code(response.error_code) {
                 None => Ok(response),
                 Some(e) => Err(e

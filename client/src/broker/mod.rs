@@ -2,6 +2,7 @@
 //! driving it with one task per connection ([`BrokerConnection`]).
 
 pub(crate) mod connection;
+mod driver;
 pub(crate) mod handshake;
 
 pub use connection::BrokerConnection;

@@ -55,7 +55,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{BrokerRef, ConnectionFailure};
+use crate::failure::{BrokerRef, ConnectionFailure};
 use crate::types::{Api, TopicPartition};
 
 /// Callbacks on what the client does. Every method does nothing unless

@@ -62,6 +62,7 @@ mod client;
 pub mod config;
 pub mod consumer;
 mod error;
+mod failure;
 pub mod hooks;
 pub mod low_level;
 pub mod metadata;

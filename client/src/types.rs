@@ -28,27 +28,6 @@ impl fmt::Display for TopicPartition {
     }
 }
 
-/// Checks `name` against Kafka's rules for topic names (the broker would
-/// refuse it with INVALID_TOPIC_EXCEPTION), so a bad name fails locally,
-/// saying what is allowed.
-pub(crate) fn check_topic_name(name: &str) -> crate::error::Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    if valid {
-        Ok(())
-    } else {
-        Err(crate::error::Error::new(crate::error::ErrorKind::InvalidArgument(format!(
-            "{name:?} is not a valid topic name: use 1 to 249 of the characters a-z A-Z 0-9 . _ -, and not \".\" or \"..\""
-        )))
-        .with_topic(name))
-    }
-}
-
 /// A Kafka API (request type): `Produce`, `Fetch`, `Metadata`, ….
 ///
 /// ```

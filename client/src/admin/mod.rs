@@ -24,6 +24,7 @@ mod topics;
 
 pub use configs::{ConfigEntry, ConfigResource, ConfigSource};
 pub use offsets::{ListedOffset, OffsetSpec};
+pub(crate) use topics::check_name as check_topic_name;
 pub use topics::{ClusterDescription, NewTopic, TopicListing};
 
 use crate::client::Client;

@@ -73,7 +73,26 @@ fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_owned()))
 }
 
-use crate::types::check_topic_name as check_name;
+/// Checks `name` against Kafka's rules for topic names (the broker would
+/// refuse it with INVALID_TOPIC_EXCEPTION), so a bad name fails locally,
+/// saying what is allowed.
+pub(crate) fn check_name(name: &str) -> crate::error::Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::error::Error::new(crate::error::ErrorKind::InvalidArgument(format!(
+            "{name:?} is not a valid topic name: use 1 to 249 of the characters a-z A-Z 0-9 . _ -, and not \".\" or \"..\""
+        )))
+        .with_topic(name))
+    }
+}
 
 impl Admin {
     /// Creates topics; one outcome per topic, in the order given.

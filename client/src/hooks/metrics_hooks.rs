@@ -7,7 +7,7 @@ use super::{
     BatchProduced, BrokerConnected, BrokerDisconnected, FetchApplied, Hooks, RequestWritten,
     ResponseRead,
 };
-use crate::error::BrokerRef;
+use crate::failure::BrokerRef;
 
 /// Records what the client does as `metrics` facade metrics, for the
 /// exporter your program installs (Prometheus, OpenTelemetry, StatsD, …);

@@ -366,7 +366,7 @@ impl Producer {
             Route::NeedsMetadata => {
                 // A topic seen for the first time: a name the broker would
                 // refuse fails here, before any request.
-                crate::types::check_topic_name(&record.topic).map_err(ProduceError::not_written)?;
+                crate::admin::check_topic_name(&record.topic).map_err(ProduceError::not_written)?;
                 self.fetch_partition_count(&record.topic, deadline())
                     .await?;
                 // Just learnt: fresh whatever `metadata.max.age.ms` says.

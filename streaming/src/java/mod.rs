@@ -25,8 +25,9 @@ use ferrokafka::TopicPartition;
 /// Spark appends it to generated streaming consumer group ids
 /// (`metadataPath.hashCode`).
 pub fn string_hash_code(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |hash, unit| hash.wrapping_mul(31).wrapping_add(i32::from(unit)))
+    s.encode_utf16().fold(0i32, |hash, unit| {
+        hash.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
 }
 
 /// Kafka's `TopicPartition.hashCode()`: `31·(31 + partition) + topic.hashCode()`,
@@ -139,7 +140,9 @@ pub(crate) fn java_trim(s: &str) -> &str {
 /// Renders partitions as Scala's `Set.toString` does in Spark's messages:
 /// `Set(t-0, t-1)`, or `HashSet(…)` beyond four elements (Scala 2.13).
 /// Sorted by topic then partition so that messages are reproducible.
-pub(crate) fn scala_set_string<'a>(partitions: impl IntoIterator<Item = &'a TopicPartition>) -> String {
+pub(crate) fn scala_set_string<'a>(
+    partitions: impl IntoIterator<Item = &'a TopicPartition>,
+) -> String {
     let mut sorted: Vec<&TopicPartition> = partitions.into_iter().collect();
     sorted.sort();
     sorted.dedup();

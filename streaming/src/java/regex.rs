@@ -159,7 +159,9 @@ impl Translator {
         // Inline flags: (?idmsux-idmsux) or (?idmsux-idmsux:…).
         let flags_start = self.at + 2;
         let mut end = flags_start;
-        while end < self.chars.len() && (self.chars[end].is_ascii_alphabetic() || self.chars[end] == '-') {
+        while end < self.chars.len()
+            && (self.chars[end].is_ascii_alphabetic() || self.chars[end] == '-')
+        {
             end += 1;
         }
         let mut kept = String::new();
@@ -211,7 +213,8 @@ impl Translator {
 
     fn counted_repetition(&mut self) -> Result<(), JavaRegexError> {
         let mut end = self.at + 1;
-        while end < self.chars.len() && (self.chars[end].is_ascii_digit() || self.chars[end] == ',') {
+        while end < self.chars.len() && (self.chars[end].is_ascii_digit() || self.chars[end] == ',')
+        {
             end += 1;
         }
         if self.chars.get(end) == Some(&'}') {
@@ -269,11 +272,17 @@ mod tests {
         assert_eq!(construct_of("(?<!x)y"), "a negative lookbehind (?<!…)");
         assert_eq!(construct_of("(?>x)"), "an atomic group (?>…)");
         assert_eq!(construct_of("(a)\\1"), r"a backreference \n");
-        assert_eq!(construct_of("(?<n>a)\\k<n>"), r"a named backreference \k<name>");
+        assert_eq!(
+            construct_of("(?<n>a)\\k<n>"),
+            r"a named backreference \k<name>"
+        );
         assert_eq!(construct_of("a*+"), "a possessive quantifier");
         assert_eq!(construct_of("a{2}+"), "a possessive quantifier");
         assert_eq!(construct_of("\\Gx"), r"\G (end of the previous match)");
-        assert_eq!(construct_of("(?U)\\w"), "the U flag (Java's UNICODE_CHARACTER_CLASS)");
+        assert_eq!(
+            construct_of("(?U)\\w"),
+            "the U flag (Java's UNICODE_CHARACTER_CLASS)"
+        );
         let message = translate_java_regex("x(?=y)").unwrap_err().to_string();
         assert!(message.contains("at index 1"), "{message}");
     }

@@ -89,7 +89,9 @@ mod tests {
     fn refusals_say_what_is_accepted() {
         let err = time_string_as_ms("15 m").unwrap_err();
         assert_eq!(err.detail, "Failed to parse time string: 15 m");
-        assert!(err.to_string().starts_with("Time must be specified as seconds (s)"));
+        assert!(err
+            .to_string()
+            .starts_with("Time must be specified as seconds (s)"));
         let err = time_string_as_ms("10w").unwrap_err();
         assert_eq!(err.detail, "Invalid suffix: \"w\"");
         for bad in ["", "s", "+5s", "1.5s", "5s5", "-", "5 s"] {

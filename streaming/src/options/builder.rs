@@ -86,9 +86,13 @@ impl SourceOptionsBuilder {
     pub fn assign(self, partitions: impl IntoIterator<Item = TopicPartition>) -> Self {
         let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         for tp in partitions {
-            by_topic.entry(tp.topic.to_string()).or_default().push(tp.partition);
+            by_topic
+                .entry(tp.topic.to_string())
+                .or_default()
+                .push(tp.partition);
         }
-        let json = serde_json::to_string(&by_topic).expect("a map of strings to numbers serialises");
+        let json =
+            serde_json::to_string(&by_topic).expect("a map of strings to numbers serialises");
         self.option(ASSIGN, json)
     }
 
@@ -98,17 +102,32 @@ impl SourceOptionsBuilder {
     pub fn starting(self, limit: OffsetLimit) -> Self {
         self.limit(
             limit,
-            [STARTING_OFFSETS, STARTING_TIMESTAMP, STARTING_OFFSETS_BY_TIMESTAMP],
+            [
+                STARTING_OFFSETS,
+                STARTING_TIMESTAMP,
+                STARTING_OFFSETS_BY_TIMESTAMP,
+            ],
         )
     }
 
     /// Where a batch query ends: sets `endingOffsets`, `endingTimestamp` or
     /// `endingOffsetsByTimestamp` and removes the other two.
     pub fn ending(self, limit: OffsetLimit) -> Self {
-        self.limit(limit, [ENDING_OFFSETS, ENDING_TIMESTAMP, ENDING_OFFSETS_BY_TIMESTAMP])
+        self.limit(
+            limit,
+            [
+                ENDING_OFFSETS,
+                ENDING_TIMESTAMP,
+                ENDING_OFFSETS_BY_TIMESTAMP,
+            ],
+        )
     }
 
-    fn limit(mut self, limit: OffsetLimit, [offsets, timestamp, timestamps]: [&'static str; 3]) -> Self {
+    fn limit(
+        mut self,
+        limit: OffsetLimit,
+        [offsets, timestamp, timestamps]: [&'static str; 3],
+    ) -> Self {
         for option in [offsets, timestamp, timestamps] {
             self.options.remove(option);
         }
@@ -168,7 +187,10 @@ impl SourceOptionsBuilder {
 
     /// `bytesEstimateWindowLength`, in whole milliseconds.
     pub fn bytes_estimate_window_length(self, window: Duration) -> Self {
-        self.option(BYTES_ESTIMATE_WINDOW_LENGTH, format!("{}ms", window.as_millis()))
+        self.option(
+            BYTES_ESTIMATE_WINDOW_LENGTH,
+            format!("{}ms", window.as_millis()),
+        )
     }
 
     /// `kafkaConsumer.pollTimeoutMs`, in whole milliseconds.
@@ -183,7 +205,10 @@ impl SourceOptionsBuilder {
 
     /// `fetchOffset.retryIntervalMs`, in whole milliseconds.
     pub fn fetch_offset_retry_interval(self, interval: Duration) -> Self {
-        self.option(FETCH_OFFSET_RETRY_INTERVAL_MS, interval.as_millis().to_string())
+        self.option(
+            FETCH_OFFSET_RETRY_INTERVAL_MS,
+            interval.as_millis().to_string(),
+        )
     }
 
     /// `groupIdPrefix`.

@@ -65,7 +65,9 @@ pub(crate) const CLIENT_PREFIX: &str = "kafka.";
 
 /// Whether `key` (any case) is a source option other than a `kafka.` one.
 pub(crate) fn is_source_option(key: &str) -> bool {
-    SOURCE_OPTIONS.iter().any(|known| known.eq_ignore_ascii_case(key))
+    SOURCE_OPTIONS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(key))
 }
 
 /// Beginnings of Kafka client property names, to recognise a client
@@ -97,10 +99,16 @@ const CLIENT_PROPERTY_STARTS: &[&str] = &[
 /// option (or `kafka.bootstrap.servers`) at the smallest edit distance.
 pub(crate) fn closest_known(key: &str) -> String {
     let lower = key.to_ascii_lowercase();
-    if CLIENT_PROPERTY_STARTS.iter().any(|start| lower.starts_with(start)) {
+    if CLIENT_PROPERTY_STARTS
+        .iter()
+        .any(|start| lower.starts_with(start))
+    {
         return format!("{CLIENT_PREFIX}{key}");
     }
-    let squashed: String = lower.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let squashed: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     if squashed == "bootstrapservers" {
         return BOOTSTRAP_SERVERS.to_owned();
     }
@@ -205,6 +213,27 @@ impl RefusedProperty {
             .find(|refused| refused.side() == side && refused.property().eq_ignore_ascii_case(key))
     }
 
+    /// The first refused property among `options` (full option names with
+    /// their `kafka.` prefix), in Spark's order, with the name as given.
+    pub(crate) fn first_among<'a>(
+        side: Side,
+        options: impl Iterator<Item = &'a str> + Clone,
+    ) -> Option<(String, RefusedProperty)> {
+        Self::ALL
+            .into_iter()
+            .filter(|refused| refused.side() == side)
+            .find_map(|refused| {
+                options
+                    .clone()
+                    .find(|option| {
+                        option.get(CLIENT_PREFIX.len()..).is_some_and(|property| {
+                            property.eq_ignore_ascii_case(refused.property())
+                        })
+                    })
+                    .map(|option| (option.to_owned(), refused))
+            })
+    }
+
     /// Spark's reason, with what to do instead.
     pub fn reason(self) -> &'static str {
         match self {
@@ -253,11 +282,17 @@ mod tests {
     #[test]
     fn closest_known_option() {
         assert_eq!(closest_known("startingOffset"), STARTING_OFFSETS);
-        assert_eq!(closest_known("maxOffsetPerTrigger"), MAX_OFFSETS_PER_TRIGGER);
+        assert_eq!(
+            closest_known("maxOffsetPerTrigger"),
+            MAX_OFFSETS_PER_TRIGGER
+        );
         assert_eq!(closest_known("failondataloss2"), FAIL_ON_DATA_LOSS);
         assert_eq!(closest_known("subscribepatern"), SUBSCRIBE_PATTERN);
         assert_eq!(closest_known("bootstrapServers"), BOOTSTRAP_SERVERS);
-        assert_eq!(closest_known("security.protocol"), "kafka.security.protocol");
+        assert_eq!(
+            closest_known("security.protocol"),
+            "kafka.security.protocol"
+        );
         assert_eq!(closest_known("kafka.bootstrap.server"), BOOTSTRAP_SERVERS);
     }
 
@@ -280,7 +315,12 @@ mod tests {
         ] {
             assert!(is_sensitive(key), "{key}");
         }
-        for key in ["bootstrap.servers", "security.protocol", "sasl.mechanism", "group.id"] {
+        for key in [
+            "bootstrap.servers",
+            "security.protocol",
+            "sasl.mechanism",
+            "group.id",
+        ] {
             assert!(!is_sensitive(key), "{key}");
         }
     }

@@ -53,7 +53,9 @@ use serde_json::Value;
 pub use builder::SourceOptionsBuilder;
 pub use error::{OptionError, OptionWarning};
 pub use keys::RefusedProperty;
-pub use settings::{BatchSettings, ClientProperties, ConsumerGroups, SourceSettings, StreamSettings};
+pub use settings::{
+    BatchSettings, ClientProperties, ConsumerGroups, SourceSettings, StreamSettings,
+};
 
 /// A Kafka source's options: a case-insensitive map of names to values.
 ///
@@ -122,7 +124,9 @@ impl SourceOptions {
             let text = match value {
                 Value::String(text) => text,
                 Value::Null => return Err(OptionError::NullJsonValue { key }),
-                Value::Number(_) | Value::Bool(_) | Value::Object(_) | Value::Array(_) => value.to_string(),
+                Value::Number(_) | Value::Bool(_) | Value::Object(_) | Value::Array(_) => {
+                    value.to_string()
+                }
             };
             options.set(key, text);
         }
@@ -161,8 +165,11 @@ impl SourceOptions {
     /// Sets an option, replacing any with the same name in any case.
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
         let key = key.into();
-        let previous = self.entries.insert(key.to_lowercase(), (key.clone(), value.into()));
-        if previous.is_some() && !self.repeated.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+        let lower = key.to_lowercase();
+        let previous = self
+            .entries
+            .insert(lower.clone(), (key.clone(), value.into()));
+        if previous.is_some() && !self.repeated.iter().any(|k| k.to_lowercase() == lower) {
             self.repeated.push(key);
         }
         self
@@ -176,13 +183,17 @@ impl SourceOptions {
 
     /// Removes an option (any case).
     pub fn remove(&mut self, key: &str) -> &mut Self {
-        self.entries.remove(&key.to_lowercase());
+        let lower = key.to_lowercase();
+        self.entries.remove(&lower);
+        self.repeated.retain(|k| k.to_lowercase() != lower);
         self
     }
 
     /// The value of an option, looked up ignoring case.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.get(&key.to_lowercase()).map(|(_, value)| value.as_str())
+        self.entries
+            .get(&key.to_lowercase())
+            .map(|(_, value)| value.as_str())
     }
 
     /// Whether an option is set (any case).
@@ -192,7 +203,9 @@ impl SourceOptions {
 
     /// Names (as given) and values, sorted by lower-cased name.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.values().map(|(key, value)| (key.as_str(), value.as_str()))
+        self.entries
+            .values()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
     }
 
     /// Validates the options for a batch query.

@@ -4,13 +4,15 @@
 use std::num::{NonZeroU32, NonZeroU64};
 
 use super::error::{OptionError, OptionWarning};
-use super::keys::{closest_known, is_source_option, names::*, Side, CLIENT_PREFIX};
+use super::keys::{
+    closest_known, is_source_option, names::*, RefusedProperty, Side, CLIENT_PREFIX,
+};
 use super::settings::{BatchSettings, ClientProperties, SourceSettings, StreamSettings};
 use super::SourceOptions;
 use crate::java::{java_trim, time_string_as_ms};
 use crate::planner::{
-    check_batch_limits, parse_assign_json, OffsetLimit, PartitionOffsets, RangeCalculator, TimestampStrategy,
-    TopicPattern, TopicSelection, EARLIEST, LATEST,
+    check_batch_limits, parse_assign_json, OffsetLimit, PartitionOffsets, RangeCalculator,
+    TimestampStrategy, TopicPattern, TopicSelection, EARLIEST, LATEST,
 };
 
 const STREAM_GROUP_ID_PREFIX: &str = "spark-kafka-source";
@@ -25,27 +27,45 @@ pub(super) fn batch(options: &SourceOptions) -> Result<BatchSettings, OptionErro
     let strategy = timestamp_strategy(options)?;
     let starting = offset_limit(
         options,
-        [STARTING_TIMESTAMP, STARTING_OFFSETS_BY_TIMESTAMP, STARTING_OFFSETS],
+        [
+            STARTING_TIMESTAMP,
+            STARTING_OFFSETS_BY_TIMESTAMP,
+            STARTING_OFFSETS,
+        ],
         OffsetLimit::Earliest,
     )?;
     if starting == OffsetLimit::Latest {
         return Err(OptionError::LatestStartInBatch);
     }
     if let Some(tp) = starting.first_partition_with(LATEST) {
-        return Err(OptionError::LatestPartitionStartInBatch { partition: tp.clone() });
+        return Err(OptionError::LatestPartitionStartInBatch {
+            partition: tp.clone(),
+        });
     }
     let ending = offset_limit(
         options,
-        [ENDING_TIMESTAMP, ENDING_OFFSETS_BY_TIMESTAMP, ENDING_OFFSETS],
+        [
+            ENDING_TIMESTAMP,
+            ENDING_OFFSETS_BY_TIMESTAMP,
+            ENDING_OFFSETS,
+        ],
         OffsetLimit::Latest,
     )?;
     if ending == OffsetLimit::Earliest {
         return Err(OptionError::EarliestEndInBatch);
     }
     if let Some(tp) = ending.first_partition_with(EARLIEST) {
-        return Err(OptionError::EarliestPartitionEndInBatch { partition: tp.clone() });
+        return Err(OptionError::EarliestPartitionEndInBatch {
+            partition: tp.clone(),
+        });
     }
-    let source = source_settings(options, starting, strategy, BATCH_GROUP_ID_PREFIX, &mut warnings)?;
+    let source = source_settings(
+        options,
+        starting,
+        strategy,
+        BATCH_GROUP_ID_PREFIX,
+        &mut warnings,
+    )?;
     for option in [
         MAX_OFFSETS_PER_TRIGGER,
         MIN_OFFSETS_PER_TRIGGER,
@@ -76,16 +96,27 @@ pub(super) fn streaming(options: &SourceOptions) -> Result<StreamSettings, Optio
     let strategy = timestamp_strategy(options)?;
     let starting = offset_limit(
         options,
-        [STARTING_TIMESTAMP, STARTING_OFFSETS_BY_TIMESTAMP, STARTING_OFFSETS],
+        [
+            STARTING_TIMESTAMP,
+            STARTING_OFFSETS_BY_TIMESTAMP,
+            STARTING_OFFSETS,
+        ],
         OffsetLimit::Latest,
     )?;
-    let source = source_settings(options, starting, strategy, STREAM_GROUP_ID_PREFIX, &mut warnings)?;
+    let source = source_settings(
+        options,
+        starting,
+        strategy,
+        STREAM_GROUP_ID_PREFIX,
+        &mut warnings,
+    )?;
     if options.contains(ENDING_TIMESTAMP) {
         warnings.push(OptionWarning::EndingTimestampIgnoredInStreaming);
     }
     let max_offsets_per_trigger = offsets_per_trigger(options, MAX_OFFSETS_PER_TRIGGER)?;
     let min_offsets_per_trigger = offsets_per_trigger(options, MIN_OFFSETS_PER_TRIGGER)?;
-    let max_trigger_delay_ms = duration_ms(options, MAX_TRIGGER_DELAY, DEFAULT_MAX_TRIGGER_DELAY, 0)?;
+    let max_trigger_delay_ms =
+        duration_ms(options, MAX_TRIGGER_DELAY, DEFAULT_MAX_TRIGGER_DELAY, 0)?;
     let bytes_estimate_window_ms = duration_ms(
         options,
         BYTES_ESTIMATE_WINDOW_LENGTH,
@@ -188,7 +219,16 @@ fn source_settings(
             warnings.push(OptionWarning::GroupIdPrefixIgnored);
         }
     }
-    client_properties.check(Side::Source)?;
+    let client_options: Vec<&str> = options
+        .entries()
+        .map(|(key, _)| key)
+        .filter(|key| has_client_prefix(key))
+        .collect();
+    if let Some((key, refusal)) =
+        RefusedProperty::first_among(Side::Source, client_options.into_iter())
+    {
+        return Err(OptionError::RefusedClientProperty { key, refusal });
+    }
     if java_trim(client_properties.bootstrap_servers()).is_empty() {
         return Err(OptionError::MissingBootstrapServers);
     }
@@ -208,7 +248,12 @@ fn source_settings(
         fail_on_data_loss: boolean(options, FAIL_ON_DATA_LOSS, true)?,
         poll_timeout_ms: bounded_long(options, POLL_TIMEOUT_MS, DEFAULT_POLL_TIMEOUT_MS, 0)?,
         fetch_offset_num_retries: fetch_offset_num_retries(options)?,
-        fetch_offset_retry_interval_ms: bounded_long(options, FETCH_OFFSET_RETRY_INTERVAL_MS, 1000, 0)?,
+        fetch_offset_retry_interval_ms: bounded_long(
+            options,
+            FETCH_OFFSET_RETRY_INTERVAL_MS,
+            1000,
+            0,
+        )?,
         calculator: RangeCalculator {
             min_partitions,
             max_records_per_partition,
@@ -227,7 +272,9 @@ fn client_properties(options: &SourceOptions) -> Result<ClientProperties, Option
         if has_client_prefix(key) {
             let property = &key[CLIENT_PREFIX.len()..];
             if property.is_empty() {
-                return Err(OptionError::EmptyClientProperty { key: key.to_owned() });
+                return Err(OptionError::EmptyClientProperty {
+                    key: key.to_owned(),
+                });
             }
             properties.insert(property.to_owned(), value.to_owned());
         }
@@ -250,7 +297,9 @@ fn topic_selection(options: &SourceOptions) -> Result<TopicSelection, OptionErro
     match option {
         ASSIGN => {
             if !java_trim(value).starts_with('{') {
-                return Err(OptionError::EmptyAssign { value: value.to_owned() });
+                return Err(OptionError::EmptyAssign {
+                    value: value.to_owned(),
+                });
             }
             Ok(TopicSelection::Assign(
                 parse_assign_json(value).map_err(OptionError::BadAssign)?,
@@ -264,19 +313,24 @@ fn topic_selection(options: &SourceOptions) -> Result<TopicSelection, OptionErro
                 .map(str::to_owned)
                 .collect();
             if topics.is_empty() {
-                return Err(OptionError::EmptySubscribe { value: value.to_owned() });
+                return Err(OptionError::EmptySubscribe {
+                    value: value.to_owned(),
+                });
             }
             Ok(TopicSelection::Subscribe(topics))
         }
         _ => {
             let pattern = java_trim(value);
             if pattern.is_empty() {
-                return Err(OptionError::EmptyPattern { value: value.to_owned() });
+                return Err(OptionError::EmptyPattern {
+                    value: value.to_owned(),
+                });
             }
-            let compiled = TopicPattern::new(pattern).map_err(|reason| OptionError::BadPattern {
-                value: pattern.to_owned(),
-                reason,
-            })?;
+            let compiled =
+                TopicPattern::new(pattern).map_err(|reason| OptionError::BadPattern {
+                    value: pattern.to_owned(),
+                    reason,
+                })?;
             Ok(TopicSelection::Pattern(compiled))
         }
     }
@@ -288,7 +342,9 @@ fn timestamp_strategy(options: &SourceOptions) -> Result<TimestampStrategy, Opti
         Some(value) => match value.to_uppercase().as_str() {
             "ERROR" => Ok(TimestampStrategy::Error),
             "LATEST" => Ok(TimestampStrategy::Latest),
-            _ => Err(OptionError::BadTimestampStrategy { value: value.to_owned() }),
+            _ => Err(OptionError::BadTimestampStrategy {
+                value: value.to_owned(),
+            }),
         },
     }
 }
@@ -317,9 +373,11 @@ fn offset_limit(
     }
     if let Some(value) = options.get(timestamps_option) {
         let timestamps =
-            PartitionOffsets::from_timestamps_json(java_trim(value)).map_err(|source| OptionError::BadPartitionJson {
-                option: timestamps_option,
-                source,
+            PartitionOffsets::from_timestamps_json(java_trim(value)).map_err(|source| {
+                OptionError::BadPartitionJson {
+                    option: timestamps_option,
+                    source,
+                }
             })?;
         if let Some((tp, timestamp)) = timestamps.iter().find(|(_, t)| *t < 0) {
             return Err(OptionError::NegativeTimestamp {
@@ -339,10 +397,11 @@ fn offset_limit(
     if value.eq_ignore_ascii_case("earliest") {
         return Ok(OffsetLimit::Earliest);
     }
-    let offsets = PartitionOffsets::from_json(value).map_err(|source| OptionError::BadPartitionJson {
-        option: offsets_option,
-        source,
-    })?;
+    let offsets =
+        PartitionOffsets::from_json(value).map_err(|source| OptionError::BadPartitionJson {
+            option: offsets_option,
+            source,
+        })?;
     if let Some((tp, offset)) = offsets.iter().find(|(_, offset)| *offset < EARLIEST) {
         return Err(OptionError::BadOffset {
             option: offsets_option,
@@ -354,7 +413,11 @@ fn offset_limit(
 }
 
 /// Scala's `toBoolean`: `true` or `false` in any case, nothing else.
-fn boolean(options: &SourceOptions, option: &'static str, default: bool) -> Result<bool, OptionError> {
+fn boolean(
+    options: &SourceOptions,
+    option: &'static str,
+    default: bool,
+) -> Result<bool, OptionError> {
     match options.get(option) {
         None => Ok(default),
         Some(value) if value.eq_ignore_ascii_case("true") => Ok(true),
@@ -383,7 +446,10 @@ fn whole_number(options: &SourceOptions, option: &'static str) -> Result<Option<
         .transpose()
 }
 
-fn offsets_per_trigger(options: &SourceOptions, option: &'static str) -> Result<Option<i64>, OptionError> {
+fn offsets_per_trigger(
+    options: &SourceOptions,
+    option: &'static str,
+) -> Result<Option<i64>, OptionError> {
     let number = whole_number(options, option)?;
     if let Some(number) = number.filter(|n| *n < 1) {
         return Err(OptionError::InvalidValue {
@@ -397,7 +463,12 @@ fn offsets_per_trigger(options: &SourceOptions, option: &'static str) -> Result<
 }
 
 /// A Java `long` option with a lower bound, 0 or 1.
-fn bounded_long(options: &SourceOptions, option: &'static str, default: i64, least: i64) -> Result<i64, OptionError> {
+fn bounded_long(
+    options: &SourceOptions,
+    option: &'static str,
+    default: i64,
+    least: i64,
+) -> Result<i64, OptionError> {
     let Some(value) = options.get(option) else {
         return Ok(default);
     };
@@ -435,7 +506,12 @@ fn fetch_offset_num_retries(options: &SourceOptions) -> Result<u32, OptionError>
 }
 
 /// A Spark duration string in milliseconds, at least `least`.
-fn duration_ms(options: &SourceOptions, option: &'static str, default: &str, least: i64) -> Result<i64, OptionError> {
+fn duration_ms(
+    options: &SourceOptions,
+    option: &'static str,
+    default: &str,
+    least: i64,
+) -> Result<i64, OptionError> {
     let value = options.get(option).unwrap_or(default);
     let millis = time_string_as_ms(value).map_err(|source| OptionError::BadDuration {
         option,

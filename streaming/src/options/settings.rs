@@ -7,7 +7,9 @@ use super::error::OptionWarning;
 use super::keys::{is_sensitive, RefusedProperty, Side};
 use super::OptionError;
 use crate::java::string_hash_code;
-use crate::planner::{MinRows, OffsetLimit, RangeCalculator, ReadLimit, TimestampStrategy, TopicSelection};
+use crate::planner::{
+    MinRows, OffsetLimit, RangeCalculator, ReadLimit, TimestampStrategy, TopicSelection,
+};
 
 /// The Kafka client properties of the options: every `kafka.<property>`
 /// option with the prefix stripped and the rest kept as given.
@@ -50,7 +52,9 @@ impl ClientProperties {
     /// The properties, sorted by name. Values are shown as given: do not log
     /// them.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// Number of properties.
@@ -66,20 +70,11 @@ impl ClientProperties {
     /// Refuses the properties Spark refuses for a sink (`key.serializer`,
     /// `value.serializer`); sources are checked when their settings are made.
     pub fn check_for_sink(&self) -> Result<(), OptionError> {
-        self.check(Side::Sink)
-    }
-
-    pub(crate) fn check(&self, side: Side) -> Result<(), OptionError> {
-        for refusal in RefusedProperty::ALL.into_iter().filter(|r| r.side() == side) {
-            let given = self.0.keys().find(|name| name.eq_ignore_ascii_case(refusal.property()));
-            if let Some(name) = given {
-                return Err(OptionError::RefusedClientProperty {
-                    key: format!("kafka.{name}"),
-                    refusal,
-                });
-            }
+        let options: Vec<String> = self.0.keys().map(|name| format!("kafka.{name}")).collect();
+        match RefusedProperty::first_among(Side::Sink, options.iter().map(String::as_str)) {
+            Some((key, refusal)) => Err(OptionError::RefusedClientProperty { key, refusal }),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -1,0 +1,946 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ferrokafka::TopicPartition;
+
+use super::*;
+use crate::planner::{OffsetLimit, PartitionOffsets, TimestampStrategy, TopicSelection};
+
+const SECRET: &str = "s3cr3t-VALUE";
+
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
+}
+
+fn offsets(json: &str) -> PartitionOffsets {
+    PartitionOffsets::from_json(json).unwrap()
+}
+
+/// The smallest valid option map, plus `extra`.
+fn with(extra: &[(&str, &str)]) -> SourceOptions {
+    let mut options =
+        SourceOptions::from_pairs([("kafka.bootstrap.servers", "host:9092"), ("subscribe", "t")]);
+    for (key, value) in extra {
+        options.set(*key, *value);
+    }
+    options
+}
+
+fn batch_error(extra: &[(&str, &str)]) -> String {
+    with(extra).batch().unwrap_err().to_string()
+}
+
+fn stream_error(extra: &[(&str, &str)]) -> String {
+    with(extra).streaming().unwrap_err().to_string()
+}
+
+fn both_errors(extra: &[(&str, &str)]) -> [String; 2] {
+    [batch_error(extra), stream_error(extra)]
+}
+
+// ---- the seed option maps --------------------------------------------------
+
+#[test]
+fn seed_plain_map() {
+    let options = SourceOptions::from_json(
+        r#"{"kafka.bootstrap.servers": "host:9092", "subscribe": "orders", "startingOffsets": "earliest"}"#,
+    )
+    .unwrap();
+    for source in [
+        options.streaming().unwrap().source,
+        options.batch().unwrap().source,
+    ] {
+        assert_eq!(
+            source.topics,
+            TopicSelection::Subscribe(vec!["orders".into()])
+        );
+        assert_eq!(source.starting, OffsetLimit::Earliest);
+        assert_eq!(source.client_properties.bootstrap_servers(), "host:9092");
+        assert_eq!(source.client_properties.len(), 1);
+    }
+    assert!(options.streaming().unwrap().warnings().is_empty());
+}
+
+#[test]
+fn seed_ssl_map() {
+    let options = SourceOptions::from_pairs([
+        ("kafka.bootstrap.servers", "broker:9093"),
+        ("kafka.security.protocol", "SSL"),
+        ("kafka.ssl.truststore.location", "/certs/truststore.p12"),
+        ("kafka.ssl.truststore.password", SECRET),
+        ("kafka.ssl.truststore.type", "PKCS12"),
+        ("kafka.ssl.keystore.location", "/certs/keystore.p12"),
+        ("kafka.ssl.keystore.password", SECRET),
+        ("kafka.ssl.keystore.type", "PKCS12"),
+        ("kafka.ssl.key.password", SECRET),
+        ("subscribe", "orders"),
+    ]);
+    let settings = options.streaming().unwrap();
+    let properties = &settings.source.client_properties;
+    assert_eq!(properties.get("security.protocol"), Some("SSL"));
+    assert_eq!(properties.get("ssl.truststore.type"), Some("PKCS12"));
+    assert_eq!(properties.get("ssl.keystore.password"), Some(SECRET));
+    assert_eq!(properties.len(), 9);
+    assert!(settings.warnings().is_empty());
+    let debug = format!("{options:?} {settings:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(
+        debug.contains("\"ssl.truststore.location\": \"/certs/truststore.p12\""),
+        "{debug}"
+    );
+}
+
+fn event_hubs_lines() -> String {
+    format!(
+        "# Azure Event Hubs, OAUTHBEARER with a service principal\n\
+         kafka.bootstrap.servers = ns.servicebus.windows.net:9093\n\
+         kafka.security.protocol = SASL_SSL\n\
+         kafka.sasl.mechanism = OAUTHBEARER\n\
+         kafka.sasl.jaas.config = kafkashaded.org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule \
+         required clientId=\"app-id\" clientSecret=\"{SECRET}\" scope=\"https://ns.servicebus.windows.net/.default\" \
+         ssl.protocol=\"SSL\";\n\
+         kafka.sasl.oauthbearer.token.endpoint.url = https://login.microsoft.com/tenant-id/oauth2/v2.0/token\n\
+         kafka.sasl.login.callback.handler.class = \
+         kafkashaded.org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler\n\
+         \n\
+         subscribe = events\n"
+    )
+}
+
+#[test]
+fn seed_event_hubs_oauth_map() {
+    let options = SourceOptions::from_lines(&event_hubs_lines()).unwrap();
+    let settings = options.streaming().unwrap();
+    let properties = &settings.source.client_properties;
+    let jaas = properties.get("sasl.jaas.config").unwrap();
+    assert!(jaas.starts_with("kafkashaded.org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"app-id\""));
+    assert!(jaas.ends_with("ssl.protocol=\"SSL\";"), "{jaas}");
+    assert!(jaas.contains(SECRET));
+    assert_eq!(properties.get("sasl.mechanism"), Some("OAUTHBEARER"));
+    assert_eq!(
+        properties.get("sasl.login.callback.handler.class"),
+        Some("kafkashaded.org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler")
+    );
+    assert_eq!(properties.len(), 6);
+    assert!(settings.warnings().is_empty());
+    // The same map as JSON gives the same settings.
+    let as_json: serde_json::Map<String, serde_json::Value> = properties
+        .iter()
+        .map(|(k, v)| (format!("kafka.{k}"), v.into()))
+        .chain([("subscribe".to_owned(), "events".into())])
+        .collect();
+    let from_json =
+        SourceOptions::from_json(&serde_json::Value::Object(as_json).to_string()).unwrap();
+    assert_eq!(from_json.streaming().unwrap(), settings);
+    let debug = format!("{options:?} {settings:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(
+        !debug.contains("tenant-id"),
+        "token endpoint hidden too: {debug}"
+    );
+}
+
+#[test]
+fn secrets_stay_out_of_errors_and_logs() {
+    let mut options = SourceOptions::from_lines(&event_hubs_lines()).unwrap();
+    options.set("kafka.auto.offset.reset", "earliest");
+    options.set("sasl.jaas.config", SECRET);
+    let (result, logged) = capture_warnings(|| options.streaming());
+    let err = result.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(SECRET));
+    options.remove("kafka.auto.offset.reset");
+    let (result, logged_ok) = capture_warnings(|| options.streaming());
+    let settings = result.unwrap();
+    let all_logs = format!("{logged:?}{logged_ok:?}{:?}", settings.warnings());
+    assert!(!all_logs.contains(SECRET), "{all_logs}");
+    assert!(all_logs.contains("'kafka.sasl.jaas.config'"), "{all_logs}");
+}
+
+// ---- the map itself ---------------------------------------------------------
+
+#[test]
+fn option_names_ignore_case_and_the_last_value_wins() {
+    let options = SourceOptions::from_pairs([
+        ("KAFKA.BOOTSTRAP.SERVERS", "a:1"),
+        ("SubScribe", "x"),
+        ("STARTINGOFFSETS", "EARLIEST"),
+        ("subscribe", "y, z"),
+    ]);
+    assert_eq!(options.get("Subscribe"), Some("y, z"));
+    let settings = options.streaming().unwrap();
+    assert_eq!(
+        settings.source.topics,
+        TopicSelection::Subscribe(vec!["y".into(), "z".into()])
+    );
+    assert_eq!(settings.source.starting, OffsetLimit::Earliest);
+    // The prefix is stripped whatever its case; the rest is kept as given.
+    assert_eq!(
+        settings.source.client_properties.iter().next(),
+        Some(("BOOTSTRAP.SERVERS", "a:1"))
+    );
+    assert_eq!(settings.source.client_properties.bootstrap_servers(), "a:1");
+    let shown: Vec<String> = settings
+        .warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "option 'subscribe' is given more than once (option names ignore case); the last value is used",
+            "Kafka client property 'BOOTSTRAP.SERVERS' is not in lower case; Kafka property names are \
+             case-sensitive, so write it as 'bootstrap.servers'",
+        ]
+    );
+}
+
+#[test]
+fn maps_json_and_lines_make_the_same_options() {
+    let pairs = [
+        ("kafka.bootstrap.servers", "h:1"),
+        ("assign", r#"{"t":[0,1]}"#),
+        ("failOnDataLoss", "false"),
+        ("minPartitions", "4"),
+    ];
+    let from_pairs = SourceOptions::from_pairs(pairs).batch().unwrap();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(SourceOptions::from_map(&map).batch().unwrap(), from_pairs);
+    let json = r#"{"kafka.bootstrap.servers": "h:1", "assign": {"t": [0, 1]}, "failOnDataLoss": false, "minPartitions": 4}"#;
+    assert_eq!(
+        SourceOptions::from_json(json).unwrap().batch().unwrap(),
+        from_pairs
+    );
+    let lines = "kafka.bootstrap.servers=h:1\n  assign = {\"t\":[0,1]}\n# comment\n\nfailOnDataLoss=false\nminPartitions=4";
+    assert_eq!(
+        SourceOptions::from_lines(lines).unwrap().batch().unwrap(),
+        from_pairs
+    );
+    assert_eq!(
+        from_pairs.source.topics,
+        TopicSelection::Assign(vec![tp("t", 0), tp("t", 1)])
+    );
+    assert!(!from_pairs.source.fail_on_data_loss);
+}
+
+#[test]
+fn from_map_is_deterministic_for_names_differing_in_case() {
+    let map: HashMap<String, String> = [("SUBSCRIBE", "upper"), ("subscribe", "lower")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(
+        SourceOptions::from_map(&map).get("subscribe"),
+        Some("lower")
+    );
+}
+
+#[test]
+fn container_format_errors() {
+    let cases = [
+        (
+            SourceOptions::from_json("[1, 2]").unwrap_err(),
+            "the options JSON is an array",
+        ),
+        (
+            SourceOptions::from_json("{\"a\": null}").unwrap_err(),
+            "option 'a' is null in the options JSON",
+        ),
+        (
+            SourceOptions::from_json("{\"a\": ").unwrap_err(),
+            "the options are not valid JSON",
+        ),
+        (
+            SourceOptions::from_lines("subscribe=t\njust words").unwrap_err(),
+            "line 2 of the options has no '='",
+        ),
+        (
+            SourceOptions::from_lines("=value").unwrap_err(),
+            "line 1 of the options has no option name before '='",
+        ),
+    ];
+    for (err, start) in cases {
+        assert!(err.to_string().starts_with(start), "{err}");
+    }
+    let err = SourceOptions::from_lines(&format!("{SECRET}\n")).unwrap_err();
+    assert!(!err.to_string().contains(SECRET));
+}
+
+// ---- topic selection (§1.1) -------------------------------------------------
+
+#[test]
+fn exactly_one_topic_selection() {
+    let none = SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1")]);
+    let expected = "One of the following options must be specified for Kafka source: subscribe, \
+                    subscribepattern, assign. See the docs for more details.";
+    assert_eq!(none.batch().unwrap_err().to_string(), expected);
+    assert_eq!(none.streaming().unwrap_err().to_string(), expected);
+    for err in both_errors(&[("ASSIGN", r#"{"t":[0]}"#), ("subscribePattern", "t.*")]) {
+        assert!(
+            err.starts_with(
+                "Only one of the following options can be specified for Kafka source: subscribe, \
+                 subscribepattern, assign. See the docs for more details."
+            ),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("Given: subscribe, subscribePattern, assign."),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn assign_errors() {
+    let options = |value: &str| {
+        SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1"), ("assign", value)])
+    };
+    let err = options("t-0").streaming().unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "No topicpartitions to assign as specified value for option 'assign' is 't-0'"
+        ),
+        "{err}"
+    );
+    let err = options(r#"{"t":"0"}"#).batch().unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            r#"option 'assign': Expected e.g. {"topicA":[0,1],"topicB":[0,1]}, got {"t":"0"}"#
+        ),
+        "{err}"
+    );
+    let ok = options(r#"  {"b":[1],"a":[0]}"#).streaming().unwrap();
+    assert_eq!(ok.source.topics.to_string(), "Assign[a-0, b-1]");
+}
+
+#[test]
+fn subscribe_errors_and_trimming() {
+    let options = |value: &str| {
+        SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1"), ("subscribe", value)])
+    };
+    let err = options(" , ,").streaming().unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "No topics to subscribe to as specified value for option 'subscribe' is ' , ,'"
+        ),
+        "{err}"
+    );
+    let ok = options(" a ,, b ").streaming().unwrap();
+    assert_eq!(
+        ok.source.topics,
+        TopicSelection::Subscribe(vec!["a".into(), "b".into()])
+    );
+}
+
+#[test]
+fn subscribe_pattern_errors() {
+    let options = |value: &str| {
+        SourceOptions::from_pairs([
+            ("kafka.bootstrap.servers", "h:1"),
+            ("subscribePattern", value),
+        ])
+    };
+    let err = options("  ").streaming().unwrap_err().to_string();
+    assert!(
+        err.starts_with("Pattern to subscribe is empty as specified value for option 'subscribePattern' is '  '"),
+        "{err}"
+    );
+    let err = options("(?!internal)orders")
+        .streaming()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("option 'subscribePattern' has value '(?!internal)orders', which cannot be used: a negative lookahead"),
+        "{err}"
+    );
+    let err = options("orders[").batch().unwrap_err().to_string();
+    assert!(
+        err.contains("it is not a valid regular expression"),
+        "{err}"
+    );
+    let ok = options(" orders-.* ").streaming().unwrap();
+    assert_eq!(ok.source.topics.to_string(), "SubscribePattern[orders-.*]");
+}
+
+// ---- client properties (§1.2, §1.5) -------------------------------------------
+
+#[test]
+fn bootstrap_servers_are_required() {
+    let options = SourceOptions::from_pairs([("subscribe", "t")]);
+    let expected =
+        "Option 'kafka.bootstrap.servers' must be specified for configuring Kafka consumer";
+    assert!(options
+        .streaming()
+        .unwrap_err()
+        .to_string()
+        .starts_with(expected));
+    let blank = options.clone().with("kafka.bootstrap.servers", " ");
+    assert!(blank.batch().unwrap_err().to_string().starts_with(expected));
+    let empty = with(&[("kafka.", "x")]).streaming().unwrap_err();
+    assert!(empty
+        .to_string()
+        .starts_with("option 'kafka.' names no Kafka client property"));
+}
+
+#[test]
+fn refused_client_properties_give_sparks_reasons() {
+    let cases = [
+        ("kafka.auto.offset.reset", "Kafka option 'auto.offset.reset' is not supported.\nSet the source option 'startingOffsets' to 'earliest' or 'latest'"),
+        ("KAFKA.key.deserializer", "Kafka option 'key.deserializer' is not supported as keys are deserialized as byte arrays with ByteArrayDeserializer. Use DataFrame operations to explicitly deserialize the keys."),
+        ("kafka.value.deserializer", "Kafka option 'value.deserializer' is not supported as values are deserialized as byte arrays with ByteArrayDeserializer. Use DataFrame operations to explicitly deserialize the values."),
+        ("kafka.enable.auto.commit", "Kafka option 'enable.auto.commit' is not supported"),
+        ("kafka.interceptor.classes", "Kafka option 'interceptor.classes' is not supported"),
+    ];
+    for (key, reason) in cases {
+        for err in both_errors(&[(key, "x")]) {
+            let expected = format!("option '{key}' is refused: {reason}");
+            assert!(err.starts_with(&expected), "{err}\nexpected: {expected}");
+        }
+    }
+    // Serializers are refused only for sinks.
+    let settings = with(&[("kafka.key.serializer", "x")]).streaming().unwrap();
+    let err = settings
+        .source
+        .client_properties
+        .check_for_sink()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "option 'kafka.key.serializer' is refused: Kafka option 'key.serializer' is not supported as keys are \
+         serialized with ByteArraySerializer."
+    );
+    let settings = with(&[("kafka.value.serializer", "x")])
+        .streaming()
+        .unwrap();
+    assert!(settings.source.client_properties.check_for_sink().unwrap_err().to_string().ends_with(
+        "Kafka option 'value.serializer' is not supported as value are serialized with ByteArraySerializer."
+    ));
+}
+
+// ---- start and end limits (§1.3) ----------------------------------------------
+
+#[test]
+fn defaults_depend_on_the_query_kind() {
+    let stream = with(&[]).streaming().unwrap();
+    assert_eq!(stream.source.starting, OffsetLimit::Latest);
+    let batch = with(&[]).batch().unwrap();
+    assert_eq!(batch.source.starting, OffsetLimit::Earliest);
+    assert_eq!(batch.ending, OffsetLimit::Latest);
+}
+
+#[test]
+fn limit_precedence_is_timestamp_then_per_partition_then_offsets() {
+    let all = [
+        ("startingTimestamp", " 1000 "),
+        ("startingOffsetsByTimestamp", r#"{"t":{"0":5}}"#),
+        ("startingOffsets", "latest"),
+    ];
+    // The overridden `latest` is not even checked in a batch query.
+    assert_eq!(
+        with(&all).batch().unwrap().source.starting,
+        OffsetLimit::Timestamp(1000)
+    );
+    assert_eq!(
+        with(&all[1..]).streaming().unwrap().source.starting,
+        OffsetLimit::Timestamps(offsets(r#"{"t":{"0":5}}"#))
+    );
+    assert_eq!(
+        with(&all[2..]).streaming().unwrap().source.starting,
+        OffsetLimit::Latest
+    );
+    assert_eq!(
+        with(&[("startingOffsets", r#" {"t":{"1":-2,"0":23}} "#)])
+            .streaming()
+            .unwrap()
+            .source
+            .starting,
+        OffsetLimit::Offsets(offsets(r#"{"t":{"0":23,"1":-2}}"#))
+    );
+    let ending = [("endingTimestamp", "2000"), ("endingOffsets", "latest")];
+    assert_eq!(
+        with(&ending).batch().unwrap().ending,
+        OffsetLimit::Timestamp(2000)
+    );
+}
+
+#[test]
+fn limit_value_errors() {
+    for err in both_errors(&[("startingTimestamp", " soon ")]) {
+        assert!(
+            err.starts_with("option 'startingTimestamp': Expected a single long value, got soon"),
+            "{err}"
+        );
+    }
+    for err in both_errors(&[("startingOffsets", "beginning")]) {
+        assert!(
+            err.starts_with(
+                r#"option 'startingOffsets': Expected e.g. {"topicA":{"0":23,"1":-1},"topicB":{"0":-2}}, got beginning"#
+            ),
+            "{err}"
+        );
+    }
+    for err in both_errors(&[("startingOffsetsByTimestamp", "{}x")]) {
+        assert!(
+            err.starts_with(
+                r#"option 'startingOffsetsByTimestamp': Expected e.g. {"topicA": {"0": 123456789"#
+            ),
+            "{err}"
+        );
+    }
+    let err = stream_error(&[("startingOffsets", r#"{"t":{"0":-3}}"#)]);
+    assert!(
+        err.starts_with("option 'startingOffsets': offset -3 for t-0 is not valid"),
+        "{err}"
+    );
+    let err = batch_error(&[("endingTimestamp", "-5")]);
+    assert!(
+        err.starts_with("option 'endingTimestamp': the timestamp -5 is negative"),
+        "{err}"
+    );
+    let err = stream_error(&[("startingOffsetsByTimestamp", r#"{"t":{"0":-1}}"#)]);
+    assert!(
+        err.contains("the timestamp -1 for t-0 is negative"),
+        "{err}"
+    );
+}
+
+#[test]
+fn timestamp_strategy_values() {
+    let strategy = |value: &str| with(&[("startingOffsetsByTimestampStrategy", value)]).streaming();
+    assert_eq!(
+        strategy("Latest").unwrap().source.timestamp_strategy,
+        TimestampStrategy::Latest
+    );
+    assert_eq!(
+        strategy("ERROR").unwrap().source.timestamp_strategy,
+        TimestampStrategy::Error
+    );
+    assert_eq!(
+        with(&[]).batch().unwrap().source.timestamp_strategy,
+        TimestampStrategy::Error
+    );
+    let err = strategy("earliest").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "option 'startingOffsetsByTimestampStrategy' has value 'earliest'; accepted: error or latest (any case)"
+    );
+}
+
+#[test]
+fn batch_rejects_a_latest_start_and_an_earliest_end() {
+    assert!(batch_error(&[("startingOffsets", " LATEST ")])
+        .starts_with("starting offset can't be latest for batch queries on Kafka"));
+    assert!(
+        batch_error(&[("startingOffsets", r#"{"t":{"0":-2,"1":-1}}"#)])
+            .starts_with("startingOffsets for t-1 can't be latest for batch queries on Kafka")
+    );
+    assert!(batch_error(&[("endingOffsets", "earliest")])
+        .starts_with("ending offset can't be earliest for batch queries on Kafka"));
+    assert!(
+        batch_error(&[("endingOffsets", r#"{"t":{"0":-1,"1":-2}}"#)])
+            .starts_with("ending offset for t-1 can't be earliest for batch queries on Kafka")
+    );
+    // Streams may start at latest.
+    assert!(with(&[("startingOffsets", "latest")]).streaming().is_ok());
+}
+
+#[test]
+fn batch_start_and_end_offsets_must_agree() {
+    let err = batch_error(&[
+        ("startingOffsets", r#"{"t":{"0":10}}"#),
+        ("endingOffsets", r#"{"t":{"0":5}}"#),
+    ]);
+    assert!(
+        err.starts_with("[UNRESOLVED_START_OFFSET_GREATER_THAN_END_OFFSET]"),
+        "{err}"
+    );
+    let err = batch_error(&[
+        ("startingOffsets", r#"{"t":{"0":1}}"#),
+        ("endingOffsets", r#"{"t":{"1":5}}"#),
+    ]);
+    assert!(
+        err.starts_with("[MISMATCHED_TOPIC_PARTITIONS_BETWEEN_START_OFFSET_AND_END_OFFSET]"),
+        "{err}"
+    );
+    let ok = with(&[
+        ("startingOffsets", r#"{"t":{"0":1}}"#),
+        ("endingOffsets", r#"{"t":{"0":-1}}"#),
+    ]);
+    assert!(ok.batch().is_ok());
+}
+
+#[test]
+fn streams_reject_ending_offsets_and_ignore_an_ending_timestamp() {
+    assert!(stream_error(&[("endingOffsets", "latest")])
+        .starts_with("ending offset not valid in streaming queries"));
+    assert!(
+        stream_error(&[("endingOffsetsByTimestamp", r#"{"t":{"0":1}}"#)])
+            .starts_with("ending timestamp not valid in streaming queries")
+    );
+    let settings = with(&[("endingTimestamp", "123")]).streaming().unwrap();
+    assert_eq!(
+        settings.warnings(),
+        [OptionWarning::EndingTimestampIgnoredInStreaming]
+    );
+}
+
+// ---- other options (§1.4) -----------------------------------------------------
+
+#[test]
+fn defaults_of_the_other_options() {
+    let stream = with(&[]).streaming().unwrap();
+    let source = &stream.source;
+    assert!(source.fail_on_data_loss);
+    assert!(!source.include_headers);
+    assert_eq!(source.poll_timeout_ms, 120_000);
+    assert_eq!(source.fetch_offset_num_retries, 3);
+    assert_eq!(source.fetch_offset_retry_interval_ms, 1000);
+    assert_eq!(
+        source.calculator,
+        crate::planner::RangeCalculator::default()
+    );
+    assert_eq!(source.group_id_prefix, "spark-kafka-source");
+    assert_eq!(stream.max_offsets_per_trigger, None);
+    assert_eq!(stream.min_offsets_per_trigger, None);
+    assert_eq!(stream.max_trigger_delay_ms, 900_000);
+    assert_eq!(stream.bytes_estimate_window_ms, 300_000);
+    assert_eq!(
+        stream.read_limit(),
+        crate::planner::ReadLimit::all_available()
+    );
+    assert_eq!(
+        with(&[]).batch().unwrap().source.group_id_prefix,
+        "spark-kafka-relation"
+    );
+}
+
+#[test]
+fn typed_values_of_the_other_options() {
+    let stream = with(&[
+        ("failOnDataLoss", "FALSE"),
+        ("includeHeaders", "True"),
+        ("kafkaConsumer.pollTimeoutMs", "5000"),
+        ("fetchOffset.numRetries", "5"),
+        ("fetchOffset.retryIntervalMs", "10"),
+        ("minPartitions", "12"),
+        ("maxRecordsPerPartition", "+1000"),
+        ("maxOffsetsPerTrigger", "500"),
+        ("minOffsetsPerTrigger", "100"),
+        ("maxTriggerDelay", "2m"),
+        ("bytesEstimateWindowLength", "600s"),
+        ("groupIdPrefix", "mine"),
+        ("_mockSystemTime", "1"),
+    ])
+    .streaming()
+    .unwrap();
+    assert!(stream.warnings().is_empty(), "{:?}", stream.warnings());
+    let source = &stream.source;
+    assert!(!source.fail_on_data_loss);
+    assert!(source.include_headers);
+    assert_eq!(source.poll_timeout_ms, 5000);
+    assert_eq!(source.fetch_offset_num_retries, 5);
+    assert_eq!(source.fetch_offset_retry_interval_ms, 10);
+    assert_eq!(source.calculator.min_partitions.map(|n| n.get()), Some(12));
+    assert_eq!(
+        source.calculator.max_records_per_partition.map(|n| n.get()),
+        Some(1000)
+    );
+    assert_eq!(source.group_id_prefix, "mine");
+    let limit = stream.read_limit();
+    assert_eq!(limit.max_rows, Some(500));
+    assert_eq!(
+        limit.min_rows.map(|m| (m.rows, m.max_trigger_delay_ms)),
+        Some((100, 120_000))
+    );
+    assert_eq!(stream.bytes_estimate_window_ms, 600_000);
+}
+
+#[test]
+fn bad_values_name_option_value_and_what_is_accepted() {
+    let cases: [(&str, &str, &str); 14] = [
+        ("failOnDataLoss", "yes", "option 'failOnDataLoss' has value 'yes'; accepted: true or false (any case)"),
+        ("includeHeaders", " true", "option 'includeHeaders' has value ' true'; accepted: true or false (any case)"),
+        ("minPartitions", "0", "minPartitions must be positive: option 'minPartitions' has value '0'; accepted: a whole number from 1 to 2147483647"),
+        ("minPartitions", "-4", "minPartitions must be positive: option 'minPartitions' has value '-4'"),
+        ("minPartitions", "2.5", "option 'minPartitions' has value '2.5'; accepted: a whole number from 1 to 2147483647"),
+        ("minPartitions", "3000000000", "option 'minPartitions' has value '3000000000'"),
+        ("maxRecordsPerPartition", "0", "maxRecordsPerPartition must be positive: option 'maxRecordsPerPartition' has value '0'"),
+        ("maxRecordsPerPartition", "many", "option 'maxRecordsPerPartition' has value 'many'; accepted: a whole number from 1 to"),
+        ("fetchOffset.numRetries", "0", "option 'fetchOffset.numRetries' has value '0'; accepted: a whole number of attempts from 1"),
+        ("fetchOffset.retryIntervalMs", "-1", "option 'fetchOffset.retryIntervalMs' has value '-1'; accepted: a whole number of milliseconds, 0 or more"),
+        ("kafkaConsumer.pollTimeoutMs", "1s", "option 'kafkaConsumer.pollTimeoutMs' has value '1s'; accepted: a whole number of milliseconds"),
+        ("maxOffsetsPerTrigger", "0", "option 'maxOffsetsPerTrigger' has value '0'; accepted: a whole number of 1 or more"),
+        ("minOffsetsPerTrigger", "ten", "option 'minOffsetsPerTrigger' has value 'ten'; accepted: a whole number of 1 or more"),
+        ("maxTriggerDelay", "-1s", "option 'maxTriggerDelay' has value '-1s'; accepted: a duration of 0 or more"),
+    ];
+    for (option, value, expected) in cases {
+        let err = stream_error(&[(option, value)]);
+        assert!(
+            err.starts_with(expected),
+            "{option}={value}: {err}\nexpected: {expected}"
+        );
+    }
+    let err = stream_error(&[("maxTriggerDelay", "15 m")]);
+    assert!(
+        err.starts_with("option 'maxTriggerDelay' has value '15 m': Time must be specified as seconds (s), milliseconds (ms)"),
+        "{err}"
+    );
+    let err = stream_error(&[("bytesEstimateWindowLength", "0s")]);
+    assert!(err.starts_with("option 'bytesEstimateWindowLength' has value '0s'; accepted: a duration of 1ms or more"), "{err}");
+}
+
+#[test]
+fn min_offsets_above_max_offsets_is_refused_in_both_kinds() {
+    for err in both_errors(&[
+        ("minOffsetsPerTrigger", "10"),
+        ("maxOffsetsPerTrigger", "5"),
+    ]) {
+        assert!(
+            err.starts_with(
+                "The value of minOffsetPerTrigger(10) is higher than the maxOffsetsPerTrigger(5)."
+            ),
+            "{err}"
+        );
+    }
+    assert!(
+        with(&[("minOffsetsPerTrigger", "5"), ("maxOffsetsPerTrigger", "5")])
+            .streaming()
+            .is_ok()
+    );
+}
+
+#[test]
+fn streaming_only_options_are_ignored_with_a_warning_in_batch() {
+    let settings = with(&[
+        ("maxOffsetsPerTrigger", "5"),
+        ("minOffsetsPerTrigger", "1"),
+        ("maxTriggerDelay", "not even a duration"),
+        ("bytesEstimateWindowLength", "1m"),
+    ])
+    .batch()
+    .unwrap();
+    let shown: Vec<String> = settings
+        .warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "maxOffsetsPerTrigger option ignored in batch queries",
+            "minOffsetsPerTrigger option ignored in batch queries",
+            "maxTriggerDelay option ignored in batch queries",
+            "bytesEstimateWindowLength option ignored in batch queries",
+        ]
+    );
+}
+
+#[test]
+fn a_user_group_id_is_warned_about_and_used_by_readers() {
+    let settings = with(&[("kafka.group.id", "team-a"), ("groupIdPrefix", "ignored")])
+        .streaming()
+        .unwrap();
+    assert_eq!(
+        settings.warnings(),
+        [
+            OptionWarning::CustomGroupId,
+            OptionWarning::GroupIdPrefixIgnored
+        ]
+    );
+    assert!(settings.warnings()[0]
+        .to_string()
+        .starts_with("Kafka option 'kafka.group.id' has been set on this query."));
+    assert_eq!(
+        settings.warnings()[1].to_string(),
+        "Option groupIdPrefix will be ignored as option kafka.group.id has been set."
+    );
+    let groups = settings.consumer_groups("/ckpt/sources/0", "u-u-i-d");
+    assert_eq!(groups.executor_group_id, "team-a");
+}
+
+#[test]
+fn generated_group_ids() {
+    let stream = with(&[]).streaming().unwrap();
+    let path = "/checkpoints/q1/sources/0";
+    let hash = crate::java::string_hash_code(path);
+    let groups = stream.consumer_groups(path, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    let unique = format!("spark-kafka-source-0f8fad5b-d9cb-469f-a165-70867728950e-{hash}");
+    assert_eq!(groups.unique_group_id, unique);
+    assert_eq!(groups.driver_group_id_prefix, format!("{unique}-driver"));
+    assert_eq!(groups.executor_group_id, format!("{unique}-executor"));
+    let batch = with(&[("groupIdPrefix", "nightly")]).batch().unwrap();
+    let groups = batch.consumer_groups("abc");
+    assert_eq!(groups.unique_group_id, "nightly-abc");
+    assert_eq!(groups.executor_group_id, "nightly-abc-executor");
+}
+
+// ---- unknown options --------------------------------------------------------
+
+#[test]
+fn unknown_options_are_warned_about_once_by_name_with_the_closest_known() {
+    let options = with(&[
+        ("startingOffset", "earliest"),
+        ("STARTINGOFFSET", "latest"),
+        ("security.protocol", "SSL"),
+        ("kafka.unknown.client.property", "kept"),
+    ]);
+    let (result, logged) = capture_warnings(|| options.streaming());
+    let settings = result.unwrap();
+    let shown: Vec<String> = settings
+        .warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "option 'STARTINGOFFSET' is given more than once (option names ignore case); the last value is used",
+            "option 'security.protocol' is not a Kafka source option and is ignored; the closest known option is \
+             'kafka.security.protocol'",
+            "option 'STARTINGOFFSET' is not a Kafka source option and is ignored; the closest known option is \
+             'startingOffsets'",
+        ]
+    );
+    assert_eq!(logged, shown, "each warning is logged once");
+    // Unknown `kafka.` properties are passed on, unchecked.
+    assert_eq!(
+        settings
+            .source
+            .client_properties
+            .get("unknown.client.property"),
+        Some("kept")
+    );
+    // Spark's default start, since the misspelt option is ignored.
+    assert_eq!(settings.source.starting, OffsetLimit::Latest);
+}
+
+// ---- the builder --------------------------------------------------------------
+
+#[test]
+fn the_builder_produces_the_same_settings_as_strings() {
+    let typed = SourceOptions::builder()
+        .bootstrap_servers("h:1")
+        .client_property("security.protocol", "SSL")
+        .assign([tp("t", 1), tp("t", 0), tp("u", 3)])
+        .starting(OffsetLimit::Latest)
+        .starting(OffsetLimit::Timestamps(offsets(
+            r#"{"t":{"0":5,"1":6},"u":{"3":7}}"#,
+        )))
+        .ending(OffsetLimit::Timestamp(99))
+        .timestamp_strategy(TimestampStrategy::Latest)
+        .fail_on_data_loss(false)
+        .include_headers(true)
+        .min_partitions(8)
+        .max_records_per_partition(10_000)
+        .poll_timeout(std::time::Duration::from_secs(2))
+        .fetch_offset_num_retries(4)
+        .fetch_offset_retry_interval(std::time::Duration::from_millis(250))
+        .group_id_prefix("etl")
+        .build();
+    let strings = SourceOptions::from_pairs([
+        ("kafka.bootstrap.servers", "h:1"),
+        ("kafka.security.protocol", "SSL"),
+        ("assign", r#"{"t":[1,0],"u":[3]}"#),
+        (
+            "startingOffsetsByTimestamp",
+            r#"{"t":{"0":5,"1":6},"u":{"3":7}}"#,
+        ),
+        ("endingTimestamp", "99"),
+        ("startingOffsetsByTimestampStrategy", "LATEST"),
+        ("failOnDataLoss", "false"),
+        ("includeHeaders", "true"),
+        ("minPartitions", "8"),
+        ("maxRecordsPerPartition", "10000"),
+        ("kafkaConsumer.pollTimeoutMs", "2000"),
+        ("fetchOffset.numRetries", "4"),
+        ("fetchOffset.retryIntervalMs", "250"),
+        ("groupIdPrefix", "etl"),
+    ]);
+    assert_eq!(typed.batch().unwrap(), strings.batch().unwrap());
+    // `starting` replaced the earlier `startingOffsets=latest`, which a batch would refuse.
+    assert_eq!(typed.get("startingOffsets"), None);
+
+    let typed = SourceOptions::builder()
+        .bootstrap_servers("h:1")
+        .subscribe_pattern("orders-.*")
+        .starting(OffsetLimit::Offsets(offsets(r#"{"orders-1":{"0":-2}}"#)))
+        .max_offsets_per_trigger(100)
+        .min_offsets_per_trigger(10)
+        .max_trigger_delay(std::time::Duration::from_secs(30))
+        .bytes_estimate_window_length(std::time::Duration::from_secs(60))
+        .group_id("g")
+        .streaming()
+        .unwrap();
+    let strings = SourceOptions::from_pairs([
+        ("kafka.bootstrap.servers", "h:1"),
+        ("subscribePattern", "orders-.*"),
+        ("startingOffsets", r#"{"orders-1":{"0":-2}}"#),
+        ("maxOffsetsPerTrigger", "100"),
+        ("minOffsetsPerTrigger", "10"),
+        ("maxTriggerDelay", "30s"),
+        ("bytesEstimateWindowLength", "1m"),
+        ("kafka.group.id", "g"),
+    ])
+    .streaming()
+    .unwrap();
+    assert_eq!(typed, strings);
+    // The builder cannot make a bad value valid: validation is the same.
+    let err = SourceOptions::builder()
+        .bootstrap_servers("h:1")
+        .subscribe(["t"])
+        .min_partitions(0)
+        .streaming();
+    assert!(err
+        .unwrap_err()
+        .to_string()
+        .starts_with("minPartitions must be positive"));
+}
+
+// ---- a tiny subscriber recording warn! messages -----------------------------
+
+struct Recorder {
+    messages: Arc<Mutex<Vec<String>>>,
+    next_span: AtomicUsize,
+}
+
+struct MessageField<'a>(&'a mut String);
+
+impl tracing::field::Visit for MessageField<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            *self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() == tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed) as u64 + 1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut message = String::new();
+        event.record(&mut MessageField(&mut message));
+        self.messages.lock().unwrap().push(message);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn capture_warnings<T>(run: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder {
+        messages: messages.clone(),
+        next_span: AtomicUsize::new(0),
+    };
+    let result = tracing::subscriber::with_default(recorder, run);
+    let logged = messages.lock().unwrap().clone();
+    (result, logged)
+}

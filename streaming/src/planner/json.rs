@@ -151,7 +151,9 @@ pub(crate) fn parse_assign_json(text: &str) -> Result<Vec<TopicPartition>, JsonS
     let mut partitions = Vec::new();
     for (topic, list) in topics {
         let Value::Array(items) = list else {
-            return Err(fail(format!("topic \"{topic}\" must map to a list of partition numbers")));
+            return Err(fail(format!(
+                "topic \"{topic}\" must map to a list of partition numbers"
+            )));
         };
         let topic: Arc<str> = Arc::from(topic.as_str());
         for item in items {
@@ -246,7 +248,11 @@ mod tests {
 
     #[test]
     fn round_trips_sentinels_empty_maps_and_odd_topic_names() {
-        for json in [r#"{}"#, r#"{"t":{"0":-2,"1":-1}}"#, r#"{"we\"ird":{"0":9223372036854775807}}"#] {
+        for json in [
+            r#"{}"#,
+            r#"{"t":{"0":-2,"1":-1}}"#,
+            r#"{"we\"ird":{"0":9223372036854775807}}"#,
+        ] {
             assert_eq!(PartitionOffsets::from_json(json).unwrap().to_json(), json);
         }
         let spaced = PartitionOffsets::from_json(" { \"t\" : { \"0\" : 5 } } ").unwrap();
@@ -275,7 +281,9 @@ mod tests {
             assert_eq!(err.got, bad);
         }
         let err = PartitionOffsets::from_timestamps_json("x").unwrap_err();
-        assert!(err.to_string().starts_with("Expected e.g. {\"topicA\": {\"0\": 123456789"));
+        assert!(err
+            .to_string()
+            .starts_with("Expected e.g. {\"topicA\": {\"0\": 123456789"));
     }
 
     #[test]
@@ -283,7 +291,13 @@ mod tests {
         let parsed = parse_assign_json(r#"{"b":[2,0,2],"a":[1]}"#).unwrap();
         assert_eq!(parsed, vec![tp("a", 1), tp("b", 0), tp("b", 2)]);
         assert_eq!(parse_assign_json("{}").unwrap(), vec![]);
-        for bad in [r#"{"a":1}"#, r#"{"a":[-1]}"#, r#"{"a":["0"]}"#, "{", r#"{"a":[0.5]}"#] {
+        for bad in [
+            r#"{"a":1}"#,
+            r#"{"a":[-1]}"#,
+            r#"{"a":["0"]}"#,
+            "{",
+            r#"{"a":[0.5]}"#,
+        ] {
             let err = parse_assign_json(bad).unwrap_err();
             assert!(
                 err.to_string()

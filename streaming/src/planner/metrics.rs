@@ -24,7 +24,10 @@ use crate::java::double_to_string;
 /// assert_eq!(metrics["maxOffsetsBehindLatest"], "10");
 /// assert_eq!(metrics["minOffsetsBehindLatest"], "0");
 /// ```
-pub fn offsets_behind_latest(latest: &PartitionOffsets, end: Option<&PartitionOffsets>) -> BTreeMap<String, String> {
+pub fn offsets_behind_latest(
+    latest: &PartitionOffsets,
+    end: Option<&PartitionOffsets>,
+) -> BTreeMap<String, String> {
     let Some(end) = end else {
         return BTreeMap::new();
     };
@@ -37,7 +40,10 @@ pub fn offsets_behind_latest(latest: &PartitionOffsets, end: Option<&PartitionOf
     };
     let average = behind.iter().map(|b| *b as f64).sum::<f64>() / behind.len() as f64;
     BTreeMap::from([
-        ("avgOffsetsBehindLatest".to_owned(), double_to_string(average)),
+        (
+            "avgOffsetsBehindLatest".to_owned(),
+            double_to_string(average),
+        ),
         ("maxOffsetsBehindLatest".to_owned(), max.to_string()),
         ("minOffsetsBehindLatest".to_owned(), min.to_string()),
     ])
@@ -56,14 +62,24 @@ mod tests {
         assert_eq!(metrics["minOffsetsBehindLatest"], "0");
         assert_eq!(metrics["maxOffsetsBehindLatest"], "1685");
         let keys: Vec<&String> = metrics.keys().collect();
-        assert_eq!(keys, ["avgOffsetsBehindLatest", "maxOffsetsBehindLatest", "minOffsetsBehindLatest"]);
+        assert_eq!(
+            keys,
+            [
+                "avgOffsetsBehindLatest",
+                "maxOffsetsBehindLatest",
+                "minOffsetsBehindLatest"
+            ]
+        );
 
         let caught_up = offsets_behind_latest(&latest, Some(&latest));
         assert_eq!(caught_up["avgOffsetsBehindLatest"], "0.0");
 
         let far = PartitionOffsets::from_json(r#"{"t":{"0":20000000}}"#).unwrap();
         let zero = PartitionOffsets::from_json(r#"{"t":{"0":0}}"#).unwrap();
-        assert_eq!(offsets_behind_latest(&far, Some(&zero))["avgOffsetsBehindLatest"], "2.0E7");
+        assert_eq!(
+            offsets_behind_latest(&far, Some(&zero))["avgOffsetsBehindLatest"],
+            "2.0E7"
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@
 //! assert_eq!(bounds, ["orders-0:0..25", "orders-0:25..50", "orders-0:50..75", "orders-1:0..25"]);
 //! ```
 
+mod available_now;
 mod json;
 mod metrics;
 mod offsets;
@@ -50,18 +51,21 @@ mod ranges;
 mod rate;
 mod topics;
 
+pub use available_now::{
+    check_end_against_latest, check_end_against_prefetched, AvailableNowError,
+};
 pub(crate) use json::parse_assign_json;
 pub use json::{JsonShapeError, PartitionOffsets};
 pub use metrics::offsets_behind_latest;
-pub(crate) use partitions::CUSTOM_GROUP_ID_WARNING;
 pub use offsets::{
-    check_batch_limits, Binding, LimitError, LimitPosition, LookupKind, LookupPlan, OffsetLimit, OffsetLookups,
-    TimestampStrategy, EARLIEST, LATEST,
+    check_batch_limits, Binding, LimitError, LimitPosition, LookupKind, LookupPlan, OffsetLimit,
+    OffsetLookups, TimestampStrategy, EARLIEST, LATEST,
 };
+pub(crate) use partitions::CUSTOM_GROUP_ID_WARNING;
 pub use partitions::{new_partitions, plan_micro_batch, DataLoss, MicroBatchPlan};
 pub use ranges::{
-    batch_lookups_needed, plan_batch_ranges, preferred_location, sorted_executor_list, ExecutorLocation, OffsetRange,
-    PlanError, RangeCalculator, MAX_PLANNED_TASKS,
+    batch_lookups_needed, plan_batch_ranges, preferred_location, sorted_executor_list,
+    ExecutorLocation, OffsetRange, PlanError, RangeCalculator, MAX_PLANNED_TASKS,
 };
 pub use rate::{next_end_offsets, rate_limit, MinRows, ReadLimit, TriggerDelay};
 pub use topics::{TopicListing, TopicPattern, TopicPatternError, TopicSelection};

@@ -254,7 +254,8 @@ impl OffsetLimit {
     ) -> LookupPlan {
         let mut plan = LookupPlan::default();
         let eager = binding == Binding::Eager;
-        let latest_for_no_match = position == LimitPosition::End || strategy == TimestampStrategy::Latest;
+        let latest_for_no_match =
+            position == LimitPosition::End || strategy == TimestampStrategy::Latest;
         match self {
             OffsetLimit::Earliest if eager => plan.earliest = assigned.clone(),
             OffsetLimit::Latest if eager => plan.latest = assigned.clone(),
@@ -333,8 +334,12 @@ impl OffsetLimit {
                 .collect::<Result<PartitionOffsets, LimitError>>()
         };
         match self {
-            OffsetLimit::Earliest if eager => all(&|tp| looked_up(&lookups.earliest, tp, LookupKind::Earliest)),
-            OffsetLimit::Latest if eager => all(&|tp| looked_up(&lookups.latest, tp, LookupKind::Latest)),
+            OffsetLimit::Earliest if eager => {
+                all(&|tp| looked_up(&lookups.earliest, tp, LookupKind::Earliest))
+            }
+            OffsetLimit::Latest if eager => {
+                all(&|tp| looked_up(&lookups.latest, tp, LookupKind::Latest))
+            }
             OffsetLimit::Earliest => all(&|_| Ok(EARLIEST)),
             OffsetLimit::Latest => all(&|_| Ok(LATEST)),
             OffsetLimit::Offsets(offsets) => {
@@ -342,7 +347,10 @@ impl OffsetLimit {
                     let specified = offsets.partitions().cloned().collect();
                     let assigned = assigned.iter().cloned().collect();
                     return Err(if eager {
-                        LimitError::StartOffsetsDoNotMatchAssigned { specified, assigned }
+                        LimitError::StartOffsetsDoNotMatchAssigned {
+                            specified,
+                            assigned,
+                        }
                     } else {
                         LimitError::OffsetsDoNotMatchAssigned {
                             position,
@@ -380,7 +388,10 @@ impl OffsetLimit {
                 timestamps
                     .iter()
                     .map(|(tp, timestamp)| {
-                        Ok((tp.clone(), by_timestamp(lookups, tp, timestamp, position, strategy)?))
+                        Ok((
+                            tp.clone(),
+                            by_timestamp(lookups, tp, timestamp, position, strategy)?,
+                        ))
                     })
                     .collect()
             }
@@ -391,7 +402,10 @@ impl OffsetLimit {
     /// sentinel equal to `sentinel`, returning the first such partition.
     pub(crate) fn first_partition_with(&self, sentinel: i64) -> Option<&TopicPartition> {
         match self {
-            OffsetLimit::Offsets(offsets) => offsets.iter().find(|(_, o)| *o == sentinel).map(|(tp, _)| tp),
+            OffsetLimit::Offsets(offsets) => offsets
+                .iter()
+                .find(|(_, o)| *o == sentinel)
+                .map(|(tp, _)| tp),
             _ => None,
         }
     }
@@ -429,7 +443,11 @@ fn same_partitions(offsets: &PartitionOffsets, assigned: &BTreeSet<TopicPartitio
     offsets.partitions().eq(assigned.iter())
 }
 
-fn looked_up(map: &PartitionOffsets, tp: &TopicPartition, kind: LookupKind) -> Result<i64, LimitError> {
+fn looked_up(
+    map: &PartitionOffsets,
+    tp: &TopicPartition,
+    kind: LookupKind,
+) -> Result<i64, LimitError> {
     map.get(tp).ok_or_else(|| LimitError::MissingLookup {
         partition: tp.clone(),
         kind,
@@ -452,10 +470,12 @@ fn by_timestamp(
         })?;
     match (found, position, strategy) {
         (Some(offset), _, _) => Ok(*offset),
-        (None, LimitPosition::Start, TimestampStrategy::Error) => Err(LimitError::NoOffsetForTimestamp {
-            partition: tp.clone(),
-            timestamp,
-        }),
+        (None, LimitPosition::Start, TimestampStrategy::Error) => {
+            Err(LimitError::NoOffsetForTimestamp {
+                partition: tp.clone(),
+                timestamp,
+            })
+        }
         (None, _, _) => looked_up(&lookups.latest, tp, LookupKind::Latest),
     }
 }

@@ -20,7 +20,13 @@ fn lookups() -> OffsetLookups {
     }
 }
 
-fn resolve(limit: &OffsetLimit, lookups: &OffsetLookups, position: LimitPosition, strategy: TimestampStrategy, binding: Binding) -> Result<PartitionOffsets, LimitError> {
+fn resolve(
+    limit: &OffsetLimit,
+    lookups: &OffsetLookups,
+    position: LimitPosition,
+    strategy: TimestampStrategy,
+    binding: Binding,
+) -> Result<PartitionOffsets, LimitError> {
     limit.resolve(&assigned(), lookups, position, strategy, binding)
 }
 
@@ -31,8 +37,14 @@ use TimestampStrategy as Strategy;
 #[test]
 fn earliest_and_latest_resolve_eagerly_or_stay_sentinels() {
     let l = lookups();
-    assert_eq!(resolve(&OffsetLimit::Earliest, &l, Start, Strategy::Error, Eager).unwrap(), l.earliest);
-    assert_eq!(resolve(&OffsetLimit::Latest, &l, Start, Strategy::Error, Eager).unwrap(), l.latest);
+    assert_eq!(
+        resolve(&OffsetLimit::Earliest, &l, Start, Strategy::Error, Eager).unwrap(),
+        l.earliest
+    );
+    assert_eq!(
+        resolve(&OffsetLimit::Latest, &l, Start, Strategy::Error, Eager).unwrap(),
+        l.latest
+    );
     assert_eq!(
         resolve(&OffsetLimit::Earliest, &l, Start, Strategy::Error, Late).unwrap(),
         offsets(r#"{"t":{"0":-2,"1":-2}}"#)
@@ -44,7 +56,9 @@ fn earliest_and_latest_resolve_eagerly_or_stay_sentinels() {
     let plan = OffsetLimit::Earliest.lookups_needed(&assigned(), Start, Strategy::Error, Eager);
     assert_eq!(plan.earliest, assigned());
     assert!(plan.latest.is_empty() && plan.by_timestamp.is_empty());
-    assert!(OffsetLimit::Latest.lookups_needed(&assigned(), End, Strategy::Error, Late).is_empty());
+    assert!(OffsetLimit::Latest
+        .lookups_needed(&assigned(), End, Strategy::Error, Late)
+        .is_empty());
 }
 
 #[test]
@@ -58,7 +72,14 @@ fn specific_offsets_keep_numbers_and_resolve_sentinels_when_eager() {
         offsets(r#"{"t":{"0":23,"1":6}}"#)
     );
     assert_eq!(
-        resolve(&limit, &OffsetLookups::default(), Start, Strategy::Error, Late).unwrap(),
+        resolve(
+            &limit,
+            &OffsetLookups::default(),
+            Start,
+            Strategy::Error,
+            Late
+        )
+        .unwrap(),
         offsets(r#"{"t":{"0":23,"1":-2}}"#)
     );
     let latest = OffsetLimit::Offsets(offsets(r#"{"t":{"0":-1,"1":7}}"#));
@@ -85,7 +106,9 @@ fn specific_offsets_must_cover_exactly_the_assigned_partitions() {
         ),
         "{err}"
     );
-    assert!(err.to_string().ends_with("Specified: Set(t-0) Assigned: Set(t-0, t-1)"));
+    assert!(err
+        .to_string()
+        .ends_with("Specified: Set(t-0) Assigned: Set(t-0, t-1)"));
     let extra = OffsetLimit::Offsets(offsets(r#"{"t":{"0":1,"1":1,"2":1}}"#));
     assert!(resolve(&extra, &lookups(), Start, Strategy::Error, Late).is_err());
 }
@@ -97,11 +120,14 @@ fn a_start_timestamp_without_match_fails_or_takes_latest() {
     l.by_timestamp = [(tp("t", 0), Some(17)), (tp("t", 1), None)].into();
     let err = resolve(&limit, &l, Start, Strategy::Error, Eager).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("No offset matched from request of topic-partition t-1 and timestamp 1000."),
+        err.to_string().starts_with(
+            "No offset matched from request of topic-partition t-1 and timestamp 1000."
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("startingOffsetsByTimestampStrategy to latest"));
+    assert!(err
+        .to_string()
+        .contains("startingOffsetsByTimestampStrategy to latest"));
     assert_eq!(
         resolve(&limit, &l, Start, Strategy::Latest, Eager).unwrap(),
         offsets(r#"{"t":{"0":17,"1":60}}"#)
@@ -122,7 +148,10 @@ fn a_start_timestamp_without_match_fails_or_takes_latest() {
 fn timestamp_lookups_ask_for_latest_only_when_it_may_be_used() {
     let limit = OffsetLimit::Timestamp(1_000);
     let error = limit.lookups_needed(&assigned(), Start, Strategy::Error, Eager);
-    assert_eq!(error.by_timestamp, [(tp("t", 0), 1_000), (tp("t", 1), 1_000)].into());
+    assert_eq!(
+        error.by_timestamp,
+        [(tp("t", 0), 1_000), (tp("t", 1), 1_000)].into()
+    );
     assert!(error.latest.is_empty());
     let latest = limit.lookups_needed(&assigned(), Start, Strategy::Latest, Eager);
     assert_eq!(latest.latest, assigned());
@@ -162,7 +191,14 @@ fn per_partition_timestamps_must_cover_the_assigned_partitions() {
 
 #[test]
 fn missing_lookups_are_named() {
-    let err = resolve(&OffsetLimit::Earliest, &OffsetLookups::default(), Start, Strategy::Error, Eager).unwrap_err();
+    let err = resolve(
+        &OffsetLimit::Earliest,
+        &OffsetLookups::default(),
+        Start,
+        Strategy::Error,
+        Eager,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         LimitError::MissingLookup {
@@ -170,9 +206,17 @@ fn missing_lookups_are_named() {
             kind: LookupKind::Earliest
         }
     );
-    let err = resolve(&OffsetLimit::Timestamp(1), &OffsetLookups::default(), Start, Strategy::Error, Eager)
-        .unwrap_err();
-    assert!(err.to_string().starts_with("the by-timestamp offset of t-0 was not supplied"));
+    let err = resolve(
+        &OffsetLimit::Timestamp(1),
+        &OffsetLookups::default(),
+        Start,
+        Strategy::Error,
+        Eager,
+    )
+    .unwrap_err();
+    assert!(err
+        .to_string()
+        .starts_with("the by-timestamp offset of t-0 was not supplied"));
 }
 
 #[test]
@@ -204,6 +248,12 @@ fn batch_limits_must_agree_spark_4_2() {
         .to_string()
         .contains("The specified start timestamp 2000 is greater than the end timestamp 1000"));
     // Different kinds are not compared before resolution.
-    assert_eq!(check_batch_limits(&start, &OffsetLimit::Offsets(offsets(r#"{"t":{"0":1}}"#))), Ok(()));
-    assert_eq!(check_batch_limits(&OffsetLimit::Earliest, &OffsetLimit::Latest), Ok(()));
+    assert_eq!(
+        check_batch_limits(&start, &OffsetLimit::Offsets(offsets(r#"{"t":{"0":1}}"#))),
+        Ok(())
+    );
+    assert_eq!(
+        check_batch_limits(&OffsetLimit::Earliest, &OffsetLimit::Latest),
+        Ok(())
+    );
 }

@@ -71,7 +71,9 @@ impl DataLoss {
     /// Spark's error class, e.g. `KAFKA_DATA_LOSS.PARTITIONS_DELETED`.
     pub fn error_class(&self) -> &'static str {
         match self {
-            DataLoss::InitialOffsetNotFound { .. } => "KAFKA_DATA_LOSS.INITIAL_OFFSET_NOT_FOUND_FOR_PARTITIONS",
+            DataLoss::InitialOffsetNotFound { .. } => {
+                "KAFKA_DATA_LOSS.INITIAL_OFFSET_NOT_FOUND_FOR_PARTITIONS"
+            }
             DataLoss::AddedPartitionNotFromZero { .. } => {
                 "KAFKA_DATA_LOSS.ADDED_PARTITION_DOES_NOT_START_FROM_OFFSET_ZERO"
             }
@@ -102,14 +104,21 @@ impl DataLoss {
                 partitions,
                 group_id_configured,
             } => {
-                let deleted = format!("Partitions {} have been deleted.", scala_set_string(partitions));
+                let deleted = format!(
+                    "Partitions {} have been deleted.",
+                    scala_set_string(partitions)
+                );
                 if *group_id_configured {
                     format!("{deleted}\n{CUSTOM_GROUP_ID_WARNING}")
                 } else {
                     deleted
                 }
             }
-            DataLoss::PartitionOffsetChanged { partition, from, to } => format!(
+            DataLoss::PartitionOffsetChanged {
+                partition,
+                from,
+                to,
+            } => format!(
                 "Partition {partition} offset was changed from {from} to {to}.\nEither the start \
                  offset was set too high and this is the first batch, or the topic-partition was \
                  deleted, recreated or truncated, and some data may have been missed."
@@ -171,7 +180,10 @@ impl std::error::Error for DataLoss {}
 
 /// The partitions in `end` but not in `start`: their earliest offsets must
 /// be looked up before [`plan_micro_batch`] (and [`rate_limit`](super::rate_limit)).
-pub fn new_partitions(start: &PartitionOffsets, end: &PartitionOffsets) -> BTreeSet<TopicPartition> {
+pub fn new_partitions(
+    start: &PartitionOffsets,
+    end: &PartitionOffsets,
+) -> BTreeSet<TopicPartition> {
     end.partitions()
         .filter(|tp| start.get(tp).is_none())
         .cloned()
@@ -191,7 +203,10 @@ impl MicroBatchPlan {
     /// Applies `failOnDataLoss`: with `true` the first data loss is the
     /// error; with `false` every one is logged as a warning and the ranges
     /// are returned.
-    pub fn apply_fail_on_data_loss(self, fail_on_data_loss: bool) -> Result<Vec<OffsetRange>, DataLoss> {
+    pub fn apply_fail_on_data_loss(
+        self,
+        fail_on_data_loss: bool,
+    ) -> Result<Vec<OffsetRange>, DataLoss> {
         if let Some(first) = self.data_loss.first() {
             if fail_on_data_loss {
                 return Err(first.clone());
@@ -248,7 +263,9 @@ pub fn plan_micro_batch(
         .cloned()
         .collect();
     if !not_found.is_empty() {
-        data_loss.push(DataLoss::InitialOffsetNotFound { partitions: not_found });
+        data_loss.push(DataLoss::InitialOffsetNotFound {
+            partitions: not_found,
+        });
     }
     for tp in &added {
         if let Some(earliest) = new_partition_earliest.get(tp).filter(|offset| *offset != 0) {

@@ -138,7 +138,11 @@ pub enum PlanError {
 }
 
 fn join_partitions(partitions: &[TopicPartition]) -> String {
-    partitions.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    partitions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Spark's offset-range calculator with the `minPartitions` and
@@ -188,7 +192,11 @@ impl RangeCalculator {
     /// The read tasks for `ranges` (see the type's documentation);
     /// `executors` is the sorted executor list for preferred locations
     /// (empty: none).
-    pub fn ranges(&self, ranges: Vec<OffsetRange>, executors: &[String]) -> Result<Vec<OffsetRange>, PlanError> {
+    pub fn ranges(
+        &self,
+        ranges: Vec<OffsetRange>,
+        executors: &[String],
+    ) -> Result<Vec<OffsetRange>, PlanError> {
         let mut ranges: Vec<OffsetRange> = ranges.into_iter().filter(|r| r.size() > 0).collect();
         ranges.sort_by(|a, b| (&a.partition, a.from).cmp(&(&b.partition, b.from)));
         let min_partitions = self.min_partitions.map(|m| m.get() as usize);
@@ -223,10 +231,14 @@ impl RangeCalculator {
     /// range counts as size 1 (`-1 − -2`), so `maxRecordsPerPartition` alone
     /// never splits a default batch read.
     pub fn should_split_batch(&self, ranges: &[OffsetRange]) -> bool {
-        let too_few = self.min_partitions.is_some_and(|min| min.get() as usize > ranges.len());
-        let too_large = self
-            .max_records_per_partition
-            .is_some_and(|max| ranges.iter().any(|r| r.size() > 0 && r.size() as u64 > max.get()));
+        let too_few = self
+            .min_partitions
+            .is_some_and(|min| min.get() as usize > ranges.len());
+        let too_large = self.max_records_per_partition.is_some_and(|max| {
+            ranges
+                .iter()
+                .any(|r| r.size() > 0 && r.size() as u64 > max.get())
+        });
         too_few || too_large
     }
 }
@@ -234,7 +246,9 @@ impl RangeCalculator {
 /// How many pieces each range gets in the proportional `minPartitions`
 /// split (SPARK-36576's exclusion of small ranges).
 fn proportional_parts(ranges: &[OffsetRange], min_partitions: usize) -> Vec<u64> {
-    let total = ranges.iter().fold(0i64, |sum, r| sum.saturating_add(r.size()));
+    let total = ranges
+        .iter()
+        .fold(0i64, |sum, r| sum.saturating_add(r.size()));
     let part_count = |size: i64, total: i64, min: usize| -> u64 {
         math_round(size as f64 / total as f64 * min as f64).max(1) as u64
     };
@@ -300,7 +314,10 @@ pub fn preferred_location(tp: &TopicPartition, executors: &[String]) -> Option<S
     if executors.is_empty() {
         return None;
     }
-    let index = floor_mod(i64::from(topic_partition_hash_code(tp)), executors.len() as i64);
+    let index = floor_mod(
+        i64::from(topic_partition_hash_code(tp)),
+        executors.len() as i64,
+    );
     Some(executors[index as usize].clone())
 }
 
@@ -327,7 +344,10 @@ pub fn sorted_executor_list(peers: &[ExecutorLocation]) -> Vec<String> {
 
 /// The ranges of a batch read before any split: one per partition, with
 /// sentinels kept. Start and end must name the same partitions.
-fn batch_base_ranges(start: &PartitionOffsets, end: &PartitionOffsets) -> Result<Vec<OffsetRange>, PlanError> {
+fn batch_base_ranges(
+    start: &PartitionOffsets,
+    end: &PartitionOffsets,
+) -> Result<Vec<OffsetRange>, PlanError> {
     if !start.partitions().eq(end.partitions()) {
         return Err(PlanError::DifferentPartitions {
             start: start.partitions().cloned().collect(),
@@ -442,9 +462,17 @@ pub fn plan_batch_ranges(
             [] => {}
             [_] => out.push(original.clone()),
             [first, middle @ .., last] => {
-                out.push(OffsetRange::new(original.partition.clone(), original.from, first.until));
+                out.push(OffsetRange::new(
+                    original.partition.clone(),
+                    original.from,
+                    first.until,
+                ));
                 out.extend(middle.iter().cloned());
-                out.push(OffsetRange::new(original.partition.clone(), last.from, original.until));
+                out.push(OffsetRange::new(
+                    original.partition.clone(),
+                    last.from,
+                    original.until,
+                ));
             }
         }
     }

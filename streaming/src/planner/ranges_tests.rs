@@ -33,7 +33,11 @@ fn offsets(json: &str) -> PartitionOffsets {
 fn spark_suite_worked_example_min_partitions_6() {
     let tasks = calculator(Some(6), None)
         .ranges(
-            vec![range("t3", 1, 0, 15001), range("t1", 1, 0, 500), range("t2", 1, 0, 12000)],
+            vec![
+                range("t3", 1, 0, 15001),
+                range("t1", 1, 0, 500),
+                range("t2", 1, 0, 12000),
+            ],
             &[],
         )
         .unwrap();
@@ -53,9 +57,16 @@ fn spark_suite_worked_example_min_partitions_6() {
 
 #[test]
 fn remainders_land_on_later_pieces() {
-    let ten_into_three = calculator(Some(3), None).ranges(vec![range("t", 0, 0, 10)], &[]).unwrap();
-    assert_eq!(shown(&ten_into_three), ["t-0:[0,3)", "t-0:[3,6)", "t-0:[6,10)"]);
-    let thousand_into_seven = calculator(Some(7), None).ranges(vec![range("t", 0, 0, 1000)], &[]).unwrap();
+    let ten_into_three = calculator(Some(3), None)
+        .ranges(vec![range("t", 0, 0, 10)], &[])
+        .unwrap();
+    assert_eq!(
+        shown(&ten_into_three),
+        ["t-0:[0,3)", "t-0:[3,6)", "t-0:[6,10)"]
+    );
+    let thousand_into_seven = calculator(Some(7), None)
+        .ranges(vec![range("t", 0, 0, 1000)], &[])
+        .unwrap();
     let sizes: Vec<i64> = thousand_into_seven.iter().map(OffsetRange::size).collect();
     assert_eq!(sizes, [142, 143, 143, 143, 143, 143, 143]);
     assert_eq!(thousand_into_seven.last().unwrap().until, 1000);
@@ -68,14 +79,24 @@ fn part_counts_use_java_rounding_half_up() {
         .ranges(vec![range("a", 0, 0, 50), range("b", 0, 0, 50)], &[])
         .unwrap();
     assert_eq!(tasks.len(), 6);
-    assert_eq!(tasks.iter().filter(|t| &*t.partition.topic == "a").count(), 3);
+    assert_eq!(
+        tasks.iter().filter(|t| &*t.partition.topic == "a").count(),
+        3
+    );
 }
 
 #[test]
 fn max_records_first_then_min_partitions() {
     // §3.3: 9000/900/10 with minPartitions=7 and maxRecordsPerPartition=3000 gives 8 tasks.
     let tasks = calculator(Some(7), Some(3000))
-        .ranges(vec![range("t", 0, 0, 9000), range("t", 1, 0, 900), range("t", 2, 0, 10)], &[])
+        .ranges(
+            vec![
+                range("t", 0, 0, 9000),
+                range("t", 1, 0, 900),
+                range("t", 2, 0, 10),
+            ],
+            &[],
+        )
         .unwrap();
     assert_eq!(
         shown(&tasks),
@@ -117,7 +138,9 @@ fn fast_path_keeps_ranges_and_assigns_executors_by_hash() {
     // hash(t-0) = 31·31 + 116 = 1077 → 1077 mod 3 = 0; hash(t-1) = 31·32 + 116 = 1108 → 1.
     assert_eq!(tasks[0].preferred_location.as_deref(), Some("executor_c_1"));
     assert_eq!(tasks[1].preferred_location.as_deref(), Some("executor_b_1"));
-    let unset = RangeCalculator::default().ranges(vec![range("t", 0, 0, 5)], &[]).unwrap();
+    let unset = RangeCalculator::default()
+        .ranges(vec![range("t", 0, 0, 5)], &[])
+        .unwrap();
     assert_eq!(unset[0].preferred_location, None);
 }
 
@@ -126,7 +149,12 @@ fn empty_and_negative_ranges_are_dropped_before_counting() {
     // Two usable ranges, so minPartitions=2 is satisfied on the fast path.
     let tasks = calculator(Some(2), None)
         .ranges(
-            vec![range("t", 0, 5, 5), range("t", 1, 9, 3), range("t", 2, 0, 4), range("t", 3, 0, 4)],
+            vec![
+                range("t", 0, 5, 5),
+                range("t", 1, 9, 3),
+                range("t", 2, 0, 4),
+                range("t", 3, 0, 4),
+            ],
             &[],
         )
         .unwrap();
@@ -148,17 +176,34 @@ fn one_small_piece_keeps_every_piece_of_its_partition_whole() {
     // partition) the large one stays whole too, where its own share
     // (990 / 1990 × 5 ≈ 2.49) would have made 2 tasks.
     let tasks = calculator(Some(6), None)
-        .ranges(vec![range("t", 0, 0, 10), range("t", 0, 10, 1000), range("t", 1, 0, 1000)], &[])
+        .ranges(
+            vec![
+                range("t", 0, 0, 10),
+                range("t", 0, 10, 1000),
+                range("t", 1, 0, 1000),
+            ],
+            &[],
+        )
         .unwrap();
     assert_eq!(
         shown(&tasks),
-        ["t-0:[0,10)", "t-0:[10,1000)", "t-1:[0,333)", "t-1:[333,666)", "t-1:[666,1000)"]
+        [
+            "t-0:[0,10)",
+            "t-0:[10,1000)",
+            "t-1:[0,333)",
+            "t-1:[333,666)",
+            "t-1:[666,1000)"
+        ]
     );
 }
 
 #[test]
 fn task_order_is_stable_whatever_the_input_order() {
-    let input = vec![range("b", 0, 0, 100), range("a", 1, 0, 100), range("a", 0, 0, 100)];
+    let input = vec![
+        range("b", 0, 0, 100),
+        range("a", 1, 0, 100),
+        range("a", 0, 0, 100),
+    ];
     let mut reversed = input.clone();
     reversed.reverse();
     let calc = calculator(Some(6), None);
@@ -166,16 +211,36 @@ fn task_order_is_stable_whatever_the_input_order() {
     assert_eq!(once, calc.ranges(reversed, &[]).unwrap());
     assert_eq!(
         shown(&once),
-        ["a-0:[0,50)", "a-0:[50,100)", "a-1:[0,50)", "a-1:[50,100)", "b-0:[0,50)", "b-0:[50,100)"]
+        [
+            "a-0:[0,50)",
+            "a-0:[50,100)",
+            "a-1:[0,50)",
+            "a-1:[50,100)",
+            "b-0:[0,50)",
+            "b-0:[50,100)"
+        ]
     );
 }
 
 #[test]
 fn absurd_splits_are_refused_before_allocating() {
-    let err = calculator(None, Some(1)).ranges(vec![range("t", 0, 0, i64::MAX)], &[]).unwrap_err();
-    assert!(matches!(err, PlanError::TooManyTasks { max: MAX_PLANNED_TASKS, .. }), "{err}");
+    let err = calculator(None, Some(1))
+        .ranges(vec![range("t", 0, 0, i64::MAX)], &[])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PlanError::TooManyTasks {
+                max: MAX_PLANNED_TASKS,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("raise maxRecordsPerPartition"));
-    let err = calculator(Some(u32::MAX), None).ranges(vec![range("t", 0, 0, i64::MAX)], &[]).unwrap_err();
+    let err = calculator(Some(u32::MAX), None)
+        .ranges(vec![range("t", 0, 0, i64::MAX)], &[])
+        .unwrap_err();
     assert!(matches!(err, PlanError::TooManyTasks { .. }));
 }
 
@@ -185,8 +250,21 @@ fn executor_list_is_sorted_like_spark() {
         host: host.to_owned(),
         executor_id: id.to_owned(),
     };
-    let sorted = sorted_executor_list(&[peer("a", "1"), peer("b", "1"), peer("a", "2"), peer("a", "10")]);
-    assert_eq!(sorted, ["executor_b_1", "executor_a_2", "executor_a_10", "executor_a_1"]);
+    let sorted = sorted_executor_list(&[
+        peer("a", "1"),
+        peer("b", "1"),
+        peer("a", "2"),
+        peer("a", "10"),
+    ]);
+    assert_eq!(
+        sorted,
+        [
+            "executor_b_1",
+            "executor_a_2",
+            "executor_a_10",
+            "executor_a_1"
+        ]
+    );
 }
 
 #[test]
@@ -195,7 +273,10 @@ fn preferred_location_uses_floor_mod_of_negative_hashes() {
     let executors: Vec<String> = (0..3).map(|i| format!("e{i}")).collect();
     let negative = tp("polygenelubricants", -31);
     // floorMod(-2147483648, 3) = 1 (Java's % would give -2).
-    assert_eq!(preferred_location(&negative, &executors).as_deref(), Some("e1"));
+    assert_eq!(
+        preferred_location(&negative, &executors).as_deref(),
+        Some("e1")
+    );
     assert_eq!(preferred_location(&negative, &[]), None);
 }
 
@@ -205,7 +286,9 @@ fn batch_default_read_is_never_split_by_max_records() {
     let start = offsets(r#"{"t":{"0":-2,"1":-2}}"#);
     let end = offsets(r#"{"t":{"0":-1,"1":-1}}"#);
     let calc = calculator(None, Some(4));
-    assert!(batch_lookups_needed(&start, &end, &calc).unwrap().is_empty());
+    assert!(batch_lookups_needed(&start, &end, &calc)
+        .unwrap()
+        .is_empty());
     let tasks = plan_batch_ranges(&start, &end, &calc, &OffsetLookups::default()).unwrap();
     assert_eq!(shown(&tasks), ["t-0:[-2,-1)", "t-1:[-2,-1)"]);
 }
@@ -215,7 +298,13 @@ fn batch_without_split_keeps_every_range_as_given() {
     // Not even empty ranges are dropped when nothing is split.
     let start = offsets(r#"{"t":{"0":5,"1":-2}}"#);
     let end = offsets(r#"{"t":{"0":5,"1":40}}"#);
-    let tasks = plan_batch_ranges(&start, &end, &RangeCalculator::default(), &OffsetLookups::default()).unwrap();
+    let tasks = plan_batch_ranges(
+        &start,
+        &end,
+        &RangeCalculator::default(),
+        &OffsetLookups::default(),
+    )
+    .unwrap();
     assert_eq!(shown(&tasks), ["t-0:[5,5)", "t-1:[-2,40)"]);
 }
 
@@ -252,7 +341,13 @@ fn batch_split_resolves_sentinels_then_restores_the_outer_ends() {
 fn batch_split_needs_its_lookups() {
     let start = offsets(r#"{"t":{"0":-2}}"#);
     let end = offsets(r#"{"t":{"0":50}}"#);
-    let err = plan_batch_ranges(&start, &end, &calculator(Some(2), None), &OffsetLookups::default()).unwrap_err();
+    let err = plan_batch_ranges(
+        &start,
+        &end,
+        &calculator(Some(2), None),
+        &OffsetLookups::default(),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         PlanError::MissingLookup {
@@ -266,7 +361,13 @@ fn batch_split_needs_its_lookups() {
 fn batch_start_and_end_must_name_the_same_partitions() {
     let start = offsets(r#"{"t":{"0":-2,"1":-2}}"#);
     let end = offsets(r#"{"t":{"0":-1},"u":{"0":-1}}"#);
-    let err = plan_batch_ranges(&start, &end, &RangeCalculator::default(), &OffsetLookups::default()).unwrap_err();
+    let err = plan_batch_ranges(
+        &start,
+        &end,
+        &RangeCalculator::default(),
+        &OffsetLookups::default(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .starts_with("different topic partitions for starting offsets topics[t-0,t-1] and ending offsets topics[t-0,u-0]"),
@@ -288,8 +389,13 @@ fn should_split_batch_rules() {
 fn tasks_resolve_sentinels_when_they_read() {
     let task = range("t", 0, EARLIEST, LATEST);
     assert_eq!(task.resolve_sentinels(5, 9).unwrap(), range("t", 0, 5, 9));
-    assert_eq!(range("t", 0, 7, LATEST).resolve_sentinels(0, 9).unwrap(), range("t", 0, 7, 9));
-    let err = range("t", 0, 12, LATEST).resolve_sentinels(0, 9).unwrap_err();
+    assert_eq!(
+        range("t", 0, 7, LATEST).resolve_sentinels(0, 9).unwrap(),
+        range("t", 0, 7, 9)
+    );
+    let err = range("t", 0, 12, LATEST)
+        .resolve_sentinels(0, 9)
+        .unwrap_err();
     assert!(
         err.to_string().starts_with(
             "[RESOLVED_START_OFFSET_GREATER_THAN_END_OFFSET] The resolved start offset 12 is greater than the \

@@ -55,7 +55,11 @@ pub fn rate_limit(
     new_partition_earliest: &PartitionOffsets,
 ) -> PartitionOffsets {
     let begin_of = |tp| from.get(tp).or_else(|| new_partition_earliest.get(tp));
-    let backlog = |tp, end: i64| begin_of(tp).map(|begin| (begin, end - begin)).filter(|(_, size)| *size > 0);
+    let backlog = |tp, end: i64| {
+        begin_of(tp)
+            .map(|begin| (begin, end - begin))
+            .filter(|(_, size)| *size > 0)
+    };
     let total = until
         .iter()
         .filter_map(|(tp, end)| backlog(tp, end))
@@ -70,8 +74,16 @@ pub fn rate_limit(
                 Some((begin, size)) => {
                     let prorate = limit as f64 * (size as f64 / total);
                     // Don't starve partitions whose share is below one.
-                    let share = if prorate < 1.0 { prorate.ceil() } else { prorate.floor() } as i64;
-                    let limited = if share > i64::MAX - begin { i64::MAX } else { begin + share };
+                    let share = if prorate < 1.0 {
+                        prorate.ceil()
+                    } else {
+                        prorate.floor()
+                    } as i64;
+                    let limited = if share > i64::MAX - begin {
+                        i64::MAX
+                    } else {
+                        begin + share
+                    };
                     end.min(limited)
                 }
                 None => end,

@@ -17,8 +17,12 @@ fn cap_1000_over_9000_900_10_reads_908_90_1() {
 #[test]
 fn small_partitions_are_not_starved_so_the_cap_is_not_exact() {
     // 20 partitions × 3 records with a cap of 5: each share is 0.25, rounded up to 1.
-    let from: PartitionOffsets = (0..20).map(|p| (ferrokafka::TopicPartition::new("t", p), 0)).collect();
-    let until: PartitionOffsets = (0..20).map(|p| (ferrokafka::TopicPartition::new("t", p), 3)).collect();
+    let from: PartitionOffsets = (0..20)
+        .map(|p| (ferrokafka::TopicPartition::new("t", p), 0))
+        .collect();
+    let until: PartitionOffsets = (0..20)
+        .map(|p| (ferrokafka::TopicPartition::new("t", p), 3))
+        .collect();
     let end = rate_limit(5, &from, &until, &PartitionOffsets::new());
     assert!(end.iter().all(|(_, offset)| offset == 1));
     assert_eq!(end.iter().map(|(_, o)| o).sum::<i64>(), 20);
@@ -42,9 +46,15 @@ fn partitions_without_backlog_keep_until_and_no_backlog_returns_until() {
     let from = offsets(r#"{"t":{"0":50,"1":10}}"#);
     let until = offsets(r#"{"t":{"0":40,"1":20}}"#);
     // t-0 shrank (no positive backlog): left at until; t-1 gets the whole (capped) share.
-    assert_eq!(rate_limit(5, &from, &until, &PartitionOffsets::new()), offsets(r#"{"t":{"0":40,"1":15}}"#));
+    assert_eq!(
+        rate_limit(5, &from, &until, &PartitionOffsets::new()),
+        offsets(r#"{"t":{"0":40,"1":15}}"#)
+    );
     let caught_up = offsets(r#"{"t":{"0":50,"1":10}}"#);
-    assert_eq!(rate_limit(5, &from, &caught_up, &PartitionOffsets::new()), caught_up);
+    assert_eq!(
+        rate_limit(5, &from, &caught_up, &PartitionOffsets::new()),
+        caught_up
+    );
 }
 
 #[test]
@@ -89,7 +99,12 @@ fn delay_batch_counts_new_partitions_from_zero() {
         max_trigger_delay_ms: 60_000,
     };
     let mut clock = TriggerDelay::new();
-    assert!(!clock.delay_batch(&min, &PartitionOffsets::new(), &PartitionOffsets::new(), 1_000_000));
+    assert!(!clock.delay_batch(
+        &min,
+        &PartitionOffsets::new(),
+        &PartitionOffsets::new(),
+        1_000_000
+    ));
     // The new partition t-1 has earliest 990 but counts as 1000 − 0.
     let start = offsets(r#"{"t":{"0":0}}"#);
     let latest = offsets(r#"{"t":{"0":0,"1":1000}}"#);
@@ -103,7 +118,14 @@ fn next_end_offsets_applies_the_read_limit() {
     let none = PartitionOffsets::new();
     let mut clock = TriggerDelay::new();
 
-    let all = next_end_offsets(&start, &latest, &ReadLimit::all_available(), &mut clock, 0, &none);
+    let all = next_end_offsets(
+        &start,
+        &latest,
+        &ReadLimit::all_available(),
+        &mut clock,
+        0,
+        &none,
+    );
     assert_eq!(all.as_ref(), Some(&latest));
 
     let capped = ReadLimit {
@@ -130,7 +152,14 @@ fn next_end_offsets_applies_the_read_limit() {
 
     // No partitions at all: no batch.
     assert_eq!(
-        next_end_offsets(&none, &none, &ReadLimit::all_available(), &mut clock, now, &none),
+        next_end_offsets(
+            &none,
+            &none,
+            &ReadLimit::all_available(),
+            &mut clock,
+            now,
+            &none
+        ),
         None
     );
 }

@@ -73,7 +73,7 @@ impl TopicSelection {
                 .filter(|tp| wanted.contains(tp))
                 .collect(),
             TopicSelection::Subscribe(topics) => visible
-                .filter(|topic| topics.iter().any(|t| *t == topic.name))
+                .filter(|topic| topics.contains(&topic.name))
                 .flat_map(all_of)
                 .collect(),
             TopicSelection::Pattern(pattern) => visible
@@ -198,7 +198,10 @@ mod tests {
     #[test]
     fn subscribe_takes_every_partition_of_existing_named_topics() {
         let selection = TopicSelection::Subscribe(vec!["orders".into(), "missing".into()]);
-        assert_eq!(names(&selection.assigned_partitions(&listing())), ["orders-0", "orders-1"]);
+        assert_eq!(
+            names(&selection.assigned_partitions(&listing())),
+            ["orders-0", "orders-1"]
+        );
         let internal = TopicSelection::Subscribe(vec!["__consumer_offsets".into()]);
         assert!(internal.assigned_partitions(&listing()).is_empty());
     }
@@ -210,7 +213,10 @@ mod tests {
             TopicPartition::new("payments", 7),
             TopicPartition::new("gone", 0),
         ]);
-        assert_eq!(names(&selection.assigned_partitions(&listing())), ["payments-2"]);
+        assert_eq!(
+            names(&selection.assigned_partitions(&listing())),
+            ["payments-2"]
+        );
         assert_eq!(selection.named_topics().unwrap().len(), 2);
     }
 
@@ -222,7 +228,10 @@ mod tests {
             ["orders-0", "orders-1", "orders-eu-0"]
         );
         let anchored = TopicSelection::Pattern(TopicPattern::new("^orders$").unwrap());
-        assert_eq!(names(&anchored.assigned_partitions(&listing())), ["orders-0", "orders-1"]);
+        assert_eq!(
+            names(&anchored.assigned_partitions(&listing())),
+            ["orders-0", "orders-1"]
+        );
         let everything = TopicSelection::Pattern(TopicPattern::new(".*").unwrap());
         assert_eq!(everything.assigned_partitions(&listing()).len(), 6);
         // Re-evaluated per listing: a topic that appears later is picked up.
@@ -239,7 +248,10 @@ mod tests {
     fn descriptions_match_spark() {
         let subscribe = TopicSelection::Subscribe(vec!["a".into(), "b".into()]);
         assert_eq!(subscribe.to_string(), "Subscribe[a, b]");
-        let assign = TopicSelection::Assign(vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)]);
+        let assign = TopicSelection::Assign(vec![
+            TopicPartition::new("t", 0),
+            TopicPartition::new("t", 1),
+        ]);
         assert_eq!(assign.to_string(), "Assign[t-0, t-1]");
         let pattern = TopicSelection::Pattern(TopicPattern::new("t.*").unwrap());
         assert_eq!(pattern.to_string(), "SubscribePattern[t.*]");
@@ -247,8 +259,17 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_refused() {
-        assert!(matches!(TopicPattern::new("(?=x)"), Err(TopicPatternError::Unsupported(_))));
-        assert!(matches!(TopicPattern::new("a("), Err(TopicPatternError::Invalid(_))));
-        assert!(matches!(TopicPattern::new("\\p{javaLowerCase}"), Err(TopicPatternError::Invalid(_))));
+        assert!(matches!(
+            TopicPattern::new("(?=x)"),
+            Err(TopicPatternError::Unsupported(_))
+        ));
+        assert!(matches!(
+            TopicPattern::new("a("),
+            Err(TopicPatternError::Invalid(_))
+        ));
+        assert!(matches!(
+            TopicPattern::new("\\p{javaLowerCase}"),
+            Err(TopicPatternError::Invalid(_))
+        ));
     }
 }

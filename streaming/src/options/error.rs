@@ -171,24 +171,30 @@ pub enum OptionError {
         value: String,
     },
     /// `startingOffsets=latest` in a batch query.
-    #[error("starting offset can't be latest for batch queries on Kafka; use earliest, offsets or a timestamp")]
+    #[error(
+        "starting offset can't be latest for batch queries on Kafka; set startingOffsets to \
+         earliest or to offsets, or give startingTimestamp"
+    )]
     LatestStartInBatch,
     /// A `-1` in a batch query's starting offsets.
     #[error(
-        "startingOffsets for {partition} can't be latest for batch queries on Kafka; use -2 \
-         (earliest) or an offset"
+        "startingOffsets for {partition} can't be latest for batch queries on Kafka; give it \
+         -2 (earliest) or an offset in startingOffsets"
     )]
     LatestPartitionStartInBatch {
         /// The partition.
         partition: TopicPartition,
     },
     /// `endingOffsets=earliest` in a batch query.
-    #[error("ending offset can't be earliest for batch queries on Kafka; use latest, offsets or a timestamp")]
+    #[error(
+        "ending offset can't be earliest for batch queries on Kafka; set endingOffsets to latest \
+         or to offsets, or give endingTimestamp"
+    )]
     EarliestEndInBatch,
     /// A `-2` in a batch query's ending offsets.
     #[error(
-        "ending offset for {partition} can't be earliest for batch queries on Kafka; use -1 \
-         (latest) or an offset"
+        "ending offset for {partition} can't be earliest for batch queries on Kafka; give it \
+         -1 (latest) or an offset in endingOffsets"
     )]
     EarliestPartitionEndInBatch {
         /// The partition.

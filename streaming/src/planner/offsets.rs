@@ -398,8 +398,8 @@ impl OffsetLimit {
         }
     }
 
-    /// Whether this limit is a concrete-number map that still holds a
-    /// sentinel equal to `sentinel`, returning the first such partition.
+    /// The first partition whose offset in an [`OffsetLimit::Offsets`] map
+    /// is `sentinel` (for the batch checks of `-1` starts and `-2` ends).
     pub(crate) fn first_partition_with(&self, sentinel: i64) -> Option<&TopicPartition> {
         match self {
             OffsetLimit::Offsets(offsets) => offsets

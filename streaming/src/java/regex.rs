@@ -34,6 +34,10 @@ pub struct JavaRegexError {
 /// UNICODE_CHARACTER_CLASS; swap-greed here) and the `c` flag (canonical
 /// equivalence). Anything else the `regex` crate rejects is reported by it.
 ///
+/// Java's `\w`, `\d` and case folding are ASCII-only where the `regex`
+/// crate's are Unicode-aware; topic names are ASCII, so they match the same
+/// names.
+///
 /// ```
 /// use ferrokafka_streaming::java::translate_java_regex;
 /// assert_eq!(translate_java_regex(r"orders\Q.v1\E").unwrap(), r"orders\.v1");

@@ -6,6 +6,7 @@ use std::time::Duration;
 use ferrokafka::TopicPartition;
 
 use super::keys::names::*;
+use super::keys::{ENDING_LIMIT_OPTIONS, STARTING_LIMIT_OPTIONS};
 use super::{BatchSettings, OptionError, SourceOptions, StreamSettings};
 use crate::planner::{OffsetLimit, TimestampStrategy};
 
@@ -100,37 +101,20 @@ impl SourceOptionsBuilder {
     /// `startingTimestamp` or `startingOffsetsByTimestamp` and removes the
     /// other two.
     pub fn starting(self, limit: OffsetLimit) -> Self {
-        self.limit(
-            limit,
-            [
-                STARTING_OFFSETS,
-                STARTING_TIMESTAMP,
-                STARTING_OFFSETS_BY_TIMESTAMP,
-            ],
-        )
+        self.limit(limit, STARTING_LIMIT_OPTIONS)
     }
 
     /// Where a batch query ends: sets `endingOffsets`, `endingTimestamp` or
     /// `endingOffsetsByTimestamp` and removes the other two.
     pub fn ending(self, limit: OffsetLimit) -> Self {
-        self.limit(
-            limit,
-            [
-                ENDING_OFFSETS,
-                ENDING_TIMESTAMP,
-                ENDING_OFFSETS_BY_TIMESTAMP,
-            ],
-        )
+        self.limit(limit, ENDING_LIMIT_OPTIONS)
     }
 
-    fn limit(
-        mut self,
-        limit: OffsetLimit,
-        [offsets, timestamp, timestamps]: [&'static str; 3],
-    ) -> Self {
-        for option in [offsets, timestamp, timestamps] {
+    fn limit(mut self, limit: OffsetLimit, limit_options: [&'static str; 3]) -> Self {
+        for option in limit_options {
             self.options.remove(option);
         }
+        let [timestamp, timestamps, offsets] = limit_options;
         let (option, value) = match limit {
             OffsetLimit::Earliest => (offsets, "earliest".to_owned()),
             OffsetLimit::Latest => (offsets, "latest".to_owned()),

@@ -33,6 +33,19 @@ pub(crate) mod names {
 
 use names::*;
 
+/// The options of a start limit, in Spark's order of precedence.
+pub(crate) const STARTING_LIMIT_OPTIONS: [&str; 3] = [
+    STARTING_TIMESTAMP,
+    STARTING_OFFSETS_BY_TIMESTAMP,
+    STARTING_OFFSETS,
+];
+/// The options of an end limit, in Spark's order of precedence.
+pub(crate) const ENDING_LIMIT_OPTIONS: [&str; 3] = [
+    ENDING_TIMESTAMP,
+    ENDING_OFFSETS_BY_TIMESTAMP,
+    ENDING_OFFSETS,
+];
+
 /// Every source option other than `kafka.*` ones.
 pub(crate) const SOURCE_OPTIONS: &[&str] = &[
     ASSIGN,

@@ -6,9 +6,12 @@ use std::num::{NonZeroU32, NonZeroU64};
 use super::error::{OptionError, OptionWarning};
 use super::keys::{
     closest_known, is_source_option, names::*, RefusedProperty, Side, CLIENT_PREFIX,
+    ENDING_LIMIT_OPTIONS, STARTING_LIMIT_OPTIONS,
 };
 use super::settings::{BatchSettings, ClientProperties, SourceSettings, StreamSettings};
 use super::SourceOptions;
+use ferrokafka::TopicPartition;
+
 use crate::java::{java_trim, time_string_as_ms};
 use crate::planner::{
     check_batch_limits, parse_assign_json, OffsetLimit, PartitionOffsets, RangeCalculator,
@@ -25,40 +28,24 @@ const DEFAULT_POLL_TIMEOUT_MS: i64 = 120_000;
 pub(super) fn batch(options: &SourceOptions) -> Result<BatchSettings, OptionError> {
     let mut warnings = warnings_for_any_query(options);
     let strategy = timestamp_strategy(options)?;
-    let starting = offset_limit(
+    let starting = batch_limit(
         options,
-        [
-            STARTING_TIMESTAMP,
-            STARTING_OFFSETS_BY_TIMESTAMP,
-            STARTING_OFFSETS,
-        ],
+        STARTING_LIMIT_OPTIONS,
         OffsetLimit::Earliest,
+        (OffsetLimit::Latest, OptionError::LatestStartInBatch),
+        (LATEST, |partition| {
+            OptionError::LatestPartitionStartInBatch { partition }
+        }),
     )?;
-    if starting == OffsetLimit::Latest {
-        return Err(OptionError::LatestStartInBatch);
-    }
-    if let Some(tp) = starting.first_partition_with(LATEST) {
-        return Err(OptionError::LatestPartitionStartInBatch {
-            partition: tp.clone(),
-        });
-    }
-    let ending = offset_limit(
+    let ending = batch_limit(
         options,
-        [
-            ENDING_TIMESTAMP,
-            ENDING_OFFSETS_BY_TIMESTAMP,
-            ENDING_OFFSETS,
-        ],
+        ENDING_LIMIT_OPTIONS,
         OffsetLimit::Latest,
+        (OffsetLimit::Earliest, OptionError::EarliestEndInBatch),
+        (EARLIEST, |partition| {
+            OptionError::EarliestPartitionEndInBatch { partition }
+        }),
     )?;
-    if ending == OffsetLimit::Earliest {
-        return Err(OptionError::EarliestEndInBatch);
-    }
-    if let Some(tp) = ending.first_partition_with(EARLIEST) {
-        return Err(OptionError::EarliestPartitionEndInBatch {
-            partition: tp.clone(),
-        });
-    }
     let source = source_settings(
         options,
         starting,
@@ -94,15 +81,7 @@ pub(super) fn streaming(options: &SourceOptions) -> Result<StreamSettings, Optio
         return Err(OptionError::EndingTimestampsInStreaming);
     }
     let strategy = timestamp_strategy(options)?;
-    let starting = offset_limit(
-        options,
-        [
-            STARTING_TIMESTAMP,
-            STARTING_OFFSETS_BY_TIMESTAMP,
-            STARTING_OFFSETS,
-        ],
-        OffsetLimit::Latest,
-    )?;
+    let starting = offset_limit(options, STARTING_LIMIT_OPTIONS, OffsetLimit::Latest)?;
     let source = source_settings(
         options,
         starting,
@@ -180,38 +159,21 @@ fn source_settings(
     warnings: &mut Vec<OptionWarning>,
 ) -> Result<SourceSettings, OptionError> {
     let topics = topic_selection(options)?;
-    let min_partitions = options
-        .get(MIN_PARTITIONS)
-        .map(|value| {
-            let invalid = |spark_message| OptionError::InvalidValue {
-                option: MIN_PARTITIONS,
-                value: value.to_owned(),
-                accepted: "a whole number from 1 to 2147483647",
-                spark_message,
-            };
-            let number: i32 = value.parse().map_err(|_| invalid(None))?;
-            u32::try_from(number)
-                .ok()
-                .and_then(NonZeroU32::new)
-                .ok_or_else(|| invalid(Some("minPartitions must be positive")))
-        })
-        .transpose()?;
-    let max_records_per_partition = options
-        .get(MAX_RECORDS_PER_PARTITION)
-        .map(|value| {
-            let invalid = |spark_message| OptionError::InvalidValue {
-                option: MAX_RECORDS_PER_PARTITION,
-                value: value.to_owned(),
-                accepted: "a whole number from 1 to 9223372036854775807",
-                spark_message,
-            };
-            let number: i64 = value.parse().map_err(|_| invalid(None))?;
-            u64::try_from(number)
-                .ok()
-                .and_then(NonZeroU64::new)
-                .ok_or_else(|| invalid(Some("maxRecordsPerPartition must be positive")))
-        })
-        .transpose()?;
+    let min_partitions = positive(
+        options,
+        MIN_PARTITIONS,
+        i64::from(i32::MAX),
+        "a whole number from 1 to 2147483647",
+        "minPartitions must be positive",
+    )?
+    .map(|n| NonZeroU32::try_from(n).expect("at most i32::MAX"));
+    let max_records_per_partition = positive(
+        options,
+        MAX_RECORDS_PER_PARTITION,
+        i64::MAX,
+        "a whole number from 1 to 9223372036854775807",
+        "maxRecordsPerPartition must be positive",
+    )?;
     let client_properties = client_properties(options)?;
     if client_properties.has_group_id() {
         warnings.push(OptionWarning::CustomGroupId);
@@ -349,6 +311,26 @@ fn timestamp_strategy(options: &SourceOptions) -> Result<TimestampStrategy, Opti
     }
 }
 
+/// A batch limit, refused when it is `refused` as a whole or holds the
+/// sentinel `refused_offset` for a partition (a batch cannot start at latest
+/// nor end at earliest).
+fn batch_limit(
+    options: &SourceOptions,
+    limit_options: [&'static str; 3],
+    default: OffsetLimit,
+    (refused, whole_error): (OffsetLimit, OptionError),
+    (refused_offset, partition_error): (i64, fn(TopicPartition) -> OptionError),
+) -> Result<OffsetLimit, OptionError> {
+    let limit = offset_limit(options, limit_options, default)?;
+    if limit == refused {
+        return Err(whole_error);
+    }
+    if let Some(tp) = limit.first_partition_with(refused_offset) {
+        return Err(partition_error(tp.clone()));
+    }
+    Ok(limit)
+}
+
 /// Spark's `getKafkaOffsetRangeLimit`: the global timestamp wins over
 /// per-partition timestamps, which win over offsets, silently.
 fn offset_limit(
@@ -410,6 +392,34 @@ fn offset_limit(
         });
     }
     Ok(OffsetLimit::Offsets(offsets))
+}
+
+/// A whole-number option Spark requires to be positive (with
+/// `spark_message` when it is not), at most `max`.
+fn positive(
+    options: &SourceOptions,
+    option: &'static str,
+    max: i64,
+    accepted: &'static str,
+    spark_message: &'static str,
+) -> Result<Option<NonZeroU64>, OptionError> {
+    let Some(value) = options.get(option) else {
+        return Ok(None);
+    };
+    let invalid = |spark_message| OptionError::InvalidValue {
+        option,
+        value: value.to_owned(),
+        accepted,
+        spark_message,
+    };
+    let number: i64 = value.parse().map_err(|_| invalid(None))?;
+    if number <= 0 {
+        return Err(invalid(Some(spark_message)));
+    }
+    if number > max {
+        return Err(invalid(None));
+    }
+    Ok(NonZeroU64::new(number.unsigned_abs()))
 }
 
 /// Scala's `toBoolean`: `true` or `false` in any case, nothing else.

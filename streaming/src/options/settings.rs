@@ -57,6 +57,11 @@ impl ClientProperties {
             .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
+    /// The properties as a map, for building the client's configuration.
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.0
+    }
+
     /// Number of properties.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -3,8 +3,6 @@
 //! snapshot and against the offsets Kafka reports now. These failures are
 //! fatal whatever `failOnDataLoss` says.
 
-use std::collections::BTreeSet;
-
 use ferrokafka::TopicPartition;
 
 use super::PartitionOffsets;
@@ -86,10 +84,7 @@ pub fn check_end_against_prefetched(
             end: end.partitions().cloned().collect(),
         });
     }
-    if end
-        .iter()
-        .any(|(tp, offset)| prefetched.get(tp).is_some_and(|p| offset > p))
-    {
+    if end.any_above(prefetched) {
         return Err(AvailableNowError::EndBeyondPrefetched {
             prefetched: prefetched.clone(),
             end: end.clone(),
@@ -113,17 +108,13 @@ pub fn check_end_against_latest(
     end: &PartitionOffsets,
     latest: &PartitionOffsets,
 ) -> Result<(), AvailableNowError> {
-    let latest_partitions: BTreeSet<&TopicPartition> = latest.partitions().collect();
-    if !end.partitions().all(|tp| latest_partitions.contains(tp)) {
+    if !end.partitions_missing_from(latest).is_empty() {
         return Err(AvailableNowError::PartitionsLost {
             latest: latest.partitions().cloned().collect(),
             end: end.partitions().cloned().collect(),
         });
     }
-    if end
-        .iter()
-        .any(|(tp, offset)| latest.get(tp).is_some_and(|l| offset > l))
-    {
+    if end.any_above(latest) {
         return Err(AvailableNowError::EndBeyondLatest {
             latest: latest.clone(),
             end: end.clone(),

@@ -119,6 +119,27 @@ impl PartitionOffsets {
     pub fn partitions(&self) -> impl Iterator<Item = &TopicPartition> {
         self.0.keys()
     }
+
+    /// The partitions of `self` that `other` lacks, sorted.
+    pub fn partitions_missing_from(&self, other: &PartitionOffsets) -> Vec<TopicPartition> {
+        self.partitions()
+            .filter(|tp| other.get(tp).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Whether some partition's offset is above its offset in `reference`
+    /// (partitions absent from `reference` are not compared).
+    ///
+    /// Spark asks this of the known start offsets against freshly fetched
+    /// latest offsets, and fetches again (up to `fetchOffset.numRetries`
+    /// attempts, `fetchOffset.retryIntervalMs` apart) while it holds, since a
+    /// broker may briefly report a stale latest offset (KAFKA-7703); after
+    /// that it accepts what Kafka says.
+    pub fn any_above(&self, reference: &PartitionOffsets) -> bool {
+        self.iter()
+            .any(|(tp, offset)| reference.get(tp).is_some_and(|limit| offset > limit))
+    }
 }
 
 impl fmt::Display for PartitionOffsets {
@@ -142,20 +163,13 @@ impl From<BTreeMap<TopicPartition, i64>> for PartitionOffsets {
 /// Parses the `assign` JSON `{"topicA":[0,1],"topicB":[2]}` into its
 /// partitions, sorted and without repeats.
 pub(crate) fn parse_assign_json(text: &str) -> Result<Vec<TopicPartition>, JsonShapeError> {
-    let fail = |detail: String| JsonShapeError {
-        example: ASSIGN_EXAMPLE,
-        got: text.to_owned(),
-        detail,
-    };
-    let topics = parse_object(text).map_err(fail)?;
     let mut partitions = Vec::new();
-    for (topic, list) in topics {
+    for_each_topic(text, ASSIGN_EXAMPLE, |topic, list, fail| {
         let Value::Array(items) = list else {
             return Err(fail(format!(
                 "topic \"{topic}\" must map to a list of partition numbers"
             )));
         };
-        let topic: Arc<str> = Arc::from(topic.as_str());
         for item in items {
             let partition = item
                 .as_i64()
@@ -172,35 +186,21 @@ pub(crate) fn parse_assign_json(text: &str) -> Result<Vec<TopicPartition>, JsonS
                 partition,
             });
         }
-    }
+        Ok(())
+    })?;
     partitions.sort();
     partitions.dedup();
     Ok(partitions)
 }
 
-fn parse_object(text: &str) -> Result<serde_json::Map<String, Value>, String> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err("not a JSON object".to_owned()),
-        Err(err) => Err(format!("not valid JSON: {err}")),
-    }
-}
-
 fn parse_nested(text: &str, example: &'static str) -> Result<PartitionOffsets, JsonShapeError> {
-    let fail = |detail: String| JsonShapeError {
-        example,
-        got: text.to_owned(),
-        detail,
-    };
-    let topics = parse_object(text).map_err(fail)?;
     let mut offsets = BTreeMap::new();
-    for (topic, partitions) in topics {
+    for_each_topic(text, example, |topic, partitions, fail| {
         let Value::Object(partitions) = partitions else {
             return Err(fail(format!(
                 "topic \"{topic}\" must map to an object of partition to number"
             )));
         };
-        let topic: Arc<str> = Arc::from(topic.as_str());
         for (partition, value) in partitions {
             let partition_number: i32 = partition.parse().map_err(|_| {
                 fail(format!(
@@ -212,16 +212,42 @@ fn parse_nested(text: &str, example: &'static str) -> Result<PartitionOffsets, J
                     "the value {value} of {topic}-{partition_number} is not a whole number in the 64-bit range"
                 ))
             })?;
-            offsets.insert(
-                TopicPartition {
-                    topic: topic.clone(),
-                    partition: partition_number,
-                },
-                number,
-            );
+            let tp = TopicPartition {
+                topic: topic.clone(),
+                partition: partition_number,
+            };
+            offsets.insert(tp, number);
         }
-    }
+        Ok(())
+    })?;
     Ok(PartitionOffsets(offsets))
+}
+
+/// Calls `visit` with each topic of the JSON object `text` and its value,
+/// and a maker of errors showing Spark's `example`.
+fn for_each_topic(
+    text: &str,
+    example: &'static str,
+    mut visit: impl FnMut(
+        &Arc<str>,
+        Value,
+        &dyn Fn(String) -> JsonShapeError,
+    ) -> Result<(), JsonShapeError>,
+) -> Result<(), JsonShapeError> {
+    let fail = |detail: String| JsonShapeError {
+        example,
+        got: text.to_owned(),
+        detail,
+    };
+    let topics = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(fail("not a JSON object".to_owned())),
+        Err(err) => return Err(fail(format!("not valid JSON: {err}"))),
+    };
+    for (topic, value) in topics {
+        visit(&Arc::from(topic.as_str()), value, &fail)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

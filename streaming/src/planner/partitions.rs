@@ -184,10 +184,7 @@ pub fn new_partitions(
     start: &PartitionOffsets,
     end: &PartitionOffsets,
 ) -> BTreeSet<TopicPartition> {
-    end.partitions()
-        .filter(|tp| start.get(tp).is_none())
-        .cloned()
-        .collect()
+    end.partitions_missing_from(start).into_iter().collect()
 }
 
 /// The tasks of one micro-batch and the data losses noticed on the way.
@@ -275,11 +272,7 @@ pub fn plan_micro_batch(
             });
         }
     }
-    let deleted: Vec<TopicPartition> = start
-        .partitions()
-        .filter(|tp| end.get(tp).is_none())
-        .cloned()
-        .collect();
+    let deleted = start.partitions_missing_from(end);
     if !deleted.is_empty() {
         data_loss.push(DataLoss::PartitionsDeleted {
             partitions: deleted,

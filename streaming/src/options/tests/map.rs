@@ -147,11 +147,7 @@ fn option_names_ignore_case_and_the_last_value_wins() {
         Some(("BOOTSTRAP.SERVERS", "a:1"))
     );
     assert_eq!(settings.source.client_properties.bootstrap_servers(), "a:1");
-    let shown: Vec<String> = settings
-        .warnings()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let shown = warning_texts(settings.warnings());
     assert_eq!(
         shown,
         [
@@ -262,9 +258,7 @@ fn exactly_one_topic_selection() {
 
 #[test]
 fn assign_errors() {
-    let options = |value: &str| {
-        SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1"), ("assign", value)])
-    };
+    let options = |value: &str| selecting("assign", value);
     let err = options("t-0").streaming().unwrap_err().to_string();
     assert!(
         err.starts_with(
@@ -285,9 +279,7 @@ fn assign_errors() {
 
 #[test]
 fn subscribe_errors_and_trimming() {
-    let options = |value: &str| {
-        SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1"), ("subscribe", value)])
-    };
+    let options = |value: &str| selecting("subscribe", value);
     let err = options(" , ,").streaming().unwrap_err().to_string();
     assert!(
         err.starts_with(
@@ -304,12 +296,7 @@ fn subscribe_errors_and_trimming() {
 
 #[test]
 fn subscribe_pattern_errors() {
-    let options = |value: &str| {
-        SourceOptions::from_pairs([
-            ("kafka.bootstrap.servers", "h:1"),
-            ("subscribePattern", value),
-        ])
-    };
+    let options = |value: &str| selecting("subscribePattern", value);
     let err = options("  ").streaming().unwrap_err().to_string();
     assert!(
         err.starts_with("Pattern to subscribe is empty as specified value for option 'subscribePattern' is '  '"),
@@ -399,11 +386,7 @@ fn unknown_options_are_warned_about_once_by_name_with_the_closest_known() {
     ]);
     let (result, logged) = capture_warnings(|| options.streaming());
     let settings = result.unwrap();
-    let shown: Vec<String> = settings
-        .warnings()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let shown = warning_texts(settings.warnings());
     assert_eq!(
         shown,
         [

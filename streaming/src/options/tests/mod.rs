@@ -43,6 +43,16 @@ fn both_errors(extra: &[(&str, &str)]) -> [String; 2] {
     [batch_error(extra), stream_error(extra)]
 }
 
+/// Bootstrap servers and one topic-selection option.
+fn selecting(option: &str, value: &str) -> SourceOptions {
+    SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1"), (option, value)])
+}
+
+/// The warnings as their messages.
+fn warning_texts(warnings: &[OptionWarning]) -> Vec<String> {
+    warnings.iter().map(ToString::to_string).collect()
+}
+
 // ---- a tiny subscriber recording warn! messages -----------------------------
 
 struct Recorder {

@@ -305,11 +305,7 @@ fn streaming_only_options_are_ignored_with_a_warning_in_batch() {
     ])
     .batch()
     .unwrap();
-    let shown: Vec<String> = settings
-        .warnings()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let shown = warning_texts(settings.warnings());
     assert_eq!(
         shown,
         [

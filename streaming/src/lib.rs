@@ -1,10 +1,48 @@
 //! # ferrokafka-streaming
 //!
-//! A Kafka source and sink with the semantics of Spark Structured Streaming
-//! (Spark ≥ 4.1): option parsing, offset planning, `minPartitions` splitting,
-//! `failOnDataLoss`, checkpoints, triggers and metrics.
+//! A Kafka source with the semantics of Spark Structured Streaming's
+//! (Spark ≥ 4.1): the same options, the same offsets and checkpoint JSON,
+//! the same per-trigger limits, `minPartitions`/`maxRecordsPerPartition`
+//! splitting and `failOnDataLoss` decisions.
 //!
-//! Nothing is implemented here yet: it builds on the client crate.
+//! * [`options`]: the option map, taken as Spark takes it, validated into
+//!   batch or streaming settings.
+//! * [`planner`]: pure functions that plan reads from offsets the caller
+//!   looked up — no I/O, time passed in.
+//! * [`java`]: the Java and Spark helpers whose exact results the plans
+//!   depend on.
+//!
+//! The reading itself (through the [`client`]) builds on these.
+//!
+//! ```
+//! use std::collections::BTreeSet;
+//! use ferrokafka_streaming::options::SourceOptions;
+//! use ferrokafka_streaming::planner::*;
+//!
+//! let settings = SourceOptions::from_lines(
+//!     "kafka.bootstrap.servers=host:9092\n\
+//!      subscribe=orders\n\
+//!      startingOffsets=earliest\n\
+//!      maxOffsetsPerTrigger=100\n",
+//! )
+//! .unwrap()
+//! .streaming()
+//! .unwrap();
+//!
+//! // Offsets the caller looked up: orders has 2 partitions, both starting at 0.
+//! let start = PartitionOffsets::from_json(r#"{"orders":{"0":0,"1":0}}"#).unwrap();
+//! let latest = PartitionOffsets::from_json(r#"{"orders":{"0":500,"1":500}}"#).unwrap();
+//! let mut clock = TriggerDelay::new();
+//! let end = next_end_offsets(&start, &latest, &settings.read_limit(), &mut clock, 0, &PartitionOffsets::new())
+//!     .unwrap();
+//! assert_eq!(end.to_json(), r#"{"orders":{"0":50,"1":50}}"#);
+//! let plan = plan_micro_batch(&start, &end, &PartitionOffsets::new(), false, &settings.source.calculator, &[]).unwrap();
+//! assert_eq!(plan.ranges.len(), 2);
+//! ```
 #![forbid(unsafe_code)]
 
 pub use ferrokafka as client;
+
+pub mod java;
+pub mod options;
+pub mod planner;

@@ -312,10 +312,10 @@ impl Client {
         self.metadata().clone()
     }
 
-    /// Refreshes the metadata of `topics` (all topics when `None`) from
-    /// any reachable broker, and returns the response.
-    pub async fn refresh_metadata(&self, topics: Option<&[Arc<str>]>) -> Result<MetadataResponse> {
-        self.refresh_metadata_with(topics, false).await
+    /// Refreshes the cached metadata of `topics` (all topics when `None`)
+    /// from any reachable broker.
+    pub async fn refresh_metadata(&self, topics: Option<&[Arc<str>]>) -> Result<()> {
+        self.refresh_metadata_with(topics, false).await.map(drop)
     }
 
     /// As [`refresh_metadata`](Self::refresh_metadata); with `auto_create`

@@ -9,7 +9,6 @@
 //! | 3 | an option or setting was refused (name, value, what it accepts) |
 //! | 4 | the cluster could not be reached or refused to authenticate |
 //! | 5 | the broker refused the request (unknown topic, authorization, …) |
-//! | 6 | data was lost (`failOnDataLoss=true` and offsets are gone) |
 //! | 130 | interrupted (Ctrl-C) before the work was done |
 
 use std::fmt;
@@ -28,8 +27,6 @@ pub(crate) mod code {
     pub(crate) const UNREACHABLE: i32 = 4;
     /// The broker refused the request.
     pub(crate) const REFUSED: i32 = 5;
-    /// Data was lost.
-    pub(crate) const DATA_LOSS: i32 = 6;
     /// Interrupted.
     pub(crate) const INTERRUPTED: i32 = 130;
 }

@@ -23,7 +23,7 @@ client settings), later ones winning. A value @FILE is read from the file and en
 environment, so secrets stay off the command line; they are never printed.
 
 Exit codes: 0 done, 1 failed, 2 bad command line, 3 option refused, 4 cluster unreachable or
-authentication refused, 5 the broker refused the request, 6 data lost, 130 interrupted.
+authentication refused, 5 the broker refused the request, 130 interrupted.
 
 Examples:
   ferrokafka -b localhost:9092 topics list

@@ -98,6 +98,7 @@ impl Options {
     }
 
     /// The value of `key`, if given.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.position(key).map(|i| self.entries[i].1.as_str())
     }
@@ -105,11 +106,6 @@ impl Options {
     /// Removes `key`, returning its value.
     pub(crate) fn take(&mut self, key: &str) -> Option<String> {
         self.position(key).map(|i| self.entries.remove(i).1)
-    }
-
-    /// Every option as given.
-    pub(crate) fn pairs(&self) -> &[(String, String)] {
-        &self.entries
     }
 
     /// The client properties: `kafka.`-prefixed options with the prefix

@@ -36,13 +36,6 @@ impl Counter {
         }
     }
 
-    /// Sets the note after the counts (lag, errors).
-    pub(crate) fn note(&self, message: String) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(message);
-        }
-    }
-
     /// Removes the bar.
     pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {

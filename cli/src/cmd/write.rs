@@ -164,7 +164,20 @@ pub(crate) async fn run(args: WriteArgs, mut options: Options) -> Result<(), Cli
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut line_number = 0u64;
     let mut first_error: Option<CliError> = None;
-    while let Some(line) = lines.next_line().await? {
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        // Ctrl-C stops reading; what was sent is still waited for.
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            _ = &mut interrupted => {
+                first_error = Some(CliError::interrupted(format!(
+                    "interrupted after {line_number} lines; the records sent were waited for"
+                )));
+                break;
+            }
+        };
+        let Some(line) = line else { break };
         line_number += 1;
         if args.format == Format::Json && line.trim().is_empty() {
             continue;

@@ -1,7 +1,11 @@
 //! The client a command talks to the cluster with, configured from the
 //! `kafka.…` options.
 
+use std::sync::Arc;
+
 use ferrokafka::{Client, ClientConfig, ConfigError, ProducerConfig};
+
+use crate::resolver::RustResolver;
 
 use crate::exit::CliError;
 use crate::options::Options;
@@ -46,10 +50,16 @@ pub(crate) fn producer_config(options: &Options) -> Result<ProducerConfig, CliEr
     ProducerConfig::take_properties(&mut properties).map_err(refused)
 }
 
-/// Connects to the cluster `options` name.
+/// Connects to the cluster `options` name, resolving host names in Rust
+/// (see [`RustResolver`]).
 pub(crate) async fn connect(options: &Options) -> Result<Client, CliError> {
-    let config = client_config(options)?;
-    Ok(Client::connect(config).await?)
+    connect_with(client_config(options)?).await
+}
+
+/// Connects with `config`, resolving host names in Rust.
+pub(crate) async fn connect_with(config: ClientConfig) -> Result<Client, CliError> {
+    let resolver = Arc::new(RustResolver::default());
+    Ok(ferrokafka::low_level::connect_resolving_with(config, resolver).await?)
 }
 
 /// Warns about options a command does not use (they may come from an

@@ -8,6 +8,7 @@ mod exit;
 mod options;
 mod output;
 mod progress;
+mod resolver;
 
 use std::path::PathBuf;
 

@@ -14,13 +14,13 @@ use std::time::Instant;
 use base64::Engine as _;
 use bytes::Bytes;
 use clap::{Args, ValueEnum};
-use ferrokafka::{Client, DeliveryFuture, ProducerRecord};
+use ferrokafka::{DeliveryFuture, ProducerRecord};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::client::{client_config, producer_config, warn_unused};
+use crate::client::{client_config, connect_with, producer_config, warn_unused};
 use crate::exit::CliError;
 use crate::options::Options;
 use crate::progress::Counter;
@@ -155,7 +155,7 @@ pub(crate) async fn run(args: WriteArgs, mut options: Options) -> Result<(), Cli
     if args.format == Format::Json && args.key_delimiter.is_some() {
         return Err(CliError::usage("--key-delimiter is for --format text"));
     }
-    let client = Client::connect(client_config(&options)?).await?;
+    let client = connect_with(client_config(&options)?).await?;
     let producer = client.producer(producer_config(&options)?).await?;
     let counter = Counter::new("written");
     let started = Instant::now();

@@ -43,6 +43,7 @@
 
 pub use ferrokafka as client;
 
+pub mod checkpoint;
 pub mod java;
 pub mod options;
 pub mod planner;

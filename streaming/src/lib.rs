@@ -47,3 +47,4 @@ pub mod checkpoint;
 pub mod java;
 pub mod options;
 pub mod planner;
+pub mod trigger;

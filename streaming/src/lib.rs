@@ -44,6 +44,7 @@
 pub use ferrokafka as client;
 
 pub mod checkpoint;
+pub mod diagnosis;
 pub mod java;
 pub mod options;
 pub mod planner;

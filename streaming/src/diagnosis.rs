@@ -5,9 +5,10 @@
 //! there, or a pattern matching nothing all look the same — batches with
 //! no rows. [`diagnose`] tells them apart from what the query already
 //! knows (the topic listing and the offsets it looked up), so it costs no
-//! request. The reasons reach callers in the Rust API only (the progress
-//! module builds on it) and in a log line; the progress JSON keeps
-//! Spark's shape.
+//! request. The reasons reach callers in the Rust API only — on progress
+//! records ([`QueryProgress::no_rows`](crate::progress::QueryProgress::no_rows))
+//! and idle events ([`IdleEvent`](crate::progress::IdleEvent)) — and in a
+//! log line; the progress JSON keeps Spark's shape.
 //!
 //! A bootstrap server that never answers is not a reason here: the client
 //! fails within `bootstrap.timeout.ms` with an error naming the servers, so

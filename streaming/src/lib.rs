@@ -48,4 +48,5 @@ pub mod diagnosis;
 pub mod java;
 pub mod options;
 pub mod planner;
+pub mod progress;
 pub mod trigger;

@@ -35,8 +35,8 @@
 //!     let run = TriggerRun { started_ms: now, finished_ms: now + 50, ran_batch };
 //!     match scheduler.after(run) {
 //!         NextTrigger::At(at) => now = at,
-//!         NextTrigger::Stop(reason) => {
-//!             assert_eq!(reason, StopReason::AllAvailableDataProcessed);
+//!         stop => {
+//!             assert_eq!(stop, NextTrigger::Stop(StopReason::AllAvailableDataProcessed));
 //!             break;
 //!         }
 //!     }

@@ -399,15 +399,24 @@ fn idle_triggers_are_recorded_every_ten_seconds_with_the_reason() {
             .collect::<Vec<_>>(),
         [0, 10_000, 11_000, 21_500]
     );
-    reporter.terminate(Some(("boom", Some("KAFKA_DATA_LOSS.PARTITIONS_DELETED"))));
+    // A data loss with failOnDataLoss=true stops the query with its class.
+    let loss = crate::planner::DataLoss::PartitionsDeleted {
+        partitions: vec![ferrokafka::TopicPartition::new("orders", 1)],
+        group_id_configured: false,
+    };
+    reporter.terminate(Some((&loss.to_string(), Some(loss.error_class()))));
     reporter.terminate(None);
-    assert_eq!(
-        recorder.take(),
-        [
-            "terminated Some(\"boom\") Some(\"KAFKA_DATA_LOSS.PARTITIONS_DELETED\")",
-            "terminated None None"
-        ]
+    let events = recorder.take();
+    assert!(
+        events[0].starts_with(
+            "terminated Some(\"[KAFKA_DATA_LOSS.PARTITIONS_DELETED] Some data may have been lost"
+        ),
+        "{events:?}"
     );
+    assert!(events[0].ends_with(
+        "Partitions Set(orders-1) have been deleted.\") Some(\"KAFKA_DATA_LOSS.PARTITIONS_DELETED\")"
+    ), "{events:?}");
+    assert_eq!(events[1], "terminated None None");
 }
 
 #[test]

@@ -11,6 +11,16 @@
 //!   looked up — no I/O, time passed in.
 //! * [`java`]: the Java and Spark helpers whose exact results the plans
 //!   depend on.
+//! * [`trigger`]: when micro-batches run and when the query stops
+//!   (processing time, `Once`, `AvailableNow`), and the read limit and
+//!   snapshot each trigger plans under — pure, time passed in.
+//! * [`checkpoint`]: the query's checkpoint in Spark's layout (`metadata`,
+//!   `sources/0/0`, `offsets/N`, `commits/N`), written atomically, behind a
+//!   small storage trait.
+//! * [`progress`]: a progress record per trigger, shaped like Spark's
+//!   `StreamingQueryProgress`, for listeners, a ring of recent records and
+//!   JSON lines, with the lag metrics.
+//! * [`diagnosis`]: why a query reads no rows, in words.
 //!
 //! The reading itself (through the [`client`]) builds on these.
 //!
@@ -43,6 +53,10 @@
 
 pub use ferrokafka as client;
 
+pub mod checkpoint;
+pub mod diagnosis;
 pub mod java;
 pub mod options;
 pub mod planner;
+pub mod progress;
+pub mod trigger;

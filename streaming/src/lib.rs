@@ -11,8 +11,12 @@
 //!   looked up — no I/O, time passed in.
 //! * [`java`]: the Java and Spark helpers whose exact results the plans
 //!   depend on.
-//!
-//! The reading itself (through the [`client`]) builds on these.
+//! * [`batch`]: batch reads (`spark.read.format("kafka")`): a
+//!   [`BatchSource`](batch::BatchSource) plans with the cluster's offsets
+//!   and reads the tasks through one [`client`], as a stream of [`Row`]s
+//!   ([`Rows`]).
+//! * `arrow` (cargo feature `arrow`): the rows as Arrow record batches
+//!   with Spark's schema, keys and values not copied.
 //!
 //! ```
 //! use std::collections::BTreeSet;
@@ -43,6 +47,17 @@
 
 pub use ferrokafka as client;
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
+pub mod batch;
+mod error;
 pub mod java;
+mod lookup;
 pub mod options;
 pub mod planner;
+mod reader;
+mod row;
+
+pub use error::SourceError;
+pub use reader::{ReadMetrics, Rows};
+pub use row::Row;

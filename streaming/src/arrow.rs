@@ -78,6 +78,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
 pub use arrow_array::RecordBatch;
+/// The Arrow crates the batches are made of, for callers to match versions.
+pub use {arrow_array, arrow_buffer, arrow_schema};
 
 use crate::error::SourceError;
 use crate::reader::{ReadMetrics, Rows};

@@ -421,3 +421,7 @@ impl Stream for RecordBatches {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "arrow_tests.rs"]
+mod tests;

@@ -209,3 +209,29 @@ impl BatchSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::SourceOptions;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Type-checked, never run: the futures and streams a caller would
+    /// spawn are `Send`.
+    #[allow(dead_code)]
+    fn plans_and_reads_are_send(source: &BatchSource, plan: &BatchPlan) {
+        assert_send(&source.plan());
+        assert_send(&source.rows());
+        assert_send(&source.read(plan));
+    }
+
+    #[test]
+    fn connecting_is_send() {
+        let settings =
+            SourceOptions::from_pairs([("kafka.bootstrap.servers", "h:1"), ("subscribe", "t")])
+                .batch()
+                .unwrap();
+        assert_send(&BatchSource::connect(settings));
+    }
+}

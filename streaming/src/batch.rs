@@ -110,7 +110,7 @@ impl BatchSource {
         let config = settings.source.client_properties.client_config()?;
         let client = Client::connect(config)
             .await
-            .map_err(SourceError::Connect)?;
+            .map_err(|error| SourceError::Connect(Box::new(error)))?;
         Ok(Self::new(settings, client))
     }
 

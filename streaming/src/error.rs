@@ -13,10 +13,10 @@ pub enum SourceError {
     /// The options cannot be used (including `kafka.` options the Kafka
     /// client refuses).
     #[error(transparent)]
-    Options(#[from] OptionError),
+    Options(Box<OptionError>),
     /// No connection to the cluster could be set up.
     #[error("could not connect to the Kafka cluster: {0}")]
-    Connect(#[source] ferrokafka::Error),
+    Connect(#[source] Box<ferrokafka::Error>),
     /// Topics or offsets could not be looked up, after
     /// `fetchOffset.numRetries` attempts.
     #[error(
@@ -30,7 +30,7 @@ pub enum SourceError {
         attempts: u32,
         /// The last attempt's error.
         #[source]
-        source: ferrokafka::Error,
+        source: Box<ferrokafka::Error>,
     },
     /// The start or end limit cannot be resolved (partitions that do not
     /// match the assigned ones, no offset for a starting timestamp).
@@ -52,7 +52,7 @@ pub enum SourceError {
         offset: i64,
         /// The client's error.
         #[source]
-        source: ferrokafka::Error,
+        source: Box<ferrokafka::Error>,
     },
     /// Nothing arrived for `kafkaConsumer.pollTimeoutMs` although the offset
     /// exists (Spark's executor `TimeoutException`).
@@ -72,4 +72,10 @@ pub enum SourceError {
     #[cfg(feature = "arrow")]
     #[error("could not build an Arrow record batch: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+}
+
+impl From<OptionError> for SourceError {
+    fn from(error: OptionError) -> Self {
+        SourceError::Options(Box::new(error))
+    }
 }

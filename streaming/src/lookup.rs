@@ -104,7 +104,7 @@ impl Lookups {
                     return Err(SourceError::Lookup {
                         what: what(),
                         attempts: attempt,
-                        source,
+                        source: Box::new(source),
                     })
                 }
             }

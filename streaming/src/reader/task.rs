@@ -128,7 +128,7 @@ impl Task {
             .map_err(|source| SourceError::Read {
                 partition: planned.partition.clone(),
                 offset: planned.from,
-                source,
+                source: Box::new(source),
             })?
         } else {
             (None, None)
@@ -170,7 +170,7 @@ impl Task {
         let read_error = |source| SourceError::Read {
             partition: self.tp().clone(),
             offset: reading.next,
-            source,
+            source: Box::new(source),
         };
         match interruption {
             Interruption::End => Ok(None),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -21,7 +22,9 @@ pub(crate) async fn starts_and_ends_in_every_form(bootstrap: String) {
         produce(&admin, "forms", partition, 20).await;
     }
     let ts = |offset: i64, partition: i32| (timestamp_of(partition, offset)).to_string();
-    let cases: Vec<(Vec<(&str, String)>, [std::ops::Range<i64>; 2])> = vec![
+    // (options, then the offsets read from forms-0 and forms-1)
+    type Case<'a> = (Vec<(&'a str, String)>, [Range<i64>; 2]);
+    let cases: Vec<Case<'_>> = vec![
         // Spark's batch defaults: earliest to latest.
         (vec![], [0..20, 0..20]),
         (
@@ -258,7 +261,8 @@ pub(crate) async fn headers_included_or_not(bootstrap: String) {
         assert_eq!(rows_stream.includes_headers(), include == "true");
         let rows: Vec<Row> = rows_stream.try_collect().await.unwrap();
         assert_eq!(rows.len(), 3);
-        let headers: Vec<Option<Vec<(String, Option<Bytes>)>>> = rows
+        type Headers = Option<Vec<(String, Option<Bytes>)>>;
+        let headers: Vec<Headers> = rows
             .iter()
             .map(|row| {
                 row.headers().map(|headers| {

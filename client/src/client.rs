@@ -18,7 +18,7 @@ use crate::error::{
 };
 use crate::metadata::{Lookup, Metadata, PartitionInfo, TopicInfo};
 use crate::pool::{connect_addr, connection_options, resolve, Pool};
-use crate::transport::Connector;
+use crate::transport::{Connector, Resolve, SystemResolver};
 use crate::types::TopicPartition;
 use ferrokafka_auth::Mechanism;
 
@@ -47,7 +47,6 @@ impl std::fmt::Debug for Client {
 
 pub(crate) struct Inner {
     pub(crate) config: ClientConfig,
-    connector: Arc<dyn Connector>,
     pool: Pool,
     metadata: Mutex<Metadata>,
     /// One refresh at a time; others wait for it and use its result.
@@ -92,23 +91,28 @@ impl Client {
     /// With `security.protocol=SASL_PLAINTEXT` and PLAIN or OAUTHBEARER,
     /// logs one warning: the password or token travels unencrypted.
     pub async fn connect(config: ClientConfig) -> Result<Client> {
-        let connector = crate::security::connector_for(&config)?;
-        Self::connect_with(config, connector).await
+        Self::connect_parts(config, None, None).await
     }
 
-    /// As [`connect`](Self::connect), with another transport (TLS, an
-    /// in-memory pipe).
-    pub async fn connect_with(
+    /// As [`connect`](Self::connect), opening connections with `connector`
+    /// (TCP or TLS per `security.protocol` when `None`) and resolving host
+    /// names with `resolver` (the operating system's when `None`).
+    pub(crate) async fn connect_parts(
         config: ClientConfig,
-        connector: Arc<dyn Connector>,
+        connector: Option<Arc<dyn Connector>>,
+        resolver: Option<Arc<dyn Resolve>>,
     ) -> Result<Client> {
         config.validate()?;
+        let connector = match connector {
+            Some(c) => c,
+            None => crate::security::connector_for(&config)?,
+        };
+        let resolver = resolver.unwrap_or_else(|| Arc::new(SystemResolver));
         warn_if_cleartext_sasl(&config);
         let budget = config.fetch_buffer_max_bytes().min(Semaphore::MAX_PERMITS);
         let options = connection_options(&config)?;
         let inner = Arc::new(Inner {
-            pool: Pool::new(&config, options, Arc::clone(&connector)),
-            connector,
+            pool: Pool::new(&config, options, connector, resolver),
             metadata: Mutex::new(Metadata::default()),
             refresh: tokio::sync::Mutex::new(()),
             fetch_budget: Arc::new(Semaphore::new(budget)),
@@ -184,30 +188,39 @@ impl Client {
                 if now >= deadline {
                     break;
                 }
-                let resolved = match tokio::time::timeout_at(deadline, resolve(server)).await {
-                    Ok(Ok(addrs)) => addrs,
-                    Ok(Err(failure)) => {
-                        record(&mut this_round, server, None, failure);
-                        continue;
-                    }
-                    Err(_) => {
-                        record(
-                            &mut this_round,
-                            server,
-                            None,
-                            ConnectFailure::TimedOut(deadline - now, "the DNS lookup"),
-                        );
-                        continue;
-                    }
-                };
+                let resolver = self.inner.pool.resolver();
+                let resolved =
+                    match tokio::time::timeout_at(deadline, resolve(resolver, server)).await {
+                        Ok(Ok(addrs)) => addrs,
+                        Ok(Err(failure)) => {
+                            record(&mut this_round, server, None, failure);
+                            continue;
+                        }
+                        Err(_) => {
+                            record(
+                                &mut this_round,
+                                server,
+                                None,
+                                ConnectFailure::TimedOut(deadline - now, "the DNS lookup"),
+                            );
+                            continue;
+                        }
+                    };
                 for addr in resolved {
                     let now = Instant::now();
                     if now >= deadline {
                         break;
                     }
                     let timeout = config.connection_setup_timeout().min(deadline - now);
-                    match connect_addr(&*self.inner.connector, None, server, addr, options, timeout)
-                        .await
+                    match connect_addr(
+                        self.inner.pool.connector(),
+                        None,
+                        server,
+                        addr,
+                        options,
+                        timeout,
+                    )
+                    .await
                     {
                         Ok(conn) => match self.load_brokers(&conn).await {
                             Ok(()) => {
@@ -320,10 +333,10 @@ impl Client {
         self.metadata().clone()
     }
 
-    /// Refreshes the metadata of `topics` (all topics when `None`) from
-    /// any reachable broker, and returns the response.
-    pub async fn refresh_metadata(&self, topics: Option<&[Arc<str>]>) -> Result<MetadataResponse> {
-        self.refresh_metadata_with(topics, false).await
+    /// Refreshes the cached metadata of `topics` (all topics when `None`)
+    /// from any reachable broker.
+    pub async fn refresh_metadata(&self, topics: Option<&[Arc<str>]>) -> Result<()> {
+        self.refresh_metadata_with(topics, false).await.map(drop)
     }
 
     /// As [`refresh_metadata`](Self::refresh_metadata); with `auto_create`
@@ -429,12 +442,12 @@ impl Client {
         // Every known broker failed: go back to the bootstrap list.
         let options = self.inner.pool.options();
         for server in self.inner.config.bootstrap_servers() {
-            let Ok(addrs) = resolve(server).await else {
+            let Ok(addrs) = resolve(self.inner.pool.resolver(), server).await else {
                 continue;
             };
             for addr in addrs {
                 if let Ok(conn) = connect_addr(
-                    &*self.inner.connector,
+                    self.inner.pool.connector(),
                     None,
                     server,
                     addr,

@@ -22,7 +22,8 @@ pub use ferrokafka_protocol as protocol;
 
 pub use crate::broker::BrokerConnection;
 pub use crate::transport::{
-    BoxTransport, Connector, TcpConnector, TlsConnector, Transport, CLIENT_CERTIFICATE_VERDICT_WAIT,
+    BoxTransport, Connector, Resolve, SystemResolver, TcpConnector, TlsConnector, Transport,
+    CLIENT_CERTIFICATE_VERDICT_WAIT,
 };
 
 use crate::client::Client;
@@ -33,7 +34,18 @@ use crate::types::TopicPartition;
 /// Connects as [`Client::connect`] does, over `connector` instead of TCP
 /// or TLS.
 pub async fn connect_with(config: ClientConfig, connector: Arc<dyn Connector>) -> Result<Client> {
-    Client::connect_with(config, connector).await
+    Client::connect_parts(config, Some(connector), None).await
+}
+
+/// Connects as [`Client::connect`] does (TCP or TLS per
+/// `security.protocol`), resolving host names with `resolver` instead of
+/// the operating system's resolver: for a static binary in an empty
+/// container, where the C library's resolver cannot load its modules.
+pub async fn connect_resolving_with(
+    config: ClientConfig,
+    resolver: Arc<dyn Resolve>,
+) -> Result<Client> {
+    Client::connect_parts(config, None, Some(resolver)).await
 }
 
 /// Connections of a client, for raw requests. Import the trait to call

@@ -1,6 +1,6 @@
 //! The metadata cache: brokers, topics, partitions and their leaders.
 //!
-//! Sans-IO: [`Metadata::apply`] takes a decoded Metadata response and the
+//! Sans-IO: `Metadata::apply` takes a decoded Metadata response and the
 //! current time; lookups say whether an entry is missing or stale, and the
 //! client decides when to ask a broker. Leader epochs only move forward: a
 //! response from a broker with older metadata than we already have does
@@ -91,7 +91,7 @@ impl Metadata {
     /// Merges a Metadata response. Topics with a retriable error (leader
     /// election in progress) are kept but marked stale, so the next use
     /// refreshes them.
-    pub fn apply(&mut self, response: &MetadataResponse, now: Instant) {
+    pub(crate) fn apply(&mut self, response: &MetadataResponse, now: Instant) {
         let mut brokers = BTreeMap::new();
         for b in &response.brokers {
             let Ok(port) = u16::try_from(b.port) else {

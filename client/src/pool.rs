@@ -14,7 +14,7 @@ use crate::broker::handshake::establish_with;
 use crate::broker::BrokerConnection;
 use crate::config::{BrokerAddress, ClientConfig};
 use crate::error::{BrokerRef, ConnectFailure, Error, ErrorKind, Result};
-use crate::transport::Connector;
+use crate::transport::{Connector, Resolve};
 
 #[derive(Default)]
 struct Slot {
@@ -27,6 +27,7 @@ struct Slot {
 /// The connections of one client.
 pub(crate) struct Pool {
     connector: Arc<dyn Connector>,
+    resolver: Arc<dyn Resolve>,
     options: ConnectionOptions,
     setup_timeout: Duration,
     setup_timeout_max: Duration,
@@ -40,9 +41,11 @@ impl Pool {
         config: &ClientConfig,
         options: ConnectionOptions,
         connector: Arc<dyn Connector>,
+        resolver: Arc<dyn Resolve>,
     ) -> Self {
         Pool {
             connector,
+            resolver,
             options,
             setup_timeout: config.connection_setup_timeout(),
             setup_timeout_max: config.connection_setup_timeout_max(),
@@ -82,7 +85,16 @@ impl Pool {
             self.setup_timeout_max,
             slot.failures + 1,
         );
-        match connect(&*self.connector, Some(id), address, &self.options, timeout).await {
+        match connect(
+            &*self.connector,
+            &*self.resolver,
+            Some(id),
+            address,
+            &self.options,
+            timeout,
+        )
+        .await
+        {
             Ok(conn) => {
                 slot.connection = Some(conn.clone());
                 slot.address = Some(address.clone());
@@ -127,6 +139,16 @@ impl Pool {
         })
     }
 
+    /// How host names are resolved.
+    pub(crate) fn resolver(&self) -> &dyn Resolve {
+        &*self.resolver
+    }
+
+    /// How connections are opened.
+    pub(crate) fn connector(&self) -> &dyn Connector {
+        &*self.connector
+    }
+
     /// The settings new connections get.
     pub(crate) fn options(&self) -> &ConnectionOptions {
         &self.options
@@ -167,6 +189,7 @@ pub(crate) fn connection_options(config: &ClientConfig) -> Result<ConnectionOpti
 /// works, within `timeout` per address.
 pub(crate) async fn connect(
     connector: &dyn Connector,
+    resolver: &dyn Resolve,
     id: Option<i32>,
     address: &BrokerAddress,
     options: &ConnectionOptions,
@@ -182,7 +205,7 @@ pub(crate) async fn connect(
             address: address.to_string(),
         })
     };
-    let resolved = resolve(address).await.map_err(fail)?;
+    let resolved = resolve(resolver, address).await.map_err(fail)?;
     let mut last = ConnectFailure::Dns("no addresses".to_owned());
     for addr in resolved {
         match connect_addr(connector, id, address, addr, options, timeout).await {
@@ -193,15 +216,18 @@ pub(crate) async fn connect(
     Err(fail(last))
 }
 
-pub(crate) async fn resolve(address: &BrokerAddress) -> Result<Vec<SocketAddr>, ConnectFailure> {
+pub(crate) async fn resolve(
+    resolver: &dyn Resolve,
+    address: &BrokerAddress,
+) -> Result<Vec<SocketAddr>, ConnectFailure> {
     let host = address.host.as_str();
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, address.port)]);
     }
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, address.port))
+    let addrs = resolver
+        .resolve(host, address.port)
         .await
-        .map_err(|e| ConnectFailure::Dns(format!("{host}: {e}")))?
-        .collect();
+        .map_err(|e| ConnectFailure::Dns(format!("{host}: {e}")))?;
     if addrs.is_empty() {
         return Err(ConnectFailure::Dns(format!("{host} has no addresses")));
     }

@@ -41,6 +41,38 @@ pub trait Connector: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<BoxTransport, ConnectFailure>>;
 }
 
+/// Turns a host name into socket addresses. The client resolves every
+/// `bootstrap.servers` entry and advertised broker through it, and tries
+/// each address it returns. Implementations must be cheap to share.
+pub trait Resolve: Send + Sync + fmt::Debug + 'static {
+    /// The addresses of `host` (never an IP literal: those are not looked
+    /// up) with `port`; an error says why, in words.
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, Result<Vec<SocketAddr>, String>>;
+}
+
+/// The operating system's resolver (`getaddrinfo`, through tokio).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, Result<Vec<SocketAddr>, String>> {
+        Box::pin(async move {
+            tokio::net::lookup_host((host, port))
+                .await
+                .map(|addrs| addrs.collect())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// Plain TCP with `TCP_NODELAY` set.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TcpConnector;

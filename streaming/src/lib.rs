@@ -11,6 +11,16 @@
 //!   looked up — no I/O, time passed in.
 //! * [`java`]: the Java and Spark helpers whose exact results the plans
 //!   depend on.
+//! * [`trigger`]: when micro-batches run and when the query stops
+//!   (processing time, `Once`, `AvailableNow`), and the read limit and
+//!   snapshot each trigger plans under — pure, time passed in.
+//! * [`checkpoint`]: the query's checkpoint in Spark's layout (`metadata`,
+//!   `sources/0/0`, `offsets/N`, `commits/N`), written atomically, behind a
+//!   small storage trait.
+//! * [`progress`]: a progress record per trigger, shaped like Spark's
+//!   `StreamingQueryProgress`, for listeners, a ring of recent records and
+//!   JSON lines, with the lag metrics.
+//! * [`diagnosis`]: why a query reads no rows, in words.
 //! * [`batch`]: batch reads (`spark.read.format("kafka")`): a
 //!   [`BatchSource`](batch::BatchSource) plans with the cluster's offsets
 //!   and reads the tasks through one [`client`], as a stream of [`Row`]s
@@ -50,13 +60,17 @@ pub use ferrokafka as client;
 #[cfg(feature = "arrow")]
 pub mod arrow;
 pub mod batch;
+pub mod checkpoint;
+pub mod diagnosis;
 mod error;
 pub mod java;
 mod lookup;
 pub mod options;
 pub mod planner;
+pub mod progress;
 mod reader;
 mod row;
+pub mod trigger;
 
 pub use error::SourceError;
 pub use reader::{ReadMetrics, Rows};

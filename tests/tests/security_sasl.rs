@@ -75,6 +75,28 @@ async fn scram_sha_256_and_512_against_nisshi() {
         .await;
         assert!(text.contains(mechanism) && text.contains(user), "{text}");
     }
+    // A client that forgot SASL is told so, at once, not after the
+    // bootstrap deadline.
+    let plaintext = ferrokafka::ClientConfig::builder()
+        .bootstrap_servers(&bootstrap)
+        .bootstrap_timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = Client::connect(plaintext).await.unwrap_err();
+    let ErrorKind::Bootstrap(b) = err.kind() else {
+        panic!("{err}")
+    };
+    assert!(b.gave_up_early, "{b}");
+    assert_eq!(
+        b.attempts[0].failure,
+        ConnectFailure::ClosedAfterApiVersions,
+        "{b}"
+    );
+    let text = b.to_string();
+    assert!(
+        text.contains("security.protocol") && !text.contains("malformed"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

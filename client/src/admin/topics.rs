@@ -253,7 +253,7 @@ impl Admin {
     pub async fn list_topics(&self) -> Result<Vec<TopicListing>> {
         let client = &self.client;
         let response = client
-            .with_retries(None, || client.refresh_metadata(None))
+            .with_retries(None, || client.refresh_metadata_with(None, false))
             .await?;
         let mut topics: Vec<TopicListing> = response
             .topics
@@ -276,7 +276,7 @@ impl Admin {
         let client = &self.client;
         let topics = [Arc::<str>::from(name)];
         let response = client
-            .with_retries(None, || client.refresh_metadata(Some(&topics)))
+            .with_retries(None, || client.refresh_metadata_with(Some(&topics), false))
             .await?;
         let topic = response
             .topics
@@ -297,7 +297,7 @@ impl Admin {
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
         let client = &self.client;
         client
-            .with_retries(None, || client.refresh_metadata(Some(&[])))
+            .with_retries(None, || client.refresh_metadata_with(Some(&[]), false))
             .await?;
         let metadata = client.cached_metadata();
         Ok(ClusterDescription {

@@ -474,8 +474,8 @@ impl BrokerConnection {
     }
 
     /// Until when the broker asked us to hold requests, if it did.
-    pub fn throttled_until(&self) -> Option<Instant> {
-        self.shared.throttled_until()
+    pub fn throttled_until(&self) -> Option<std::time::Instant> {
+        self.shared.throttled_until().map(Instant::into_std)
     }
 
     fn closed_error(&self) -> Error {

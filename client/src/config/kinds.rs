@@ -59,108 +59,117 @@ pub(crate) fn invalid(key: &'static str, value: &str, expected: impl Into<String
     }
 }
 
-/// Milliseconds from `MIN` to `MAX`, as a [`Duration`].
-pub(crate) struct Millis<const MIN: u64, const MAX: u64>;
+/// A unit of time for [`Time`].
+pub(crate) trait Unit {
+    /// Its name, plural ("milliseconds").
+    const NAME: &'static str;
+    /// `count` of it.
+    fn duration(count: u64) -> Duration;
+    /// How many of it `duration` is, when a whole number.
+    fn count(duration: Duration) -> Option<u128>;
+}
+
+/// Milliseconds.
+pub(crate) struct Ms;
+
+impl Unit for Ms {
+    const NAME: &'static str = "milliseconds";
+    fn duration(count: u64) -> Duration {
+        Duration::from_millis(count)
+    }
+    fn count(duration: Duration) -> Option<u128> {
+        (duration.subsec_nanos() % 1_000_000 == 0).then_some(duration.as_millis())
+    }
+}
+
+/// Seconds.
+pub(crate) struct Secs;
+
+impl Unit for Secs {
+    const NAME: &'static str = "seconds";
+    fn duration(count: u64) -> Duration {
+        Duration::from_secs(count)
+    }
+    fn count(duration: Duration) -> Option<u128> {
+        (duration.subsec_nanos() == 0).then(|| u128::from(duration.as_secs()))
+    }
+}
+
+/// A whole number of `U` from `MIN` to `MAX`, as a [`Duration`].
+pub(crate) struct Time<U, const MIN: u64, const MAX: u64>(PhantomData<U>);
+
+/// Milliseconds from `MIN` to `MAX`.
+pub(crate) type Millis<const MIN: u64, const MAX: u64> = Time<Ms, MIN, MAX>;
+/// Seconds from `MIN` to `MAX`.
+pub(crate) type Seconds<const MIN: u64, const MAX: u64> = Time<Secs, MIN, MAX>;
+/// Milliseconds from `MIN` to `MAX`, or unset.
+pub(crate) type OptMillis<const MIN: u64, const MAX: u64> = Opt<Millis<MIN, MAX>>;
 
 /// Java's largest `int` millisecond count.
 pub(crate) const MAX_MS: u64 = i32::MAX as u64;
 
-impl<const MIN: u64, const MAX: u64> Kind for Millis<MIN, MAX> {
+impl<U: Unit, const MIN: u64, const MAX: u64> Kind for Time<U, MIN, MAX> {
     type Value = Duration;
     type Input = Duration;
-    type Out<'a> = Duration;
+    type Out<'a>
+        = Duration
+    where
+        Self: 'a;
     fn accepts() -> String {
-        format!("a whole number of milliseconds from {MIN} to {MAX}")
+        format!("a whole number of {} from {MIN} to {MAX}", U::NAME)
     }
     fn unset() -> Duration {
-        Duration::from_millis(MIN)
+        U::duration(MIN)
     }
     fn parse(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
         raw.trim()
             .parse::<u64>()
             .ok()
             .filter(|v| (MIN..=MAX).contains(v))
-            .map(Duration::from_millis)
+            .map(U::duration)
             .ok_or_else(|| invalid(key, raw, Self::accepts()))
     }
     fn accept(key: &'static str, input: Duration) -> Result<Duration, ConfigError> {
-        let ms = input.as_millis();
-        if (u128::from(MIN)..=u128::from(MAX)).contains(&ms)
-            && input.subsec_nanos() % 1_000_000 == 0
-        {
-            Ok(input)
-        } else {
-            Err(invalid(key, &format!("{input:?}"), Self::accepts()))
+        match U::count(input) {
+            Some(n) if (u128::from(MIN)..=u128::from(MAX)).contains(&n) => Ok(input),
+            _ => Err(invalid(key, &format!("{input:?}"), Self::accepts())),
         }
     }
     fn out(value: &Duration) -> Duration {
         *value
     }
     fn show(value: &Duration) -> Option<String> {
-        Some(value.as_millis().to_string())
+        U::count(*value).map(|n| n.to_string())
     }
 }
 
-/// Milliseconds from `MIN` to `MAX`, or unset.
-pub(crate) struct OptMillis<const MIN: u64, const MAX: u64>;
+/// A value of kind `K`, or unset (no default): `None` until set.
+pub(crate) struct Opt<K>(PhantomData<K>);
 
-impl<const MIN: u64, const MAX: u64> Kind for OptMillis<MIN, MAX> {
-    type Value = Option<Duration>;
-    type Input = Duration;
-    type Out<'a> = Option<Duration>;
+impl<K: Kind> Kind for Opt<K> {
+    type Value = Option<K::Value>;
+    type Input = K::Input;
+    type Out<'a>
+        = Option<K::Out<'a>>
+    where
+        Self: 'a;
     fn accepts() -> String {
-        Millis::<MIN, MAX>::accepts()
+        K::accepts()
     }
-    fn unset() -> Option<Duration> {
+    fn unset() -> Self::Value {
         None
     }
-    fn parse(key: &'static str, raw: &str) -> Result<Option<Duration>, ConfigError> {
-        Millis::<MIN, MAX>::parse(key, raw).map(Some)
+    fn parse(key: &'static str, raw: &str) -> Result<Self::Value, ConfigError> {
+        K::parse(key, raw).map(Some)
     }
-    fn accept(key: &'static str, input: Duration) -> Result<Option<Duration>, ConfigError> {
-        Millis::<MIN, MAX>::accept(key, input).map(Some)
+    fn accept(key: &'static str, input: K::Input) -> Result<Self::Value, ConfigError> {
+        K::accept(key, input).map(Some)
     }
-    fn out(value: &Option<Duration>) -> Option<Duration> {
-        *value
+    fn out(value: &Self::Value) -> Self::Out<'_> {
+        value.as_ref().map(K::out)
     }
-    fn show(value: &Option<Duration>) -> Option<String> {
-        value.map(|d| d.as_millis().to_string())
-    }
-}
-
-/// Whole seconds from `MIN` to `MAX`, as a [`Duration`].
-pub(crate) struct Seconds<const MIN: u64, const MAX: u64>;
-
-impl<const MIN: u64, const MAX: u64> Kind for Seconds<MIN, MAX> {
-    type Value = Duration;
-    type Input = Duration;
-    type Out<'a> = Duration;
-    fn accepts() -> String {
-        format!("a whole number of seconds from {MIN} to {MAX}")
-    }
-    fn unset() -> Duration {
-        Duration::from_secs(MIN)
-    }
-    fn parse(key: &'static str, raw: &str) -> Result<Duration, ConfigError> {
-        raw.trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|v| (MIN..=MAX).contains(v))
-            .map(Duration::from_secs)
-            .ok_or_else(|| invalid(key, raw, Self::accepts()))
-    }
-    fn accept(key: &'static str, input: Duration) -> Result<Duration, ConfigError> {
-        if (MIN..=MAX).contains(&input.as_secs()) && input.subsec_nanos() == 0 {
-            Ok(input)
-        } else {
-            Err(invalid(key, &format!("{input:?}"), Self::accepts()))
-        }
-    }
-    fn out(value: &Duration) -> Duration {
-        *value
-    }
-    fn show(value: &Duration) -> Option<String> {
-        Some(value.as_secs().to_string())
+    fn show(value: &Self::Value) -> Option<String> {
+        value.as_ref().and_then(K::show)
     }
 }
 
@@ -206,37 +215,7 @@ where
 }
 
 /// A whole number from `MIN` to `MAX`, or unset.
-pub(crate) struct OptInt<T, const MIN: i64, const MAX: i64>(PhantomData<T>);
-
-impl<T, const MIN: i64, const MAX: i64> Kind for OptInt<T, MIN, MAX>
-where
-    T: Copy + PartialEq + fmt::Debug + fmt::Display + TryFrom<i64> + TryInto<i64>,
-{
-    type Value = Option<T>;
-    type Input = T;
-    type Out<'a>
-        = Option<T>
-    where
-        Self: 'a;
-    fn accepts() -> String {
-        Int::<T, MIN, MAX>::accepts()
-    }
-    fn unset() -> Option<T> {
-        None
-    }
-    fn parse(key: &'static str, raw: &str) -> Result<Option<T>, ConfigError> {
-        Int::<T, MIN, MAX>::parse(key, raw).map(Some)
-    }
-    fn accept(key: &'static str, input: T) -> Result<Option<T>, ConfigError> {
-        Int::<T, MIN, MAX>::accept(key, input).map(Some)
-    }
-    fn out(value: &Option<T>) -> Option<T> {
-        *value
-    }
-    fn show(value: &Option<T>) -> Option<String> {
-        value.map(|v| v.to_string())
-    }
-}
+pub(crate) type OptInt<T, const MIN: i64, const MAX: i64> = Opt<Int<T, MIN, MAX>>;
 
 /// A number from `MIN_MILLI / 1000` to `MAX_MILLI / 1000`.
 pub(crate) struct Fraction<const MIN_MILLI: i64, const MAX_MILLI: i64>;
@@ -313,31 +292,7 @@ impl Kind for Flag {
 
 /// `true` or `false`, remembering whether it was set at all (a default
 /// may then yield to other settings, as `enable.idempotence` does).
-pub(crate) struct OptFlag;
-
-impl Kind for OptFlag {
-    type Value = Option<bool>;
-    type Input = bool;
-    type Out<'a> = Option<bool>;
-    fn accepts() -> String {
-        "one of true, false".to_owned()
-    }
-    fn unset() -> Option<bool> {
-        None
-    }
-    fn parse(key: &'static str, raw: &str) -> Result<Option<bool>, ConfigError> {
-        parse_bool(key, raw).map(Some)
-    }
-    fn accept(_: &'static str, input: bool) -> Result<Option<bool>, ConfigError> {
-        Ok(Some(input))
-    }
-    fn out(value: &Option<bool>) -> Option<bool> {
-        *value
-    }
-    fn show(value: &Option<bool>) -> Option<String> {
-        value.map(|v| v.to_string())
-    }
-}
+pub(crate) type OptFlag = Opt<Flag>;
 
 /// A type whose values are named (`read_committed`, `SASL_SSL`, `lz4`).
 pub trait Named: Copy + PartialEq + fmt::Debug + 'static {
@@ -409,31 +364,7 @@ impl<E: Named> Kind for Choice<E> {
 }
 
 /// One of the names of `E`, or unset.
-pub(crate) struct OptChoice<E>(PhantomData<E>);
-
-impl<E: Named> Kind for OptChoice<E> {
-    type Value = Option<E>;
-    type Input = E;
-    type Out<'a> = Option<E>;
-    fn accepts() -> String {
-        choices::<E>()
-    }
-    fn unset() -> Option<E> {
-        None
-    }
-    fn parse(key: &'static str, raw: &str) -> Result<Option<E>, ConfigError> {
-        Choice::<E>::parse(key, raw).map(Some)
-    }
-    fn accept(_: &'static str, input: E) -> Result<Option<E>, ConfigError> {
-        Ok(Some(input))
-    }
-    fn out(value: &Option<E>) -> Option<E> {
-        *value
-    }
-    fn show(value: &Option<E>) -> Option<String> {
-        value.map(|v| name_of(v).to_owned())
-    }
-}
+pub(crate) type OptChoice<E> = Opt<Choice<E>>;
 
 /// Any text.
 pub(crate) struct Text;
@@ -459,38 +390,6 @@ impl Kind for Text {
     }
     fn show(value: &String) -> Option<String> {
         Some(value.clone())
-    }
-}
-
-/// Non-empty text (trimmed), or unset.
-pub(crate) struct OptText;
-
-impl Kind for OptText {
-    type Value = Option<String>;
-    type Input = String;
-    type Out<'a> = Option<&'a str>;
-    fn accepts() -> String {
-        "non-empty text".to_owned()
-    }
-    fn unset() -> Option<String> {
-        None
-    }
-    fn parse(key: &'static str, raw: &str) -> Result<Option<String>, ConfigError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            Err(invalid(key, raw, Self::accepts()))
-        } else {
-            Ok(Some(trimmed.to_owned()))
-        }
-    }
-    fn accept(key: &'static str, input: String) -> Result<Option<String>, ConfigError> {
-        Self::parse(key, &input)
-    }
-    fn out(value: &Option<String>) -> Option<&str> {
-        value.as_deref()
-    }
-    fn show(value: &Option<String>) -> Option<String> {
-        value.clone()
     }
 }
 
@@ -657,27 +556,43 @@ impl fmt::Debug for UrlText {
     }
 }
 
-/// A key Java clients know that changes nothing here: its value is kept
-/// (and shown) so that property files written for Java work unchanged.
-pub(crate) struct Inert;
+/// How a [`TextOf`] kind checks and keeps its text.
+pub(crate) trait TextRule {
+    /// Whether the key changes nothing here (see [`Kind::INERT`]).
+    const INERT: bool;
+    /// The values accepted, in words.
+    fn accepts() -> String;
+    /// The text kept for `raw`, or `None` when `raw` is refused.
+    fn keep(raw: &str) -> Option<String>;
+}
 
-impl Kind for Inert {
-    const INERT: bool = true;
+/// Text checked and kept as `R` says, or unset.
+pub(crate) struct TextOf<R>(PhantomData<R>);
+
+impl<R: TextRule> Kind for TextOf<R> {
+    const INERT: bool = R::INERT;
     type Value = Option<String>;
     type Input = String;
-    type Out<'a> = Option<&'a str>;
+    type Out<'a>
+        = Option<&'a str>
+    where
+        Self: 'a;
     fn accepts() -> String {
-        "any value (accepted for compatibility; it has no effect here)".to_owned()
+        R::accepts()
     }
     fn unset() -> Option<String> {
         None
     }
     fn parse(key: &'static str, raw: &str) -> Result<Option<String>, ConfigError> {
-        tracing::debug!(
-            key,
-            "accepted for compatibility with Java clients; it has no effect here"
-        );
-        Ok(Some(raw.to_owned()))
+        match R::keep(raw) {
+            Some(kept) => {
+                if R::INERT {
+                    tracing::debug!(key, "accepted for compatibility; it has no effect here");
+                }
+                Ok(Some(kept))
+            }
+            None => Err(invalid(key, raw, R::accepts())),
+        }
     }
     fn accept(key: &'static str, input: String) -> Result<Option<String>, ConfigError> {
         Self::parse(key, &input)
@@ -689,3 +604,38 @@ impl Kind for Inert {
         value.clone()
     }
 }
+
+/// Non-empty text, trimmed.
+pub(crate) struct NonEmpty;
+
+impl TextRule for NonEmpty {
+    const INERT: bool = false;
+    fn accepts() -> String {
+        "non-empty text".to_owned()
+    }
+    fn keep(raw: &str) -> Option<String> {
+        let trimmed = raw.trim();
+        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    }
+}
+
+/// Non-empty text (trimmed), or unset.
+pub(crate) type OptText = TextOf<NonEmpty>;
+
+/// Any value of a key Java clients know that changes nothing here: kept
+/// as given (and shown) so that property files written for Java work
+/// unchanged.
+pub(crate) struct Compatibility;
+
+impl TextRule for Compatibility {
+    const INERT: bool = true;
+    fn accepts() -> String {
+        "any value (accepted for compatibility; it has no effect here)".to_owned()
+    }
+    fn keep(raw: &str) -> Option<String> {
+        Some(raw.to_owned())
+    }
+}
+
+/// A key Java clients know that changes nothing here.
+pub(crate) type Inert = TextOf<Compatibility>;

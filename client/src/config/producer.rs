@@ -309,14 +309,8 @@ impl ProducerConfigBuilder {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::props;
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn takes_its_keys_and_leaves_the_rest() {

@@ -34,8 +34,8 @@ use ferrokafka_auth::{Credentials, Mechanism, Secret};
 
 use super::error::ConfigError;
 use super::kinds::{
-    invalid, Choice, Fraction, Jaas, Kind, Millis, Named, OptChoice, OptMillis, OptPath, OptText,
-    Seconds, SecretText, Url, MAX_MS,
+    invalid, Choice, Fraction, Jaas, Kind, Millis, Named, NonEmpty, OptChoice, OptMillis, OptPath,
+    OptText, Seconds, SecretText, TextOf, TextRule, Url, MAX_MS,
 };
 use super::ClientConfigBuilder;
 
@@ -167,34 +167,22 @@ impl Kind for EndpointIdentification {
     }
 }
 
-/// A claim name of the token: accepted for compatibility; the broker, not
-/// the client, checks the token's claims.
-pub(crate) struct Claim;
+/// A claim name of the token (non-empty): accepted for compatibility;
+/// the broker, not the client, checks the token's claims.
+pub(crate) struct ClaimName;
 
-impl Kind for Claim {
+impl TextRule for ClaimName {
     const INERT: bool = true;
-    type Value = Option<String>;
-    type Input = String;
-    type Out<'a> = Option<&'a str>;
     fn accepts() -> String {
         "a claim name (it has no effect here: the broker checks the token's claims)".to_owned()
     }
-    fn unset() -> Option<String> {
-        None
-    }
-    fn parse(key: &'static str, raw: &str) -> Result<Option<String>, ConfigError> {
-        OptText::parse(key, raw).map_err(|_| invalid(key, raw, Self::accepts()))
-    }
-    fn accept(key: &'static str, input: String) -> Result<Option<String>, ConfigError> {
-        Self::parse(key, &input)
-    }
-    fn out(value: &Option<String>) -> Option<&str> {
-        value.as_deref()
-    }
-    fn show(value: &Option<String>) -> Option<String> {
-        value.clone()
+    fn keep(raw: &str) -> Option<String> {
+        NonEmpty::keep(raw)
     }
 }
+
+/// A claim name of the token.
+pub(crate) type Claim = TextOf<ClaimName>;
 
 settings! {
     /// The security section's values.

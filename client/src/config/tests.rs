@@ -1,6 +1,7 @@
 use super::*;
 
-fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+/// A property map of `pairs`.
+pub(super) fn props(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -41,6 +41,54 @@
 //! Each fetch answer also updates the partition's
 //! [`PartitionWatermarks`] (high watermark, last stable offset, log start
 //! offset), readable on the stream for lag metrics.
+//!
+//! Reading a whole topic, from its earliest to its latest offsets:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use ferrokafka::admin::OffsetSpec;
+//! use ferrokafka::{Client, ClientConfig, IsolationLevel, ReadRange, TopicPartition};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let cluster = ferrokafka_fake::FakeCluster::builder().topic("events", 3).build()?;
+//! # let config = ClientConfig::builder().bootstrap_servers(&cluster.bootstrap()).build()?;
+//! # let client = Client::connect(config).await?;
+//! # let producer = client.producer(Default::default()).await?;
+//! # for i in 0..10 {
+//! #     producer.send(ferrokafka::ProducerRecord::new("events").value(format!("v{i}"))).await?.await?;
+//! # }
+//! let admin = client.admin();
+//! let partitions: Vec<TopicPartition> = admin
+//!     .describe_topic("events")
+//!     .await?
+//!     .partitions
+//!     .keys()
+//!     .map(|p| TopicPartition::new("events", *p))
+//!     .collect();
+//! let look_up = |spec: OffsetSpec| -> Vec<(TopicPartition, OffsetSpec)> {
+//!     partitions.iter().map(|tp| (tp.clone(), spec)).collect()
+//! };
+//! let isolation = IsolationLevel::ReadUncommitted;
+//! let earliest = admin.list_offsets(&look_up(OffsetSpec::Earliest), isolation).await?;
+//! let latest = admin.list_offsets(&look_up(OffsetSpec::Latest), isolation).await?;
+//! let ranges = earliest
+//!     .into_iter()
+//!     .zip(latest)
+//!     .map(|((tp, start), (_, end))| {
+//!         Ok::<_, ferrokafka::Error>(ReadRange::new(tp.topic, tp.partition, start?.offset..end?.offset))
+//!     })
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! let mut records = client.read(ranges);
+//! let mut count = 0;
+//! while let Some(record) = records.next().await {
+//!     let record = record?;
+//!     count += 1;
+//!     println!("{}-{}@{}: {:?}", record.topic, record.partition, record.offset, record.value);
+//! }
+//! assert_eq!(count, 10);
+//! # Ok(()) }
+//! ```
 
 mod budget;
 mod cursor;

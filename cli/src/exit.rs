@@ -1,0 +1,115 @@
+//! How `ferrokafka` ends: an error carrying the exit code that says what
+//! failed, so scripts can tell a typo from an unreachable cluster.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done |
+//! | 1 | failed for another reason (see the message) |
+//! | 2 | the command line is wrong (unknown flag, missing argument) |
+//! | 3 | an option or setting was refused (name, value, what it accepts) |
+//! | 4 | the cluster could not be reached or refused to authenticate |
+//! | 5 | the broker refused the request (unknown topic, authorization, …) |
+//! | 130 | interrupted (Ctrl-C) before the work was done |
+
+use std::fmt;
+
+use ferrokafka::{ConfigError, ErrorKind};
+
+/// Exit codes (see the module documentation).
+pub(crate) mod code {
+    /// Failed for another reason.
+    pub(crate) const FAILED: i32 = 1;
+    /// The command line is wrong.
+    pub(crate) const USAGE: i32 = 2;
+    /// An option or setting was refused.
+    pub(crate) const CONFIG: i32 = 3;
+    /// The cluster could not be reached, or refused to authenticate.
+    pub(crate) const UNREACHABLE: i32 = 4;
+    /// The broker refused the request.
+    pub(crate) const REFUSED: i32 = 5;
+    /// Interrupted.
+    pub(crate) const INTERRUPTED: i32 = 130;
+}
+
+/// A failure of a command, with its exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    /// The exit code.
+    pub code: i32,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl CliError {
+    /// A wrong command line.
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            code: code::USAGE,
+            message: message.into(),
+        }
+    }
+    /// A refused option or setting.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        CliError {
+            code: code::CONFIG,
+            message: message.into(),
+        }
+    }
+    /// Another failure.
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
+        CliError {
+            code: code::FAILED,
+            message: message.into(),
+        }
+    }
+    /// Interrupted before the work was done.
+    pub(crate) fn interrupted(message: impl Into<String>) -> Self {
+        CliError {
+            code: code::INTERRUPTED,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ferrokafka::Error> for CliError {
+    fn from(error: ferrokafka::Error) -> Self {
+        let code = match error.kind() {
+            ErrorKind::Config(_) | ErrorKind::InvalidArgument(_) => code::CONFIG,
+            ErrorKind::Bootstrap(_) | ErrorKind::Connect { .. } => code::UNREACHABLE,
+            ErrorKind::Broker { .. }
+            | ErrorKind::UnknownTopicOrPartition
+            | ErrorKind::OffsetOutOfRange { .. } => code::REFUSED,
+            _ => code::FAILED,
+        };
+        CliError {
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(error: ConfigError) -> Self {
+        CliError::config(error.to_string())
+    }
+}
+
+impl From<ferrokafka::ProduceError> for CliError {
+    fn from(error: ferrokafka::ProduceError) -> Self {
+        CliError::from(error.error)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(error: std::io::Error) -> Self {
+        CliError::failed(error.to_string())
+    }
+}

@@ -2,7 +2,7 @@
 //! the SSL one over mutual TLS and the Event Hubs OAuth one end to end on
 //! the fake cluster (with the local token endpoint).
 
-use ferrokafka::{Client, ClientConfig};
+use ferrokafka::Client;
 use ferrokafka_streaming::batch::BatchSource;
 use ferrokafka_streaming::options::SourceOptions;
 
@@ -27,15 +27,24 @@ pub(crate) async fn seed_plain_map_reads(bootstrap: String) {
 
 const SECRET: &str = "seed-secret-9Wz";
 
-fn lines_to_options(lines: &str) -> SourceOptions {
-    SourceOptions::from_lines(lines).unwrap()
-}
-
-async fn produce_with(config: ClientConfig, topic: &str, partitions: i32, per_partition: i64) {
+/// Validates `options` (no warnings), writes 5 records to each of the two
+/// partitions of `topic` with a client configured from them, reads them
+/// back with a batch source made from them, and checks that nothing shows
+/// the secret.
+async fn reads_every_record(options: &SourceOptions, topic: &str) {
+    let settings = options.batch().unwrap();
+    assert!(settings.warnings().is_empty(), "{:?}", settings.warnings());
+    let config = settings.source.client_properties.client_config().unwrap();
     let client = Client::connect(config).await.unwrap();
-    for partition in 0..partitions {
-        produce(&client, topic, partition, per_partition).await;
+    for partition in 0..2 {
+        produce(&client, topic, partition, 5).await;
     }
+    let source = BatchSource::connect(settings).await.unwrap();
+    let (_, rows) = plan_and_read(&source).await;
+    let (first, second) = (format!("{topic}-0"), format!("{topic}-1"));
+    assert_eq!(offsets(&rows), expected(&[(&first, 0..5), (&second, 0..5)]));
+    let shown = format!("{source:?} {options:?}");
+    assert!(!shown.contains(SECRET), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,18 +90,7 @@ async fn seed_ssl_map_reads_over_mutual_tls() {
         ("kafka.ssl.key.password", SECRET),
         ("subscribe", "orders"),
     ]);
-    let settings = options.batch().unwrap();
-    assert!(settings.warnings().is_empty(), "{:?}", settings.warnings());
-    let config = settings.source.client_properties.client_config().unwrap();
-    produce_with(config, "orders", 2, 6).await;
-    let source = BatchSource::connect(settings).await.unwrap();
-    let (_, rows) = plan_and_read(&source).await;
-    assert_eq!(
-        offsets(&rows),
-        expected(&[("orders-0", 0..6), ("orders-1", 0..6)])
-    );
-    let shown = format!("{source:?} {options:?}");
-    assert!(!shown.contains(SECRET), "{shown}");
+    reads_every_record(&options, "orders").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,17 +130,8 @@ async fn seed_event_hubs_map_reads_end_to_end() {
         ca = pki.path("ca.pem"),
         endpoint_ca = endpoint.ca.display(),
     );
-    let options = lines_to_options(&lines);
-    let settings = options.batch().unwrap();
-    assert!(settings.warnings().is_empty(), "{:?}", settings.warnings());
-    let config = settings.source.client_properties.client_config().unwrap();
-    produce_with(config, "events", 2, 5).await;
-    let source = BatchSource::connect(settings).await.unwrap();
-    let (_, rows) = plan_and_read(&source).await;
-    assert_eq!(
-        offsets(&rows),
-        expected(&[("events-0", 0..5), ("events-1", 0..5)])
-    );
+    let options = SourceOptions::from_lines(&lines).unwrap();
+    reads_every_record(&options, "events").await;
     // Tokens came from the endpoint with the client-credentials grant and
     // the JAAS string's scope.
     let bodies = endpoint.bodies.lock().unwrap().clone();
@@ -155,6 +144,4 @@ async fn seed_event_hubs_map_reads_end_to_end() {
             "{body}"
         );
     }
-    let shown = format!("{source:?} {options:?}");
-    assert!(!shown.contains(SECRET), "{shown}");
 }

@@ -184,15 +184,9 @@ impl DataLoss {
                 "Partition {partition}'s offset was changed from {from} to {to}, some data may have \
                  been missed"
             ),
-            DataLoss::CouldNotReadOffsetRange {
-                partition,
-                start,
-                end,
-                group_id,
-            } => format!(
-                "Could not read records in offset [{start}, {end}) of {partition} (consumer group \
-                 {group_id}); reading goes on with the records still there. Some data may have \
-                 been missed"
+            DataLoss::CouldNotReadOffsetRange { .. } => format!(
+                "{} Reading goes on with the records still there; some data may have been missed",
+                self.reason()
             ),
         };
         let separator = if short.ends_with('.') { " " } else { ". " };

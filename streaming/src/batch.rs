@@ -127,8 +127,9 @@ impl BatchSource {
     }
 
     /// Reads at most `tasks` tasks at once (default: all). Each reading
-    /// task may hold one fetch beyond the client's `fetch.buffer.max.bytes`
-    /// budget, so bound this when a plan has many tasks.
+    /// task may hold about one record batch beyond the client's
+    /// `fetch.buffer.max.bytes` budget, so bound this when a plan has very
+    /// many tasks.
     pub fn max_concurrent_tasks(mut self, tasks: NonZeroUsize) -> Self {
         self.max_concurrent_tasks = Some(tasks);
         self

@@ -15,10 +15,10 @@
 //!
 //! Every task reads through the same [`Client`]: one connection per broker,
 //! and the client-wide `fetch.buffer.max.bytes` budget bounds what all
-//! tasks hold in memory together (a task holding nothing may still fetch
-//! once, so a read holds at most the budget plus one fetch per running
-//! task, a fetch of one partition being at most `max.partition.fetch.bytes`
-//! unless a single record batch is larger).
+//! tasks hold in memory together. A task holding nothing may still fetch
+//! when the budget is spent (asking for what is left, so that tasks never
+//! wait on each other's unread records): a read holds at most the budget
+//! plus about one record batch per running task.
 
 mod task;
 

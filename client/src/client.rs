@@ -134,13 +134,21 @@ impl Client {
         let deadline = started + config.bootstrap_timeout();
         let options = self.inner.pool.options();
         let mut attempts: Vec<(BootstrapAttempt, Repeats)> = Vec::new();
-        let failures_this_round = std::cell::Cell::new(0u32);
-        let transient_this_round = std::cell::Cell::new(0u32);
-        let mut record = |server: &BrokerAddress,
+        // Failures of this round, and how many of them retrying may heal.
+        // Plain counters passed in (no shared cells), so that the connect
+        // future stays `Send`.
+        #[derive(Default)]
+        struct Round {
+            failures: u32,
+            transient: u32,
+        }
+        let mut this_round = Round::default();
+        let mut record = |this_round: &mut Round,
+                          server: &BrokerAddress,
                           resolved: Option<std::net::SocketAddr>,
                           failure: ConnectFailure| {
             tracing::debug!(%server, ?resolved, %failure, "bootstrap attempt failed");
-            failures_this_round.set(failures_this_round.get() + 1);
+            this_round.failures += 1;
             let settled = match attempts
                 .iter_mut()
                 .find(|(a, _)| &a.server == server && a.resolved == resolved)
@@ -169,7 +177,7 @@ impl Client {
                 }
             };
             if !(failure.is_permanent() || settled) {
-                transient_this_round.set(transient_this_round.get() + 1);
+                this_round.transient += 1;
             }
         };
         let mut round = 0u32;
@@ -185,11 +193,12 @@ impl Client {
                     match tokio::time::timeout_at(deadline, resolve(resolver, server)).await {
                         Ok(Ok(addrs)) => addrs,
                         Ok(Err(failure)) => {
-                            record(server, None, failure);
+                            record(&mut this_round, server, None, failure);
                             continue;
                         }
                         Err(_) => {
                             record(
+                                &mut this_round,
                                 server,
                                 None,
                                 ConnectFailure::TimedOut(deadline - now, "the DNS lookup"),
@@ -232,10 +241,10 @@ impl Client {
                                     }
                                     _ => ConnectFailure::Refusal(e.to_string()),
                                 };
-                                record(server, Some(addr), failure)
+                                record(&mut this_round, server, Some(addr), failure)
                             }
                         },
-                        Err(failure) => record(server, Some(addr), failure),
+                        Err(failure) => record(&mut this_round, server, Some(addr), failure),
                     }
                 }
             }
@@ -247,12 +256,11 @@ impl Client {
             // Wrong credentials or an untrusted certificate do not heal
             // by retrying (and retried passwords can lock accounts), nor
             // does a peer that answered the same wrong way again and again.
-            if failures_this_round.get() > 0 && transient_this_round.get() == 0 {
+            if this_round.failures > 0 && this_round.transient == 0 {
                 gave_up_early = true;
                 break;
             }
-            failures_this_round.set(0);
-            transient_this_round.set(0);
+            this_round = Round::default();
             let wait = backoff_with_jitter(
                 config.reconnect_backoff(),
                 config.reconnect_backoff_max(),
@@ -562,6 +570,15 @@ impl Repeats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn connecting_can_run_on_a_spawned_task() {
+        // Compiles only while the futures are `Send` (tokio::spawn needs it).
+        let connect = Client::connect(ClientConfig::default());
+        assert_send(&connect);
+    }
 
     #[test]
     fn the_same_misbehaviour_three_times_settles_an_address() {

@@ -21,8 +21,12 @@
 //!   `StreamingQueryProgress`, for listeners, a ring of recent records and
 //!   JSON lines, with the lag metrics.
 //! * [`diagnosis`]: why a query reads no rows, in words.
-//!
-//! The reading itself (through the [`client`]) builds on these.
+//! * [`batch`]: batch reads (`spark.read.format("kafka")`): a
+//!   [`BatchSource`](batch::BatchSource) plans with the cluster's offsets
+//!   and reads the tasks through one [`client`], as a stream of [`Row`]s
+//!   ([`Rows`]).
+//! * `arrow` (cargo feature `arrow`): the rows as Arrow record batches
+//!   with Spark's schema, keys and values not copied.
 //!
 //! ```
 //! use std::collections::BTreeSet;
@@ -53,10 +57,21 @@
 
 pub use ferrokafka as client;
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
+pub mod batch;
 pub mod checkpoint;
 pub mod diagnosis;
+mod error;
 pub mod java;
+mod lookup;
 pub mod options;
 pub mod planner;
 pub mod progress;
+mod reader;
+mod row;
 pub mod trigger;
+
+pub use error::SourceError;
+pub use reader::{ReadMetrics, Rows};
+pub use row::Row;

@@ -3,16 +3,22 @@
 //! `Client::read` whose consumer sleeps between records, and the process's
 //! VmRSS is sampled every 50 ms.
 //!
+//! With `RSS_READ=batch` the same data is read as a Spark-style batch
+//! query instead: `ferrokafka_streaming`'s `BatchSource` with
+//! `minPartitions=12`, so 12 tasks over the 6 partitions, each its own
+//! `Client::read` of the one client, all at once.
+//!
 //! Run (release): cargo run -p ferrokafka-tests --release --example reader_rss
 //! Options (env): RSS_TOTAL_MIB (default 1024), RSS_SLEEP_EVERY (records
-//! between 1 ms sleeps, default 8).
+//! between 1 ms sleeps, default 8), RSS_READ (`client`, the default, or
+//! `batch`).
 //!
 //! The data is produced by a child process (this binary with `produce`),
 //! so the producer's allocations do not count against the reader.
 
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ferrokafka::admin::NewTopic;
 use ferrokafka::Compression;
 use ferrokafka::{Client, ClientConfig, ReadRange, TopicPartition};
@@ -20,6 +26,7 @@ use ferrokafka_protocol::messages::produce_request::{PartitionProduceData, Topic
 use ferrokafka_protocol::messages::{ProduceRequest, TopicName};
 use ferrokafka_protocol::record::BatchBuilder;
 use ferrokafka_protocol::StrBytes;
+use futures::stream::BoxStream;
 use futures::StreamExt;
 
 const PARTITIONS: i32 = 6;
@@ -137,16 +144,38 @@ async fn main() {
             }
         })
     };
-    let ranges = (0..PARTITIONS)
-        .map(|p| ReadRange::new("rss", p, 0..records_per_partition as i64))
-        .collect();
+    let batch = std::env::var("RSS_READ").is_ok_and(|mode| mode == "batch");
     let started = Instant::now();
-    let mut stream = client.read(ranges);
+    let mut values: BoxStream<'_, Option<Bytes>> = if batch {
+        let options = ferrokafka_streaming::options::SourceOptions::from_pairs([
+            ("kafka.bootstrap.servers", broker.bootstrap().as_str()),
+            ("subscribe", "rss"),
+            ("minPartitions", "12"),
+        ]);
+        let source =
+            ferrokafka_streaming::batch::BatchSource::new(options.batch().unwrap(), client.clone());
+        let plan = source.plan().await.unwrap();
+        println!(
+            "batch read: {} tasks over {PARTITIONS} partitions",
+            plan.tasks.len()
+        );
+        source
+            .read(&plan)
+            .map(|row| row.unwrap().value().cloned())
+            .boxed()
+    } else {
+        let ranges = (0..PARTITIONS)
+            .map(|p| ReadRange::new("rss", p, 0..records_per_partition as i64))
+            .collect();
+        client
+            .read(ranges)
+            .map(|record| record.unwrap().value)
+            .boxed()
+    };
     let mut count = 0usize;
     let mut bytes = 0usize;
-    while let Some(record) = stream.next().await {
-        let record = record.unwrap();
-        bytes += record.value.as_ref().map_or(0, |v| v.len());
+    while let Some(value) = values.next().await {
+        bytes += value.as_ref().map_or(0, |v| v.len());
         count += 1;
         if count % sleep_every == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -155,6 +184,7 @@ async fn main() {
             max_rss.fetch_max(status("VmRSS:"), std::sync::atomic::Ordering::Relaxed);
         }
     }
+    drop(values);
     let elapsed = started.elapsed();
     sampler.abort();
     let peak = max_rss

@@ -263,7 +263,59 @@ async fn the_stream_reports_each_partitions_watermarks(backend: &Backend) {
     assert_eq!(all[1].1.high_watermark, 7);
 }
 
+/// The largest fetch answer a reader applied, per partition.
+#[derive(Default)]
+struct LargestFetch(std::sync::Mutex<usize>);
+
+impl ferrokafka::hooks::Hooks for LargestFetch {
+    fn on_fetch_applied(&self, event: &ferrokafka::hooks::FetchApplied<'_>) {
+        let mut largest = self.0.lock().unwrap();
+        *largest = (*largest).max(event.bytes);
+    }
+}
+
+async fn a_fetch_asks_for_no_more_than_its_partitions_may_bring(backend: &Backend) {
+    let client = common::client_with_topic(&backend.bootstrap(), "sized", 1).await;
+    let tp = TopicPartition::new("sized", 0);
+    // 20 batches of 10 records of 4 KiB: 800 KiB.
+    let value = vec![7u8; 4096];
+    for batch in 0..20i64 {
+        let mut builder = ferrokafka_protocol::record::BatchBuilder::new(Compression::None);
+        for i in 0..10 {
+            builder.append(batch * 10 + i, None, Some(&value), &[]);
+        }
+        let mut out = bytes::BytesMut::new();
+        builder.finish(&mut out).unwrap();
+        common::produce(&client, &tp, out.freeze()).await;
+    }
+    const PARTITION_MAX: usize = 64 * 1024;
+    let largest = std::sync::Arc::new(LargestFetch::default());
+    let reader = Client::connect(
+        ferrokafka::ClientConfig::builder()
+            .bootstrap_servers(backend.bootstrap())
+            .property("max.partition.fetch.bytes", &PARTITION_MAX.to_string())
+            .hook(largest.clone())
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let (records, errors) = collect(&reader, vec![ReadRange::new("sized", 0, 0..200)]).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(offsets(&records), (0..200).collect::<Vec<_>>());
+    // A broker may add one batch past the limit, never more: the request
+    // itself asks for no more than the partition's limit, whether or not
+    // the broker applies per-partition limits.
+    let largest = *largest.0.lock().unwrap();
+    let one_batch = 10 * (4096 + 64);
+    assert!(
+        largest <= PARTITION_MAX + one_batch,
+        "a fetch answer of {largest} bytes for one partition limited to {PARTITION_MAX}"
+    );
+}
+
 on_both_backends_async!(
+    a_fetch_asks_for_no_more_than_its_partitions_may_bring,
     the_stream_reports_each_partitions_watermarks,
     reads_exact_ranges_starting_and_ending_mid_batch,
     reads_every_codec_and_several_partitions_in_order,

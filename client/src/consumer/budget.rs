@@ -9,8 +9,9 @@
 //! A reader holding nothing may fetch even when the budget is spent: the
 //! budget is then other readers' unread records, and waiting on them could
 //! wait forever (their consumer may be waiting on us, as when streams are
-//! drained one after the other). That overdraft is at most one fetch per
-//! reader.
+//! drained one after the other). It then asks for what the budget has
+//! left, and brokers always answer at least one record batch, so the
+//! overdraft is at most one record batch per reader.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -38,11 +39,13 @@ impl Buffered {
         self.holds.load(SeqCst) == 0
     }
 
-    /// Reserves `want` bytes of the client-wide budget, waiting for them
-    /// only while this reader holds something (a fetch in flight, unread
-    /// chunks); holding nothing, it fetches without a reservation. The
-    /// fetch is held from then on (the check and the hold are one atomic
-    /// step, so two fetches cannot both skip the reservation).
+    /// Reserves up to `want` bytes of the client-wide budget, waiting for
+    /// them only while this reader holds something (a fetch in flight,
+    /// unread chunks); holding nothing, it takes what is left (perhaps
+    /// nothing) at once. The fetch is held from then on (the check and the
+    /// hold are one atomic step, so two fetches cannot both skip the
+    /// wait). The fetch should ask for the bytes reserved (the permit's
+    /// size; with none, as little as the protocol allows).
     pub(crate) async fn reserve(
         self: &Arc<Self>,
         budget: &Arc<Semaphore>,
@@ -56,7 +59,14 @@ impl Buffered {
                 return (Some(permit), self.hold());
             }
             if self.holds.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
-                return (None, Held(Arc::clone(self)));
+                let left = u32::try_from(budget.available_permits())
+                    .unwrap_or(u32::MAX)
+                    .min(want);
+                let permit = match left {
+                    0 => None,
+                    left => Arc::clone(budget).try_acquire_many_owned(left).ok(),
+                };
+                return (permit, Held(Arc::clone(self)));
             }
             tokio::select! {
                 permit = Arc::clone(budget).acquire_many_owned(want) => return (permit.ok(), self.hold()),
@@ -85,13 +95,18 @@ mod tests {
     #[tokio::test]
     async fn a_reader_with_nothing_unread_is_not_starved_by_a_spent_budget() {
         let budget = Arc::new(Semaphore::new(100));
-        let others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
+        let mut others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
         let buffered = Arc::new(Buffered::default());
         let (permit, fetching) = buffered.reserve(&budget, 50).await;
         assert!(
             permit.is_none(),
             "nothing of ours is unread: fetch without a reservation"
         );
+        drop(fetching);
+        // With 30 left, a reader holding nothing takes those 30 at once.
+        drop(others.split(30).unwrap());
+        let (permit, fetching) = buffered.reserve(&budget, 50).await;
+        assert_eq!(permit.as_ref().map(|p| p.num_permits()), Some(30));
         // With a fetch or chunk of ours held, it waits, until the budget
         // frees up.
         let held = fetching;
@@ -109,6 +124,7 @@ mod tests {
         assert!(!waiting.is_finished());
         drop(others);
         assert_eq!(waiting.await.unwrap(), Some(50));
+        drop(permit);
         // Or until our consumer takes the chunk.
         let others = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
         let waiting = {

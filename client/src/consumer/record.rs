@@ -59,7 +59,9 @@ impl RecordHeader {
 }
 
 /// One record. Key, value and headers share the fetched buffer (no copy).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Equality and `Debug` cover the public fields, not the shared buffer.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Record {
     /// The topic.
@@ -80,6 +82,54 @@ pub struct Record {
     pub headers: Vec<RecordHeader>,
     /// The leader epoch of the batch, when set.
     pub leader_epoch: Option<i32>,
+    /// The decoded records of the record's batch, which key, value and
+    /// header bytes are slices of.
+    pub(crate) batch_buffer: Bytes,
+}
+
+impl Record {
+    /// The decoded records of this record's batch (decompressed if the
+    /// batch was compressed): [`key`](Self::key), [`value`](Self::value)
+    /// and the header bytes are slices of it. Columnar consumers use it to
+    /// reference values by position instead of copying them (an Arrow view
+    /// array over one buffer per batch); a slice's position is its address
+    /// minus the buffer's.
+    pub fn batch_buffer(&self) -> &Bytes {
+        &self.batch_buffer
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        // The buffer is where the bytes live, not what the record says.
+        self.topic == other.topic
+            && self.partition == other.partition
+            && self.offset == other.offset
+            && self.timestamp == other.timestamp
+            && self.timestamp_type == other.timestamp_type
+            && self.key == other.key
+            && self.value == other.value
+            && self.headers == other.headers
+            && self.leader_epoch == other.leader_epoch
+    }
+}
+
+impl Eq for Record {}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .field("offset", &self.offset)
+            .field("timestamp", &self.timestamp)
+            .field("timestamp_type", &self.timestamp_type)
+            .field("key", &self.key)
+            .field("value", &self.value)
+            .field("headers", &self.headers)
+            .field("leader_epoch", &self.leader_epoch)
+            .finish()
+    }
 }
 
 /// Where a partition's log stood at the broker, as of the last fetch

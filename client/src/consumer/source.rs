@@ -250,8 +250,16 @@ impl Source {
         let want = (config.fetch_max_bytes() as usize)
             .min((cap / 2).max(1))
             .min(u32::MAX as usize) as u32;
-        let per_partition = config.max_partition_fetch_bytes().min(want as i32);
-        let settings = FetchSettings {
+        // A fetch asks for no more than its partitions may bring (past the
+        // one oversized first batch brokers always send): some brokers
+        // answer up to the request's limit whatever the partitions' limits,
+        // and many one-partition readers (one per task of a split query)
+        // would each be answered half the budget.
+        let partitions_can_bring = i32::try_from(indices.len())
+            .unwrap_or(i32::MAX)
+            .saturating_mul(config.max_partition_fetch_bytes().max(1));
+        let per_partition = config.max_partition_fetch_bytes();
+        let mut settings = FetchSettings {
             max_wait: config.fetch_max_wait(),
             min_bytes: config.fetch_min_bytes(),
             max_bytes: want as i32,
@@ -270,6 +278,14 @@ impl Source {
         let timeout = client.request_timeout_plus(settings.max_wait);
         let fetch = async move {
             let (permit, fetching) = buffered.reserve(&budget, want).await;
+            // Ask for no more than was reserved: less than wanted when this
+            // reader fetches on an overdraft, which brokers answer with at
+            // least one record batch whatever the size asked for.
+            let reserved = permit.as_ref().map_or(1, |p| p.num_permits().max(1));
+            settings.max_bytes = i32::try_from(reserved)
+                .unwrap_or(i32::MAX)
+                .min(partitions_can_bring);
+            let per_partition = per_partition.min(settings.max_bytes);
             let result = async {
                 let conn = client.broker_connection(broker).await?;
                 let version = conn.version(ApiKey::Fetch)?;

@@ -193,6 +193,7 @@ pub(crate) fn decode_batch(
         .map_err(|e| corrupt(batch.base_offset(), e))?;
     let epoch = batch.partition_leader_epoch();
     let timestamp_type = batch.timestamp_type();
+    let batch_buffer = records.data();
     for record in records.iter() {
         let record = record.map_err(|e| corrupt(batch.base_offset(), e))?;
         let offset = record.offset();
@@ -222,6 +223,7 @@ pub(crate) fn decode_batch(
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| corrupt(offset, e))?,
             leader_epoch: (epoch >= 0).then_some(epoch),
+            batch_buffer: batch_buffer.clone(),
         });
     }
     Ok(())

@@ -4,6 +4,8 @@ use std::fmt;
 
 use super::keys::RefusedProperty;
 use crate::java::TimeStringError;
+use ferrokafka::ConfigError;
+
 use crate::planner::{JsonShapeError, LimitError, TopicPatternError, CUSTOM_GROUP_ID_WARNING};
 use ferrokafka::TopicPartition;
 
@@ -108,6 +110,19 @@ pub enum OptionError {
         key: String,
         /// Which property and why.
         refusal: RefusedProperty,
+    },
+    /// A `kafka.` option the Kafka client does not accept (an unknown
+    /// property, a bad value, settings that contradict each other).
+    #[error(
+        "{} is not accepted by the Kafka client: {source}",
+        .option.as_ref().map_or_else(|| "a kafka. option".to_owned(), |o| format!("option '{o}'"))
+    )]
+    BadClientProperty {
+        /// The option as given, with its `kafka.` prefix, when the client
+        /// names one.
+        option: Option<String>,
+        /// The client's reason.
+        source: ConfigError,
     },
     /// The option `kafka.` alone, naming no client property.
     #[error("option '{key}' names no Kafka client property; accepted: kafka.<property>, e.g. kafka.security.protocol")]

@@ -1,7 +1,9 @@
 //! Validated settings of a batch or streaming Kafka source.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+
+use ferrokafka::{ClientConfig, ConfigError};
 
 use super::error::OptionWarning;
 use super::keys::{is_sensitive, RefusedProperty, Side};
@@ -72,6 +74,46 @@ impl ClientProperties {
         self.0.is_empty()
     }
 
+    /// The Kafka client's configuration from these properties.
+    ///
+    /// Spark forces some consumer properties (`auto.offset.reset`,
+    /// `enable.auto.commit`, the deserializers, §1.5); there is nothing to
+    /// force here: the source's reader reads exact offset ranges, never
+    /// commits offsets and never resets a position (a start that is gone
+    /// is data loss, see `failOnDataLoss`), and keys and values are always
+    /// bytes. Java consumer properties the client has no use for are
+    /// accepted and have no effect.
+    ///
+    /// A property the client refuses is an error naming the option with
+    /// its `kafka.` prefix.
+    ///
+    /// ```
+    /// use ferrokafka_streaming::options::SourceOptions;
+    ///
+    /// let options = SourceOptions::from_pairs([
+    ///     ("kafka.bootstrap.servers", "host:9092"),
+    ///     ("kafka.request.timeout.ms", "soon"),
+    ///     ("subscribe", "orders"),
+    /// ]);
+    /// let settings = options.batch().unwrap();
+    /// let err = settings.source.client_properties.client_config().unwrap_err();
+    /// assert!(err.to_string().starts_with("option 'kafka.request.timeout.ms' is not accepted"), "{err}");
+    /// ```
+    pub fn client_config(&self) -> Result<ClientConfig, OptionError> {
+        let properties: HashMap<&str, &str> = self.iter().collect();
+        ClientConfig::from_properties(&properties).map_err(|source| {
+            let option = config_error_property(&source).map(|property| {
+                let given = self
+                    .0
+                    .keys()
+                    .find(|name| name.eq_ignore_ascii_case(property))
+                    .map_or(property, String::as_str);
+                format!("kafka.{given}")
+            });
+            OptionError::BadClientProperty { option, source }
+        })
+    }
+
     /// Refuses the properties Spark refuses for a sink (`key.serializer`,
     /// `value.serializer`); sources are checked when their settings are made.
     pub fn check_for_sink(&self) -> Result<(), OptionError> {
@@ -80,6 +122,20 @@ impl ClientProperties {
             Some((key, refusal)) => Err(OptionError::RefusedClientProperty { key, refusal }),
             None => Ok(()),
         }
+    }
+}
+
+/// The property a client configuration error is about, when it names one.
+fn config_error_property(error: &ConfigError) -> Option<&str> {
+    match error {
+        ConfigError::UnknownKey { key, .. } => Some(key),
+        ConfigError::OtherSection { key, .. }
+        | ConfigError::InvalidValue { key, .. }
+        | ConfigError::Missing { key, .. }
+        | ConfigError::Conflict { key, .. }
+        | ConfigError::Unsupported { key, .. } => Some(key),
+        ConfigError::Jaas(_) => Some(ferrokafka::config::keys::SASL_JAAS_CONFIG),
+        _ => None,
     }
 }
 

@@ -245,6 +245,11 @@ impl OffsetLimit {
     /// For timestamp limits the latest offsets are listed too whenever a
     /// partition without a matching record would take its latest offset (an
     /// end limit, or strategy `latest`), so one round of lookups suffices.
+    ///
+    /// Offsets or timestamps that name other partitions than `assigned`
+    /// need nothing looked up: [`resolve`](Self::resolve) refuses them (as
+    /// Spark does before it asks Kafka, which would not know a partition
+    /// that does not exist).
     pub fn lookups_needed(
         &self,
         assigned: &BTreeSet<TopicPartition>,
@@ -260,6 +265,8 @@ impl OffsetLimit {
             OffsetLimit::Earliest if eager => plan.earliest = assigned.clone(),
             OffsetLimit::Latest if eager => plan.latest = assigned.clone(),
             OffsetLimit::Earliest | OffsetLimit::Latest => {}
+            OffsetLimit::Offsets(offsets) | OffsetLimit::Timestamps(offsets)
+                if !same_partitions(offsets, assigned) => {}
             OffsetLimit::Offsets(offsets) if eager => {
                 for (tp, offset) in offsets.iter() {
                     match offset {

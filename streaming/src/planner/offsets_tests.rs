@@ -163,6 +163,37 @@ fn timestamp_lookups_ask_for_latest_only_when_it_may_be_used() {
 }
 
 #[test]
+fn partitions_not_assigned_are_refused_before_any_lookup() {
+    // t-2 does not exist: asking Kafka about it would fail, and resolve
+    // refuses the map anyway.
+    for limit in [
+        OffsetLimit::Timestamps(offsets(r#"{"t":{"0":5,"1":9,"2":1}}"#)),
+        OffsetLimit::Offsets(offsets(r#"{"t":{"0":-2,"2":-1}}"#)),
+    ] {
+        for position in [Start, End] {
+            let plan = limit.lookups_needed(&assigned(), position, Strategy::Latest, Eager);
+            assert!(plan.is_empty(), "{limit:?}: {plan:?}");
+            let err = resolve(
+                &limit,
+                &OffsetLookups::default(),
+                position,
+                Strategy::Latest,
+                Eager,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    LimitError::TimestampsDoNotMatchAssigned { .. }
+                        | LimitError::StartOffsetsDoNotMatchAssigned { .. }
+                ),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn per_partition_timestamps_must_cover_the_assigned_partitions() {
     let limit = OffsetLimit::Timestamps(offsets(r#"{"t":{"0":5,"1":9}}"#));
     let mut l = lookups();

@@ -24,12 +24,14 @@ const CONTINUING_DESPITE_LOSS: &str = "Some data may have been lost because it i
     available in Kafka: it aged out, or the topic was deleted before all of it was processed. \
     Set the source option \"failOnDataLoss\" to \"true\" to make the query fail in such cases.";
 
-/// A possible loss of data noticed while planning a micro-batch (Spark's
-/// `KAFKA_DATA_LOSS` sub-classes decided on the driver).
+/// A possible loss of data (Spark's `KAFKA_DATA_LOSS` sub-classes): noticed
+/// while planning a micro-batch (on Spark's driver), or by a reading task
+/// ([`CouldNotReadOffsetRange`](Self::CouldNotReadOffsetRange), on Spark's
+/// executors).
 ///
 /// With `failOnDataLoss=true` the first one fails the batch (its `Display`
 /// is the error message); with `false` each is logged
-/// ([`warning`](Self::warning)) and planning goes on.
+/// ([`warning`](Self::warning)) and planning or reading goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DataLoss {
@@ -65,6 +67,20 @@ pub enum DataLoss {
         /// The new, lower end offset.
         to: i64,
     },
+    /// A reading task found offsets of its range gone: deleted by
+    /// retention (or a topic recreated) after the range was planned, or a
+    /// given start offset below the partition's earliest one.
+    CouldNotReadOffsetRange {
+        /// The partition.
+        partition: TopicPartition,
+        /// The first offset that could not be read.
+        start: i64,
+        /// The end of the task's range.
+        end: i64,
+        /// The reading consumer group (Spark's `<unique>-executor`, or the
+        /// user's `kafka.group.id`).
+        group_id: String,
+    },
 }
 
 impl DataLoss {
@@ -86,6 +102,9 @@ impl DataLoss {
                 ..
             } => "KAFKA_DATA_LOSS.PARTITIONS_DELETED_AND_GROUP_ID_CONFIG_PRESENT",
             DataLoss::PartitionOffsetChanged { .. } => "KAFKA_DATA_LOSS.PARTITION_OFFSET_CHANGED",
+            DataLoss::CouldNotReadOffsetRange { .. } => {
+                "KAFKA_DATA_LOSS.COULD_NOT_READ_OFFSET_RANGE"
+            }
         }
     }
 
@@ -123,6 +142,15 @@ impl DataLoss {
                  offset was set too high and this is the first batch, or the topic-partition was \
                  deleted, recreated or truncated, and some data may have been missed."
             ),
+            DataLoss::CouldNotReadOffsetRange {
+                partition,
+                start,
+                end,
+                group_id,
+            } => format!(
+                "Could not read records in offset [{start}, {end}) for topic partition \
+                 {partition} with consumer group {group_id}."
+            ),
         }
     }
 
@@ -155,6 +183,10 @@ impl DataLoss {
             DataLoss::PartitionOffsetChanged { partition, from, to } => format!(
                 "Partition {partition}'s offset was changed from {from} to {to}, some data may have \
                  been missed"
+            ),
+            DataLoss::CouldNotReadOffsetRange { .. } => format!(
+                "{} Reading goes on with the records still there; some data may have been missed",
+                self.reason()
             ),
         };
         let separator = if short.ends_with('.') { " " } else { ". " };

@@ -227,3 +227,34 @@ fn preferred_locations_survive_when_nothing_is_split() {
         Some("executor_h_2")
     );
 }
+
+#[test]
+fn a_range_that_could_not_be_read_speaks_sparks_words() {
+    let loss = DataLoss::CouldNotReadOffsetRange {
+        partition: tp("t", 3),
+        start: 5,
+        end: 20,
+        group_id: "spark-kafka-relation-x-executor".to_owned(),
+    };
+    assert_eq!(
+        loss.error_class(),
+        "KAFKA_DATA_LOSS.COULD_NOT_READ_OFFSET_RANGE"
+    );
+    let message = loss.to_string();
+    assert!(
+        message.starts_with(
+            "[KAFKA_DATA_LOSS.COULD_NOT_READ_OFFSET_RANGE] Some data may have been lost"
+        ) && message.ends_with(
+            "Reason: Could not read records in offset [5, 20) for topic partition t-3 with \
+                 consumer group spark-kafka-relation-x-executor."
+        ),
+        "{message}"
+    );
+    let warning = loss.warning();
+    assert!(
+        warning.starts_with("Could not read records in offset [5, 20) for topic partition t-3")
+            && warning.contains("Reading goes on with the records still there")
+            && warning.contains("\"failOnDataLoss\" to \"true\""),
+        "{warning}"
+    );
+}

@@ -340,6 +340,76 @@ fn bootstrap_servers_are_required() {
 }
 
 #[test]
+fn client_properties_make_the_client_configuration() {
+    // Spark users' usual consumer properties, including ones the client
+    // has no use for (accepted, no effect).
+    let settings = with(&[
+        ("kafka.request.timeout.ms", "5000"),
+        ("kafka.isolation.level", "read_committed"),
+        ("kafka.group.id", "readers"),
+        ("kafka.session.timeout.ms", "10000"),
+        ("kafka.max.poll.records", "500"),
+        ("kafka.receive.buffer.bytes", "65536"),
+        ("kafka.fetch.buffer.max.bytes", "1048576"),
+    ])
+    .batch()
+    .unwrap();
+    let config = settings.source.client_properties.client_config().unwrap();
+    assert_eq!(config.request_timeout(), std::time::Duration::from_secs(5));
+    assert_eq!(
+        config.isolation_level(),
+        ferrokafka::IsolationLevel::ReadCommitted
+    );
+    assert_eq!(config.fetch_buffer_max_bytes(), 1 << 20);
+}
+
+#[test]
+fn a_client_property_the_client_refuses_names_its_option() {
+    let refused = |extra: &[(&str, &str)]| {
+        let settings = with(extra).batch().unwrap();
+        let err = settings
+            .source
+            .client_properties
+            .client_config()
+            .unwrap_err();
+        let OptionError::BadClientProperty { option, .. } = &err else {
+            panic!("{err:?}");
+        };
+        (option.clone(), err.to_string())
+    };
+    let (option, text) = refused(&[("kafka.request.timeout.ms", "soon")]);
+    assert_eq!(option.as_deref(), Some("kafka.request.timeout.ms"));
+    assert!(
+        text.starts_with("option 'kafka.request.timeout.ms' is not accepted by the Kafka client: invalid value \"soon\" for `request.timeout.ms`"),
+        "{text}"
+    );
+    let (option, text) = refused(&[("kafka.fetch.max.wait", "100")]);
+    assert_eq!(option.as_deref(), Some("kafka.fetch.max.wait"));
+    assert!(text.contains("did you mean `fetch.max.wait.ms`?"), "{text}");
+    // A producer property on a source says where it belongs.
+    let (option, _) = refused(&[("kafka.acks", "all")]);
+    assert_eq!(option.as_deref(), Some("kafka.acks"));
+    // Contradicting settings name the first one.
+    let (option, text) = refused(&[
+        ("kafka.fetch.max.wait.ms", "40000"),
+        ("kafka.request.timeout.ms", "30000"),
+    ]);
+    assert_eq!(option.as_deref(), Some("kafka.fetch.max.wait.ms"));
+    assert!(text.contains("request.timeout.ms"), "{text}");
+    // A JAAS string that does not parse: named, its secret not shown.
+    let (option, text) = refused(&[
+        ("kafka.sasl.mechanism", "PLAIN"),
+        ("kafka.security.protocol", "SASL_PLAINTEXT"),
+        (
+            "kafka.sasl.jaas.config",
+            &format!("PlainLoginModule password=\"{SECRET}\""),
+        ),
+    ]);
+    assert_eq!(option.as_deref(), Some("kafka.sasl.jaas.config"));
+    assert!(!text.contains(SECRET), "{text}");
+}
+
+#[test]
 fn refused_client_properties_give_sparks_reasons() {
     let cases = [
         ("kafka.auto.offset.reset", "Kafka option 'auto.offset.reset' is not supported.\nSet the source option 'startingOffsets' to 'earliest' or 'latest'"),

@@ -1,0 +1,174 @@
+//! Reading planned tasks: [`Rows`], a stream of every record of every
+//! task's range, once.
+//!
+//! ```text
+//!  tasks (OffsetRange, maybe earliest/latest sentinels)
+//!    │  at most max_concurrent_tasks at once
+//!    ▼
+//!  task (task.rs): sentinels resolved by ListOffsets right before it reads;
+//!    │             an empty range stops here (no fetch); otherwise one
+//!    │             Client::read of its range, records in offset order;
+//!    │             gone offsets → failOnDataLoss (fail, or skip and count)
+//!    ▼
+//!  Rows: the tasks' rows interleaved as they arrive; the first error ends it
+//! ```
+//!
+//! Every task reads through the same [`Client`]: one connection per broker,
+//! and the client-wide `fetch.buffer.max.bytes` budget bounds what all
+//! tasks hold in memory together. A task holding nothing may still fetch
+//! when the budget is spent (asking for what is left, so that tasks never
+//! wait on each other's unread records): a read holds at most the budget
+//! plus about one record batch per running task.
+
+mod task;
+
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ferrokafka::Client;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+
+use crate::error::SourceError;
+use crate::planner::OffsetRange;
+use crate::row::Row;
+
+/// How tasks read: what the source options say about reading.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadSettings {
+    /// `failOnDataLoss`.
+    pub(crate) fail_on_data_loss: bool,
+    /// `kafkaConsumer.pollTimeoutMs`.
+    pub(crate) poll_timeout_ms: i64,
+    /// `includeHeaders`.
+    pub(crate) include_headers: bool,
+    /// The readers' consumer group, named in data-loss messages.
+    pub(crate) group_id: String,
+    /// Tasks reading at once (`None`: all).
+    pub(crate) max_concurrent_tasks: Option<NonZeroUsize>,
+}
+
+/// Counts of what a read did, for metrics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadMetrics {
+    /// Rows handed out so far.
+    pub rows: u64,
+    /// Tasks that fetched (their range was not empty).
+    pub tasks_fetched: u64,
+    /// Tasks whose range was empty once resolved: they sent no fetch.
+    pub tasks_empty: u64,
+    /// Data losses noticed and skipped (`failOnDataLoss=false`; Spark's
+    /// `dataLoss` task metric).
+    pub data_loss: u64,
+    /// Offsets skipped because they were gone (Spark's
+    /// `offsetOutOfRange` task metric).
+    pub offsets_out_of_range: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    tasks_fetched: AtomicU64,
+    tasks_empty: AtomicU64,
+    data_loss: AtomicU64,
+    offsets_out_of_range: AtomicU64,
+}
+
+/// What every task of one read shares.
+struct Shared {
+    client: Client,
+    settings: ReadSettings,
+    counters: Counters,
+}
+
+/// The rows of a read, as a [`Stream`] of `Result<Row, SourceError>`.
+///
+/// Rows of one task come in offset order; rows of different tasks
+/// interleave as their fetches answer. Every record of every task's range
+/// comes exactly once (offsets missing inside a range because of
+/// compaction or transaction markers are not records, and are not data
+/// loss). The first error ends the stream, as a failed task fails a Spark
+/// query; dropping the stream stops every task.
+pub struct Rows {
+    inner: Option<BoxStream<'static, Result<Row, SourceError>>>,
+    shared: Arc<Shared>,
+    rows: u64,
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("metrics", &self.metrics())
+            .field("done", &self.inner.is_none())
+            .finish()
+    }
+}
+
+impl Rows {
+    /// What the read did so far.
+    pub fn metrics(&self) -> ReadMetrics {
+        let counters = &self.shared.counters;
+        ReadMetrics {
+            rows: self.rows,
+            tasks_fetched: counters.tasks_fetched.load(Relaxed),
+            tasks_empty: counters.tasks_empty.load(Relaxed),
+            data_loss: counters.data_loss.load(Relaxed),
+            offsets_out_of_range: counters.offsets_out_of_range.load(Relaxed),
+        }
+    }
+
+    /// Whether rows carry headers (`includeHeaders`): Spark's schema then
+    /// has a `headers` column.
+    pub fn includes_headers(&self) -> bool {
+        self.shared.settings.include_headers
+    }
+}
+
+impl Stream for Rows {
+    type Item = Result<Row, SourceError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(row))) => {
+                self.rows += 1;
+                Poll::Ready(Some(Ok(row)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                // A failed task fails the read: stop the others.
+                self.inner = None;
+                Poll::Ready(Some(Err(error)))
+            }
+            Poll::Ready(None) => {
+                self.inner = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Reads `tasks` through `client`. Must be polled inside a tokio runtime.
+pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSettings) -> Rows {
+    let limit = settings.max_concurrent_tasks.map(NonZeroUsize::get);
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        settings,
+        counters: Counters::default(),
+    });
+    let for_tasks = Arc::clone(&shared);
+    let inner = futures::stream::iter(tasks)
+        .map(move |range| task::Task::new(Arc::clone(&for_tasks), range).into_stream())
+        .flatten_unordered(limit)
+        .boxed();
+    Rows {
+        inner: Some(inner),
+        shared,
+        rows: 0,
+    }
+}

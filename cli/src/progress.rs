@@ -29,6 +29,23 @@ impl Counter {
         Counter { bar: Some(bar) }
     }
 
+    /// A bar towards `total` records drawn on stderr when stderr is a
+    /// terminal, with the rate and the time left.
+    pub(crate) fn with_total(what: &str, total: u64) -> Counter {
+        if !std::io::stderr().is_terminal() {
+            return Counter { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{bar:30}} {{human_pos}}/{{human_len}} records {what} ({{per_sec}}, {{eta}} left) {{msg}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Counter { bar: Some(bar) }
+    }
+
     /// Counts `n` more.
     pub(crate) fn add(&self, n: u64) {
         if let Some(bar) = &self.bar {

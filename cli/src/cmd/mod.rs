@@ -2,6 +2,7 @@
 
 pub(crate) mod config;
 pub(crate) mod offsets;
+pub(crate) mod read;
 pub(crate) mod topics;
 pub(crate) mod write;
 

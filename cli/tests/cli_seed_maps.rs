@@ -80,7 +80,7 @@ fn seed_plain_read_and_write_maps() {
         ],
         Some(&input),
     );
-    let json = file(&dir, 
+    let json = file(&dir,
         "read.json",
         &r#"{"kafka.bootstrap.servers": "host:9092", "subscribe": "orders", "startingOffsets": "earliest"}"#
             .replace("host:9092", &bootstrap),
@@ -179,7 +179,7 @@ fn seed_event_hubs_oauth_map_from_an_options_file() {
              scope=\"https://myns.servicebus.windows.net/.default\" ssl.protocol=\"SSL\";\n"
         ),
     );
-    let toml = file(pki.dir(), 
+    let toml = file(pki.dir(),
         "eventhubs.toml",
         &format!(
             "[kafka]\n\

@@ -70,6 +70,7 @@ pub mod planner;
 pub mod progress;
 mod reader;
 mod row;
+pub mod sink;
 pub mod trigger;
 
 pub use error::SourceError;

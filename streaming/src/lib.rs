@@ -74,6 +74,7 @@ pub mod progress;
 pub mod query;
 mod reader;
 mod row;
+pub mod sink;
 pub mod trigger;
 
 pub use error::SourceError;

@@ -103,6 +103,28 @@ pub enum OptionError {
          accepted: host:port pairs separated by commas"
     )]
     MissingBootstrapServers,
+    /// A sink without `kafka.bootstrap.servers`.
+    #[error(
+        "Option 'kafka.bootstrap.servers' must be specified for configuring Kafka producer; \
+         accepted: host:port pairs separated by commas"
+    )]
+    MissingProducerBootstrapServers,
+    /// A sink's `topic` option that is empty (after trimming).
+    #[error(
+        "option 'topic' is empty; give the topic to write every row to, or leave the option out \
+         to take each row's topic column"
+    )]
+    EmptyTopicOption,
+    /// A Spark configuration of the producer cache that cannot be used.
+    #[error("{key} has value '{value}': {problem}")]
+    BadCacheConf {
+        /// The configuration key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong and what is accepted.
+        problem: String,
+    },
     /// A Kafka client property Spark refuses.
     #[error("option '{key}' is refused: {}", .refusal.reason())]
     RefusedClientProperty {
@@ -295,6 +317,28 @@ pub enum OptionWarning {
     CustomGroupId,
     /// `groupIdPrefix` is set but `kafka.group.id` wins.
     GroupIdPrefixIgnored,
+    /// An option a Kafka sink does not know (not a `kafka.` one): ignored.
+    UnknownSinkOption {
+        /// The option as given.
+        key: String,
+        /// The closest known option.
+        closest: String,
+    },
+    /// A Kafka source option given to a sink (an option map shared between
+    /// a read and a write): ignored.
+    SourceOptionInSink {
+        /// The option as given.
+        key: String,
+    },
+    /// `includeHeaders` given to a sink: Spark's documentation lists it for
+    /// writes, but a `headers` column is always written.
+    IncludeHeadersInSink,
+    /// `kafka.partitioner.class` naming a Java partitioner other than the
+    /// default: it has no effect here.
+    PartitionerClassIgnored {
+        /// The class given.
+        class: String,
+    },
     /// A client property not in lower case: Kafka property names are
     /// case-sensitive, so the client will not take it for the lower-case one.
     ClientPropertyCase {
@@ -324,6 +368,25 @@ impl fmt::Display for OptionWarning {
             OptionWarning::GroupIdPrefixIgnored => {
                 f.write_str("Option groupIdPrefix will be ignored as option kafka.group.id has been set.")
             }
+            OptionWarning::UnknownSinkOption { key, closest } => write!(
+                f,
+                "option '{key}' is not a Kafka sink option and is ignored; the closest known \
+                 option is '{closest}'"
+            ),
+            OptionWarning::SourceOptionInSink { key } => write!(
+                f,
+                "option '{key}' is a Kafka source option; a sink ignores it"
+            ),
+            OptionWarning::IncludeHeadersInSink => f.write_str(
+                "option 'includeHeaders' has no effect on a Kafka sink: a headers column, when \
+                 present, is always written",
+            ),
+            OptionWarning::PartitionerClassIgnored { class } => write!(
+                f,
+                "Kafka client property 'partitioner.class' ({class}) has no effect: rows without \
+                 a partition go to Kafka's default partitioner (murmur2 of the key, sticky \
+                 batches for null keys); set the partition column to choose partitions"
+            ),
             OptionWarning::ClientPropertyCase { property } => write!(
                 f,
                 "Kafka client property '{property}' is not in lower case; Kafka property names \

@@ -29,6 +29,9 @@ pub(crate) mod names {
     pub(crate) const MOCK_SYSTEM_TIME: &str = "_mockSystemTime";
     pub(crate) const BOOTSTRAP_SERVERS: &str = "kafka.bootstrap.servers";
     pub(crate) const GROUP_ID: &str = "kafka.group.id";
+    /// The sink's topic for every row.
+    pub(crate) const TOPIC: &str = "topic";
+    pub(crate) const PARTITIONER_CLASS: &str = "partitioner.class";
 }
 
 use names::*;
@@ -132,6 +135,50 @@ pub(crate) fn closest_known(key: &str) -> String {
         .chain([BOOTSTRAP_SERVERS])
         .min_by_key(|known| edit_distance(&lower, &known.to_ascii_lowercase()))
         .expect("the option list is not empty")
+        .to_owned()
+}
+
+/// Java producer property names (or their beginnings), to recognise a
+/// producer property given to a sink without its `kafka.` prefix.
+const PRODUCER_PROPERTY_STARTS: &[&str] = &[
+    "acks",
+    "linger.",
+    "batch.size",
+    "buffer.memory",
+    "compression.",
+    "delivery.timeout",
+    "enable.idempotence",
+    "max.block",
+    "max.in.flight",
+    "max.request",
+    "partitioner.",
+    "retries",
+    "transactional.",
+];
+
+/// The known sink option closest to an unknown `key`: `kafka.<key>` when
+/// `key` looks like a Kafka client property without its prefix, else
+/// `topic` or `kafka.bootstrap.servers`, whichever is nearer.
+pub(crate) fn closest_sink_option(key: &str) -> String {
+    let lower = key.to_ascii_lowercase();
+    if CLIENT_PROPERTY_STARTS
+        .iter()
+        .chain(PRODUCER_PROPERTY_STARTS)
+        .any(|start| lower.starts_with(start))
+    {
+        return format!("{CLIENT_PREFIX}{key}");
+    }
+    let squashed: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    if squashed == "bootstrapservers" {
+        return BOOTSTRAP_SERVERS.to_owned();
+    }
+    [TOPIC, BOOTSTRAP_SERVERS]
+        .into_iter()
+        .min_by_key(|known| edit_distance(&lower, &known.to_ascii_lowercase()))
+        .expect("two options")
         .to_owned()
 }
 
@@ -307,6 +354,17 @@ mod tests {
             "kafka.security.protocol"
         );
         assert_eq!(closest_known("kafka.bootstrap.server"), BOOTSTRAP_SERVERS);
+    }
+
+    #[test]
+    fn closest_sink_option_names_a_prefixless_property_or_the_nearer_option() {
+        assert_eq!(closest_sink_option("topc"), TOPIC);
+        assert_eq!(closest_sink_option("Topics"), TOPIC);
+        assert_eq!(closest_sink_option("bootstrapServers"), BOOTSTRAP_SERVERS);
+        assert_eq!(closest_sink_option("kafka.bootstrap.server"), BOOTSTRAP_SERVERS);
+        assert_eq!(closest_sink_option("linger.ms"), "kafka.linger.ms");
+        assert_eq!(closest_sink_option("acks"), "kafka.acks");
+        assert_eq!(closest_sink_option("security.protocol"), "kafka.security.protocol");
     }
 
     #[test]

@@ -50,6 +50,9 @@ use std::hash::BuildHasher;
 
 use serde_json::Value;
 
+pub(crate) use keys::{closest_sink_option, is_source_option, names, Side};
+pub(crate) use parse::{client_properties, has_client_prefix};
+
 pub use builder::SourceOptionsBuilder;
 pub use error::{OptionError, OptionWarning};
 pub use keys::RefusedProperty;
@@ -206,6 +209,11 @@ impl SourceOptions {
         self.entries
             .values()
             .map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
+    /// Names (as last given) that were set more than once.
+    pub(crate) fn repeated(&self) -> &[String] {
+        &self.repeated
     }
 
     /// Validates the options for a batch query.

@@ -119,7 +119,7 @@ fn log(warnings: &[OptionWarning]) {
     }
 }
 
-fn has_client_prefix(key: &str) -> bool {
+pub(crate) fn has_client_prefix(key: &str) -> bool {
     key.get(..CLIENT_PREFIX.len())
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case(CLIENT_PREFIX))
 }
@@ -228,7 +228,7 @@ fn source_settings(
     })
 }
 
-fn client_properties(options: &SourceOptions) -> Result<ClientProperties, OptionError> {
+pub(crate) fn client_properties(options: &SourceOptions) -> Result<ClientProperties, OptionError> {
     let mut properties = ClientProperties::default();
     for (key, value) in options.entries() {
         if has_client_prefix(key) {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use ferrokafka::{ClientConfig, ConfigError};
+use ferrokafka::{ClientConfig, ConfigError, ProducerConfig};
 
 use super::error::OptionWarning;
 use super::keys::{is_sensitive, RefusedProperty, Side};
@@ -19,7 +19,7 @@ use crate::planner::{
 /// `Debug` shows the values of properties that may hold secrets (names
 /// containing password, secret, jaas, token, key or credential) as
 /// `<redacted>`.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct ClientProperties(BTreeMap<String, String>);
 
 impl ClientProperties {
@@ -101,17 +101,72 @@ impl ClientProperties {
     /// ```
     pub fn client_config(&self) -> Result<ClientConfig, OptionError> {
         let properties: HashMap<&str, &str> = self.iter().collect();
-        ClientConfig::from_properties(&properties).map_err(|source| {
-            let option = config_error_property(&source).map(|property| {
-                let given = self
-                    .0
-                    .keys()
-                    .find(|name| name.eq_ignore_ascii_case(property))
-                    .map_or(property, String::as_str);
-                format!("kafka.{given}")
-            });
-            OptionError::BadClientProperty { option, source }
-        })
+        ClientConfig::from_properties(&properties).map_err(|source| self.refused(source))
+    }
+
+    /// The Kafka client's and the producer's configurations from these
+    /// properties, for a sink: producer properties (`linger.ms`, `acks`,
+    /// `enable.idempotence`, …) go to the [`ProducerConfig`], the rest to
+    /// the [`ClientConfig`]. Nothing is forced: as with Spark's producer,
+    /// the client's defaults apply, idempotence included (on unless
+    /// `enable.idempotence=false`, or `acks`/`retries` rule it out).
+    ///
+    /// A property neither accepts is an error naming the option with its
+    /// `kafka.` prefix and the closest property of any section.
+    ///
+    /// ```
+    /// use ferrokafka_streaming::options::SourceOptions;
+    ///
+    /// let options = SourceOptions::from_pairs([
+    ///     ("kafka.bootstrap.servers", "host:9092"),
+    ///     ("kafka.linger.ms", "20"),
+    ///     ("kafka.enable.idempotence", "false"),
+    ///     ("subscribe", "orders"),
+    /// ]);
+    /// let settings = options.batch().unwrap();
+    /// let (client, producer) = settings.source.client_properties.producer_config().unwrap();
+    /// assert_eq!(client.bootstrap_servers()[0].to_string(), "host:9092");
+    /// assert_eq!(producer.linger().as_millis(), 20);
+    /// assert!(!producer.idempotence());
+    /// ```
+    pub fn producer_config(&self) -> Result<(ClientConfig, ProducerConfig), OptionError> {
+        let mut properties: HashMap<String, String> = self
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        let producer = ProducerConfig::take_properties(&mut properties)
+            .map_err(|source| self.refused(source))?;
+        let client = ClientConfig::from_properties(&properties).map_err(|source| {
+            // The client suggests keys of its own sections only; a sink
+            // takes the producer's too.
+            let source = match source {
+                ConfigError::UnknownKey { key, .. } => {
+                    let accepted: Vec<&'static str> =
+                        ferrokafka::config::KEYS.iter().map(|info| info.name).collect();
+                    ConfigError::UnknownKey {
+                        suggestion: ferrokafka::config::closest(&key, accepted.iter().copied()),
+                        key,
+                        accepted,
+                    }
+                }
+                other => other,
+            };
+            self.refused(source)
+        })?;
+        Ok((client, producer))
+    }
+
+    /// `source` as an option error naming the option as given.
+    fn refused(&self, source: ConfigError) -> OptionError {
+        let option = config_error_property(&source).map(|property| {
+            let given = self
+                .0
+                .keys()
+                .find(|name| name.eq_ignore_ascii_case(property))
+                .map_or(property, String::as_str);
+            format!("kafka.{given}")
+        });
+        OptionError::BadClientProperty { option, source }
     }
 
     /// Refuses the properties Spark refuses for a sink (`key.serializer`,

@@ -104,9 +104,10 @@ impl From<ferrokafka::Error> for CliError {
     }
 }
 
-impl From<SourceError> for CliError {
-    fn from(error: SourceError) -> Self {
-        let code = match &error {
+impl CliError {
+    /// The exit code of a source error.
+    fn from_source_ref(error: &SourceError) -> i32 {
+        match error {
             SourceError::Options(_) => code::CONFIG,
             SourceError::Connect(_) => code::UNREACHABLE,
             SourceError::Lookup { source, .. } | SourceError::Read { source, .. } => {
@@ -119,9 +120,14 @@ impl From<SourceError> for CliError {
             // offset map naming other partitions).
             SourceError::Limit(_) | SourceError::Plan(_) => code::CONFIG,
             _ => code::FAILED,
-        };
+        }
+    }
+}
+
+impl From<SourceError> for CliError {
+    fn from(error: SourceError) -> Self {
         CliError {
-            code,
+            code: CliError::from_source_ref(&error),
             message: error.to_string(),
         }
     }
@@ -148,5 +154,45 @@ impl From<ferrokafka::ProduceError> for CliError {
 impl From<std::io::Error> for CliError {
     fn from(error: std::io::Error) -> Self {
         CliError::failed(error.to_string())
+    }
+}
+
+impl From<ferrokafka_streaming::sink::SinkError> for CliError {
+    fn from(error: ferrokafka_streaming::sink::SinkError) -> Self {
+        use ferrokafka_streaming::sink::SinkError;
+        let code = match &error {
+            SinkError::Options(_) | SinkError::Schema(_) | SinkError::NullTopic { .. } => {
+                code::CONFIG
+            }
+            SinkError::Producer(source) => client_code(source),
+            SinkError::Send { source, .. } => client_code(&source.error),
+            _ => code::FAILED,
+        };
+        CliError {
+            code,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<ferrokafka_streaming::query::QueryError> for CliError {
+    fn from(error: ferrokafka_streaming::query::QueryError) -> Self {
+        use ferrokafka_streaming::query::QueryError;
+        let code = match &error {
+            QueryError::Options(_) => code::CONFIG,
+            QueryError::Bootstrap(_) => code::UNREACHABLE,
+            QueryError::Connect(source) => client_code(source),
+            QueryError::DataLoss { .. } => code::DATA_LOSS,
+            QueryError::Source { source, .. } => CliError::from_source_ref(source),
+            // The handlers of `stream` fail with a CliError: keep its code.
+            QueryError::Handler { source, .. } => source
+                .downcast_ref::<CliError>()
+                .map_or(code::FAILED, |e| e.code),
+            _ => code::FAILED,
+        };
+        CliError {
+            code,
+            message: error.to_string(),
+        }
     }
 }

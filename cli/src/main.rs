@@ -7,6 +7,7 @@ mod cmd;
 mod exit;
 mod options;
 mod output;
+mod printer;
 mod progress;
 mod render;
 mod resolver;
@@ -79,6 +80,10 @@ enum Command {
     Read(cmd::read::ReadArgs),
     /// Write lines of stdin (text or JSON) to a topic.
     Write(cmd::write::WriteArgs),
+    /// Run a streaming query: new records of topics, batch by batch, to a topic, the console
+    /// or JSON-lines files, checkpointed so it resumes where it stopped.
+    #[command(after_help = cmd::stream::STREAM_HELP)]
+    Stream(cmd::stream::StreamArgs),
     /// List the client's configuration keys, or check a command line's options.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -123,6 +128,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Offsets(args) => cmd::offsets::run(args, &options).await,
         Command::Read(args) => cmd::read::run(args, &options).await,
         Command::Write(args) => cmd::write::run(args, options).await,
+        Command::Stream(args) => cmd::stream::run(args, &options).await,
         Command::Config(command) => cmd::config::run(command, &options),
     }
 }

@@ -3,6 +3,7 @@
 pub(crate) mod config;
 pub(crate) mod offsets;
 pub(crate) mod read;
+pub(crate) mod stream;
 pub(crate) mod topics;
 pub(crate) mod write;
 

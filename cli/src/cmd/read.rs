@@ -8,21 +8,18 @@
 //! headers are read unless `-o includeHeaders=false`: a command-line
 //! reader wants to see them, and `read | write --format json` keeps them.
 
-use std::io::Write as _;
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ferrokafka_streaming::batch::BatchSource;
 use ferrokafka_streaming::options::SourceOptions;
-use ferrokafka_streaming::Row;
 use futures::StreamExt;
 
 use crate::client::connect_with;
-use crate::cmd::write::Encoding;
 use crate::exit::CliError;
 use crate::options::Options;
+use crate::printer::{write_out, PrintArgs, OUT_BUFFER};
 use crate::progress::Counter;
-use crate::render::{self, Piece};
 
 /// `ferrokafka read [TOPICS]`.
 #[derive(Debug, Args)]
@@ -30,146 +27,25 @@ pub(crate) struct ReadArgs {
     /// Topics to read, comma-separated (Spark's subscribe); or give
     /// -o subscribe=…, -o subscribePattern=… or -o assign=… instead.
     topics: Option<String>,
-    /// json (one object per line; the default when stdout is not a
-    /// terminal), table (the default on a terminal) or raw (values only).
-    #[arg(long, value_enum)]
-    output: Option<ReadOutput>,
-    /// Print each record with a kcat-style format string, e.g.
-    /// '%t %p %o %k %s\n' (see the fields below).
-    #[arg(short = 'f', long, value_name = "FORMAT", conflicts_with = "output")]
-    format: Option<String>,
-    /// How keys, values and header values appear in JSON: utf8 (text; a
-    /// record that is not text fails the read) or base64 (any bytes).
-    #[arg(long, value_enum, default_value = "utf8")]
-    encoding: Encoding,
-    /// What --output raw prints after each value (\n, \t, \\ understood).
-    #[arg(short = 'D', long, default_value = "\\n", value_name = "DELIMITER")]
-    delimiter: String,
-    /// What raw and --format output print for a null key or value
-    /// (default nothing; kcat -Z prints NULL).
-    #[arg(long, default_value = "", value_name = "TEXT")]
-    null: String,
+    #[command(flatten)]
+    print: PrintArgs,
     /// Stop after this many records.
     #[arg(short = 'c', long, value_name = "N")]
     count: Option<u64>,
 }
 
-/// How `read` prints rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ReadOutput {
-    /// Aligned columns, text cut to fit.
-    Table,
-    /// One JSON object per line (what `write --format json` takes back).
-    Json,
-    /// The values alone, each followed by the delimiter.
-    Raw,
-}
-
 /// Help text after `ferrokafka read --help`.
-pub(crate) const READ_HELP: &str = "\
-Format fields: %s value, %k key, %t topic, %p partition, %o offset, %T timestamp (ms),
-%h headers (k=v,…), %K key length, %S value length (-1 for null), %% a percent sign;
-\\n \\r \\t \\\\ as in C.
+pub(crate) const READ_HELP: &str = concat!(
+    crate::printer::format_fields_help!(),
+    "
 
 Examples:
   ferrokafka -b localhost:9092 read events
   ferrokafka -b localhost:9092 read events -f '%t %p %o %k %s\\n'
   ferrokafka -b localhost:9092 read events -o startingOffsets=latest -o endingOffsets=latest
   ferrokafka -b localhost:9092 read -o subscribePattern='events-.*' -o minPartitions=12 --output raw
-  ferrokafka -b localhost:9092 read events -o startingTimestamp=1700000000000 --encoding base64 > dump.jsonl";
-
-/// How rows become bytes.
-enum Printer {
-    Json { encoding: Encoding, headers: bool },
-    Format { pieces: Vec<Piece>, null: Vec<u8> },
-    Table(Table),
-}
-
-/// A table whose column widths come from its first rows, so a long read
-/// prints as it goes.
-struct Table {
-    pending: Vec<[String; 6]>,
-    widths: Option<Vec<usize>>,
-    headers: bool,
-}
-
-/// Rows looked at before the table's widths are fixed.
-const TABLE_SAMPLE: usize = 100;
-/// The widest a key or value cell gets.
-const TABLE_CELL_WIDTH: usize = 60;
-
-impl Table {
-    fn push(&mut self, out: &mut Vec<u8>, row: &Row) {
-        self.pending
-            .push(render::table_cells(row, TABLE_CELL_WIDTH));
-        if self.widths.is_none() && self.pending.len() >= TABLE_SAMPLE {
-            self.fix_widths(out);
-        }
-        if self.widths.is_some() {
-            self.drain(out);
-        }
-    }
-
-    fn fix_widths(&mut self, out: &mut Vec<u8>) {
-        let columns = self.columns();
-        let widths: Vec<usize> = (0..columns)
-            .map(|i| {
-                self.pending
-                    .iter()
-                    .map(|cells| cells[i].chars().count())
-                    .chain([render::TABLE_COLUMNS[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let titles: Vec<String> = render::TABLE_COLUMNS[..columns]
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect();
-        render::table_line(out, &titles, &widths);
-        self.widths = Some(widths);
-    }
-
-    fn drain(&mut self, out: &mut Vec<u8>) {
-        let columns = self.columns();
-        if let Some(widths) = &self.widths {
-            for cells in self.pending.drain(..) {
-                render::table_line(out, &cells[..columns], widths);
-            }
-        }
-    }
-
-    fn columns(&self) -> usize {
-        render::TABLE_COLUMNS.len() - usize::from(!self.headers)
-    }
-
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.widths.is_none() {
-            self.fix_widths(out);
-        }
-        self.drain(out);
-    }
-}
-
-impl Printer {
-    fn print(&mut self, out: &mut Vec<u8>, row: &Row) -> Result<(), CliError> {
-        match self {
-            Printer::Json { encoding, headers } => {
-                render::render_json(out, row, *encoding, *headers)
-                    .map_err(|e| CliError::failed(e.0))?;
-            }
-            Printer::Format { pieces, null } => render::render_format(out, row, pieces, null),
-            Printer::Table(table) => table.push(out, row),
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if let Printer::Table(table) = self {
-            table.finish(out);
-        }
-    }
-}
+  ferrokafka -b localhost:9092 read events -o startingTimestamp=1700000000000 --encoding base64 > dump.jsonl"
+);
 
 /// The source options of `read`: the topic argument as `subscribe`, and
 /// headers included unless the options say otherwise.
@@ -204,36 +80,7 @@ pub(crate) async fn run(args: ReadArgs, options: &Options) -> Result<(), CliErro
     }
     let settings = source_options(args.topics.as_deref(), options)?.batch()?;
     let headers = settings.source.include_headers;
-    let mut printer = match (&args.format, args.output.unwrap_or_else(default_output)) {
-        (Some(format), _) => Printer::Format {
-            pieces: render::parse_format(format).map_err(|e| CliError::usage(e.0))?,
-            null: args.null.clone().into_bytes(),
-        },
-        (None, ReadOutput::Json) => Printer::Json {
-            encoding: args.encoding,
-            headers,
-        },
-        (None, ReadOutput::Raw) => {
-            let delimiter = render::parse_format(&args.delimiter.replace('%', "%%"))
-                .map_err(|e| CliError::usage(e.0))?;
-            let mut pieces = vec![Piece::Value];
-            pieces.extend(delimiter);
-            Printer::Format {
-                pieces,
-                null: args.null.clone().into_bytes(),
-            }
-        }
-        (None, ReadOutput::Table) => Printer::Table(Table {
-            pending: Vec::new(),
-            widths: None,
-            headers,
-        }),
-    };
-    if let Printer::Format { pieces, .. } = &printer {
-        if render::shows_headers(pieces) && !headers {
-            tracing::warn!("%h prints nothing: the options say includeHeaders=false");
-        }
-    }
+    let mut printer = args.print.printer(headers)?;
     let config = settings.source.client_properties.client_config()?;
     let source = BatchSource::new(settings, connect_with(config).await?);
     let plan = source.plan().await?;
@@ -308,29 +155,6 @@ pub(crate) async fn run(args: ReadArgs, options: &Options) -> Result<(), CliErro
         );
     }
     outcome
-}
-
-/// Bytes rendered before they are written to stdout.
-const OUT_BUFFER: usize = 256 * 1024;
-
-/// Writes `out` to stdout; `false` when stdout was closed (`read | head`),
-/// which ends the read quietly.
-fn write_out(out: &mut Vec<u8>) -> Result<bool, CliError> {
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout.write_all(out).and_then(|()| stdout.flush());
-    out.clear();
-    match written {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(CliError::failed(format!("cannot write to stdout: {e}"))),
-    }
-}
-
-fn default_output() -> ReadOutput {
-    match crate::output::Output::or_default(None) {
-        crate::output::Output::Table => ReadOutput::Table,
-        crate::output::Output::Json => ReadOutput::Json,
-    }
 }
 
 #[cfg(test)]

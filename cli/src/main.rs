@@ -84,6 +84,10 @@ enum Command {
     /// or JSON-lines files, checkpointed so it resumes where it stopped.
     #[command(after_help = cmd::stream::STREAM_HELP)]
     Stream(cmd::stream::StreamArgs),
+    /// The main job in one command: sample orders streamed into a priced topic, on a fake
+    /// cluster in this process (or -b a real one), progress and lag printed as it goes.
+    #[command(after_help = cmd::demo::DEMO_HELP)]
+    Demo(cmd::demo::DemoArgs),
     /// List the client's configuration keys, or check a command line's options.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -129,6 +133,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Read(args) => cmd::read::run(args, &options).await,
         Command::Write(args) => cmd::write::run(args, options).await,
         Command::Stream(args) => cmd::stream::run(args, &options).await,
+        Command::Demo(args) => cmd::demo::run(args, &options).await,
         Command::Config(command) => cmd::config::run(command, &options),
     }
 }

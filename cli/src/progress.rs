@@ -119,7 +119,11 @@ pub(crate) fn batch_line(progress: &QueryProgress) -> String {
                     .and_then(|b| b.parse::<f64>().ok())
             });
             if let Some(bytes) = bytes {
-                line.push_str(&format!(", about {:.1} MB", bytes / 1e6));
+                if bytes >= 1e6 {
+                    line.push_str(&format!(", about {:.1} MB", bytes / 1e6));
+                } else {
+                    line.push_str(&format!(", about {:.0} kB", bytes / 1e3));
+                }
             }
             line.push(')');
         }

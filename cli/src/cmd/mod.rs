@@ -1,6 +1,7 @@
 //! One file per command.
 
 pub(crate) mod config;
+pub(crate) mod demo;
 pub(crate) mod offsets;
 pub(crate) mod read;
 pub(crate) mod stream;

@@ -3,55 +3,12 @@
 //! against the fake cluster and Nisshi; every output form; the exit code
 //! of each failure.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod support;
 
 use ferrokafka_fake::FakeCluster;
 use ferrokafka_tests::Nisshi;
 use serde_json::{json, Value};
-
-fn ferrokafka(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
-        .args(args)
-        .env_remove("FERROKAFKA_BOOTSTRAP_SERVERS")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ferrokafka");
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn failed(output: &Output) -> (i32, String) {
-    assert!(!output.status.success(), "succeeded unexpectedly");
-    (
-        output.status.code().unwrap(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
+use support::{failed, ferrokafka, json_lines, ok};
 
 /// Records with every awkward shape, as base64 JSON lines for `write`.
 fn awkward_records() -> Vec<Value> {

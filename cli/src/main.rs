@@ -37,6 +37,32 @@ Examples:
   ferrokafka -b localhost:9092 offsets events
   ferrokafka --config client.properties -o kafka.sasl.jaas.config=@jaas.conf topics list";
 
+const TOPICS_HELP: &str = "\
+Examples:
+  ferrokafka -b localhost:9092 topics list
+  ferrokafka -b localhost:9092 topics create events --partitions 6 --set retention.ms=86400000
+  ferrokafka -b localhost:9092 topics describe events
+  ferrokafka -b localhost:9092 topics delete events events-copy";
+
+const OFFSETS_HELP: &str = "\
+Examples:
+  ferrokafka -b localhost:9092 offsets events
+  ferrokafka -b localhost:9092 offsets events -p 0 -p 3 --output json
+  ferrokafka -b localhost:9092 offsets events --timestamp 1700000000000";
+
+const WRITE_HELP: &str = "\
+Examples:
+  printf 'hello\\nworld\\n' | ferrokafka -b localhost:9092 write events
+  printf 'k1:hello\\n' | ferrokafka -b localhost:9092 write events --key-delimiter :
+  ferrokafka -b localhost:9092 read events > dump.jsonl
+  ferrokafka -b localhost:9092 write events-copy --format json < dump.jsonl
+  ferrokafka -b localhost:9092 -o kafka.compression.type=zstd -o kafka.linger.ms=20 write events < lines.txt";
+
+const CONFIG_HELP: &str = "\
+Examples:
+  ferrokafka config keys ssl
+  ferrokafka --config client.properties -o kafka.sasl.jaas.config=@jaas.conf config check";
+
 /// Read, write and stream Kafka topics with Spark's options.
 #[derive(Debug, Parser)]
 #[command(name = "ferrokafka", version, after_help = AFTER_HELP)]
@@ -71,14 +97,16 @@ struct Global {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List, create, delete or describe topics.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = TOPICS_HELP)]
     Topics(cmd::topics::Topics),
     /// Show the earliest, latest or by-timestamp offsets of a topic's partitions.
+    #[command(after_help = OFFSETS_HELP)]
     Offsets(cmd::offsets::OffsetsArgs),
     /// Read topics (Spark's batch read options) and print the records.
     #[command(after_help = cmd::read::READ_HELP)]
     Read(cmd::read::ReadArgs),
     /// Write lines of stdin (text or JSON) to a topic.
+    #[command(after_help = WRITE_HELP)]
     Write(cmd::write::WriteArgs),
     /// Run a streaming query: new records of topics, batch by batch, to a topic, the console
     /// or JSON-lines files, checkpointed so it resumes where it stopped.
@@ -89,7 +117,7 @@ enum Command {
     #[command(after_help = cmd::demo::DEMO_HELP)]
     Demo(cmd::demo::DemoArgs),
     /// List the client's configuration keys, or check a command line's options.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = CONFIG_HELP)]
     Config(cmd::config::ConfigCommand),
 }
 
@@ -152,4 +180,26 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_has_examples_in_its_help() {
+        let mut cli = super::Cli::command();
+        cli.build();
+        for command in cli.get_subcommands().filter(|c| c.get_name() != "help") {
+            let help = command
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                help.contains("Examples:\n  ferrokafka") || help.contains("Examples:\n  printf"),
+                "`ferrokafka {} --help` shows no examples",
+                command.get_name()
+            );
+        }
+    }
 }

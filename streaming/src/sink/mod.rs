@@ -91,13 +91,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! In a streaming query, the batch handler is one call (the query commits
-//! the batch when it returns `Ok`):
+//! In a streaming query, the handler of each micro-batch is one call; the
+//! query commits the batch when it returns `Ok`:
 //!
-//! ```ignore
-//! let sink = KafkaSink::new(SinkOptions::from_pairs([...]).settings()?);
-//! // handler: |batch| sink.write_micro_batch(batch_id, rows)
-//! sink.write_micro_batch(batch_id, rows).await?;
+//! ```
+//! use ferrokafka_streaming::sink::KafkaSink;
+//! use ferrokafka_streaming::Rows;
+//!
+//! async fn handle(sink: &KafkaSink, batch_id: u64, rows: Rows) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//!     sink.write_micro_batch(batch_id, rows).await?;
+//!     Ok(())
+//! }
 //! ```
 
 #[cfg(feature = "arrow")]

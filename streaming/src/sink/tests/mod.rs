@@ -35,7 +35,9 @@ async fn read_back(bootstrap: &str, topic: &str) -> Vec<Row> {
         ("subscribe", topic),
         ("includeHeaders", "true"),
     ]);
-    let source = BatchSource::connect(options.batch().unwrap()).await.unwrap();
+    let source = BatchSource::connect(options.batch().unwrap())
+        .await
+        .unwrap();
     let mut rows: Vec<Row> = source.rows().await.unwrap().try_collect().await.unwrap();
     rows.sort_by_key(|row| (row.partition(), row.offset()));
     rows

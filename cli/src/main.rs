@@ -7,7 +7,9 @@ mod cmd;
 mod exit;
 mod options;
 mod output;
+mod printer;
 mod progress;
+mod render;
 mod resolver;
 
 use std::path::PathBuf;
@@ -24,12 +26,14 @@ client settings), later ones winning. A value @FILE is read from the file and en
 environment, so secrets stay off the command line; they are never printed.
 
 Exit codes: 0 done, 1 failed, 2 bad command line, 3 option refused, 4 cluster unreachable or
-authentication refused, 5 the broker refused the request, 130 interrupted.
+authentication refused, 5 the broker refused the request, 6 records the read needed are gone (failOnDataLoss=true),
+130 interrupted.
 
 Examples:
   ferrokafka -b localhost:9092 topics list
   ferrokafka -b localhost:9092 topics create events --partitions 6
   printf 'k1:hello\\nk2:world\\n' | ferrokafka -b localhost:9092 write events --key-delimiter :
+  ferrokafka -b localhost:9092 read events -f '%p %o %k %s\\n'
   ferrokafka -b localhost:9092 offsets events
   ferrokafka --config client.properties -o kafka.sasl.jaas.config=@jaas.conf topics list";
 
@@ -71,8 +75,19 @@ enum Command {
     Topics(cmd::topics::Topics),
     /// Show the earliest, latest or by-timestamp offsets of a topic's partitions.
     Offsets(cmd::offsets::OffsetsArgs),
+    /// Read topics (Spark's batch read options) and print the records.
+    #[command(after_help = cmd::read::READ_HELP)]
+    Read(cmd::read::ReadArgs),
     /// Write lines of stdin (text or JSON) to a topic.
     Write(cmd::write::WriteArgs),
+    /// Run a streaming query: new records of topics, batch by batch, to a topic, the console
+    /// or JSON-lines files, checkpointed so it resumes where it stopped.
+    #[command(after_help = cmd::stream::STREAM_HELP)]
+    Stream(cmd::stream::StreamArgs),
+    /// The main job in one command: sample orders streamed into a priced topic, on a fake
+    /// cluster in this process (or -b a real one), progress and lag printed as it goes.
+    #[command(after_help = cmd::demo::DEMO_HELP)]
+    Demo(cmd::demo::DemoArgs),
     /// List the client's configuration keys, or check a command line's options.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -115,7 +130,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Topics(command) => cmd::topics::run(command, &options).await,
         Command::Offsets(args) => cmd::offsets::run(args, &options).await,
+        Command::Read(args) => cmd::read::run(args, &options).await,
         Command::Write(args) => cmd::write::run(args, options).await,
+        Command::Stream(args) => cmd::stream::run(args, &options).await,
+        Command::Demo(args) => cmd::demo::run(args, &options).await,
         Command::Config(command) => cmd::config::run(command, &options),
     }
 }

@@ -108,6 +108,16 @@ impl Options {
         self.position(key).map(|i| self.entries.remove(i).1)
     }
 
+    /// Whether `key` was given.
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Every option, in the order given.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The client properties: `kafka.`-prefixed options with the prefix
     /// stripped.
     pub(crate) fn client_properties(&self) -> HashMap<String, String> {

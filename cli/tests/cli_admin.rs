@@ -1,45 +1,10 @@
 //! The `ferrokafka` binary against the fake cluster: topics, offsets and
 //! write, their output, and the exit code of each kind of failure.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod support;
 
 use ferrokafka_fake::FakeCluster;
-
-fn ferrokafka(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
-        .args(args)
-        .env_remove("FERROKAFKA_BOOTSTRAP_SERVERS")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ferrokafka");
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
+use support::{ferrokafka, json_lines, ok};
 
 #[test]
 fn topics_offsets_and_write() {
@@ -215,7 +180,7 @@ fn secrets_come_from_files_and_the_environment_and_are_never_shown() {
         "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"file-canary-7\";\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
         .args([
             "-b",
             "127.0.0.1:9",

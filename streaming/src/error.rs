@@ -79,3 +79,30 @@ impl From<OptionError> for SourceError {
         SourceError::Options(Box::new(error))
     }
 }
+
+impl SourceError {
+    /// A copy of this error, unless it holds a client or Arrow error
+    /// (which cannot be copied).
+    pub(crate) fn try_clone(&self) -> Option<SourceError> {
+        Some(match self {
+            SourceError::Options(error) => SourceError::Options(error.clone()),
+            SourceError::Limit(error) => SourceError::Limit(error.clone()),
+            SourceError::Plan(error) => SourceError::Plan(error.clone()),
+            SourceError::DataLoss(loss) => SourceError::DataLoss(loss.clone()),
+            SourceError::FetchTimeout {
+                partition,
+                offset,
+                timeout_ms,
+            } => SourceError::FetchTimeout {
+                partition: partition.clone(),
+                offset: *offset,
+                timeout_ms: *timeout_ms,
+            },
+            SourceError::Connect(_) | SourceError::Lookup { .. } | SourceError::Read { .. } => {
+                return None
+            }
+            #[cfg(feature = "arrow")]
+            SourceError::Arrow(_) => return None,
+        })
+    }
+}

@@ -21,6 +21,9 @@
 //!   `StreamingQueryProgress`, for listeners, a ring of recent records and
 //!   JSON lines, with the lag metrics.
 //! * [`diagnosis`]: why a query reads no rows, in words.
+//! * [`query`]: streaming queries: a [`StreamingQuery`](query::StreamingQuery)
+//!   runs micro-batches under a trigger, hands each to a handler with its
+//!   rows, and commits it to the checkpoint when the handler succeeds.
 //! * [`batch`]: batch reads (`spark.read.format("kafka")`): a
 //!   [`BatchSource`](batch::BatchSource) plans with the cluster's offsets
 //!   and reads the tasks through one [`client`], as a stream of [`Row`]s
@@ -68,6 +71,7 @@ mod lookup;
 pub mod options;
 pub mod planner;
 pub mod progress;
+pub mod query;
 mod reader;
 mod row;
 pub mod sink;

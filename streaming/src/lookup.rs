@@ -77,7 +77,7 @@ impl Lookups {
         }
     }
 
-    async fn retried<T, F, Fut>(
+    pub(crate) async fn retried<T, F, Fut>(
         &self,
         what: impl Fn() -> String,
         mut once: F,
@@ -214,7 +214,7 @@ impl Lookups {
 }
 
 /// `t-0, t-1, …` for messages, shortened past ten partitions.
-fn partition_list<T>(requests: &[(TopicPartition, T)]) -> String {
+pub(crate) fn partition_list<T>(requests: &[(TopicPartition, T)]) -> String {
     const SHOWN: usize = 10;
     let mut names: Vec<String> = requests
         .iter()

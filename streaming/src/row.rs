@@ -102,6 +102,18 @@ impl Row {
         (!self.record.headers.is_empty()).then_some(self.record.headers.as_slice())
     }
 
+    /// The row's bytes: key, value, and header keys and values.
+    pub fn size_in_bytes(&self) -> u64 {
+        let len = |bytes: Option<&Bytes>| bytes.map_or(0, |b| b.len() as u64);
+        let headers: u64 = self
+            .record
+            .headers
+            .iter()
+            .map(|h| h.key.len() as u64 + len(h.value.as_ref()))
+            .sum();
+        len(self.key()) + len(self.value()) + headers
+    }
+
     /// The fetched record (with no headers when the read does not include
     /// them).
     pub fn record(&self) -> &Record {

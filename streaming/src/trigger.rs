@@ -283,6 +283,12 @@ impl TriggerPlanner {
         !(self.available_now && self.snapshot.is_some())
     }
 
+    /// When a batch last fired on the `maxTriggerDelay` clock (0: never),
+    /// as [`TriggerDelay::last_trigger_ms`].
+    pub fn last_trigger_ms(&self) -> i64 {
+        self.delay.last_trigger_ms()
+    }
+
     /// The `AvailableNow` snapshot of latest offsets, once taken.
     pub fn snapshot(&self) -> Option<&PartitionOffsets> {
         self.snapshot.as_ref()

@@ -24,6 +24,7 @@
 pub mod backend;
 pub mod interop;
 pub mod nisshi;
+pub mod oauth_endpoint;
 pub mod pki;
 pub mod process;
 pub mod stunnel;

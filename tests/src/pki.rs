@@ -190,6 +190,46 @@ impl Pki {
     pub fn client(&self) -> &Issued {
         &self.client
     }
+
+    /// Java-style PKCS#12 stores under `password`, as keytool makes them:
+    /// `truststore.p12` holding the CA as a trusted certificate and
+    /// `keystore.p12` holding the client's chain and key. Returns their
+    /// paths (trust store first).
+    pub fn java_stores(&self, password: &str) -> (String, String) {
+        use rustls_pki_types::pem::PemObject as _;
+        let (truststore, keystore) = (self.path("truststore.p12"), self.path("keystore.p12"));
+        // keytool marks trust-store certificates with Oracle's
+        // trusted-usage attribute; openssl 3.0 cannot, so this store is
+        // written in Rust.
+        let ca = rustls_pki_types::CertificateDer::from_pem_slice(self.ca.pem().as_bytes())
+            .expect("the test CA is PEM");
+        let mut trust = p12_keystore::KeyStore::new();
+        trust.add_entry(
+            "ca",
+            p12_keystore::KeyStoreEntry::Certificate(
+                p12_keystore::Certificate::from_der(ca.as_ref()).expect("the test CA is DER"),
+            ),
+        );
+        let bytes = trust
+            .writer(password)
+            .write()
+            .expect("a PKCS#12 trust store");
+        std::fs::write(&truststore, bytes).expect("write truststore.p12");
+        let pass = format!("pass:{password}");
+        openssl(&[
+            "pkcs12",
+            "-export",
+            "-in",
+            &self.path("client.pem"),
+            "-inkey",
+            &self.path("client.key"),
+            "-out",
+            &keystore,
+            "-passout",
+            &pass,
+        ]);
+        (truststore, keystore)
+    }
 }
 
 /// Runs `openssl` with `args` (its output discarded).

@@ -15,7 +15,7 @@ use ferrokafka_fake::FakeCluster;
 
 const SECRET: &str = "entra-secret-8Hq";
 
-mod oauth_endpoint;
+use ferrokafka_tests::oauth_endpoint;
 use oauth_endpoint::{Reply, TokenEndpoint};
 
 fn jaas() -> String {

@@ -16,7 +16,7 @@ use ferrokafka_fake::{FakeCluster, ScramFault, ScramHash};
 mod capture;
 use capture::Capture;
 
-mod oauth_endpoint;
+use ferrokafka_tests::oauth_endpoint;
 use oauth_endpoint::{encodings, Reply, TokenEndpoint};
 
 const SECRETS: [&str; 8] = [

@@ -19,8 +19,8 @@ use ferrokafka_tests::stunnel::Stunnel;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod capture;
-mod oauth_endpoint;
 use capture::Capture;
+use ferrokafka_tests::oauth_endpoint;
 use oauth_endpoint::{encodings, Reply, TokenEndpoint};
 
 const MODULE: &str = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";

@@ -10,7 +10,7 @@
 
 #[path = "streaming_batch/columns.rs"]
 mod columns;
-mod oauth_endpoint;
+use ferrokafka_tests::oauth_endpoint;
 #[path = "streaming_batch/reads.rs"]
 mod reads;
 #[path = "streaming_batch/refusals.rs"]

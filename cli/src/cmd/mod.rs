@@ -1,7 +1,10 @@
 //! One file per command.
 
 pub(crate) mod config;
+pub(crate) mod demo;
 pub(crate) mod offsets;
+pub(crate) mod read;
+pub(crate) mod stream;
 pub(crate) mod topics;
 pub(crate) mod write;
 

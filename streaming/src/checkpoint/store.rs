@@ -38,6 +38,28 @@ pub trait CheckpointStore: fmt::Debug + Send + Sync {
     fn delete(&self, path: &str) -> io::Result<()>;
 }
 
+impl<S: CheckpointStore + ?Sized> CheckpointStore for Box<S> {
+    fn location(&self, path: &str) -> String {
+        (**self).location(path)
+    }
+
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        (**self).read(path)
+    }
+
+    fn list(&self, dir: &str) -> io::Result<Vec<String>> {
+        (**self).list(dir)
+    }
+
+    fn write_atomically(&self, path: &str, contents: &[u8], overwrite: bool) -> io::Result<()> {
+        (**self).write_atomically(path, contents, overwrite)
+    }
+
+    fn delete(&self, path: &str) -> io::Result<()> {
+        (**self).delete(path)
+    }
+}
+
 /// A checkpoint in a directory of the local filesystem, laid out as Spark
 /// lays out its checkpoints.
 ///

@@ -76,6 +76,16 @@ pub mod phase {
     pub const WAL_COMMIT: &str = "walCommit";
 }
 
+/// The source metric counting the possible data losses a batch went on
+/// despite (`failOnDataLoss=false`), named after Spark's task metric; only
+/// in records of batches that had one.
+pub const DATA_LOSS: &str = "dataLoss";
+
+/// The source metric counting the offsets those data losses skipped, named
+/// after Spark's task metric (which counts the read's skips only; here the
+/// offsets a new partition lost before its first batch count too).
+pub const OFFSET_OUT_OF_RANGE: &str = "offsetOutOfRange";
+
 /// Spark's default `spark.sql.streaming.numRecentProgressUpdates`.
 pub const DEFAULT_PROGRESS_RETENTION: NonZeroUsize = match NonZeroUsize::new(100) {
     Some(n) => n,
@@ -409,6 +419,11 @@ pub struct TriggerReport {
     pub input_bytes: u64,
     /// Offsets covered: Σ (until − from) of the batch's ranges.
     pub input_offsets: u64,
+    /// Possible data losses the batch went on despite
+    /// (`failOnDataLoss=false`): noticed while planning it or reading it.
+    pub data_loss: u64,
+    /// Offsets those data losses skipped.
+    pub skipped_offsets: u64,
     /// Rows the sink wrote, if it counts them.
     pub output_rows: Option<i64>,
     /// Time per phase, in ms; `triggerExecution` is filled in when absent.
@@ -493,6 +508,14 @@ impl ProgressReporter {
         self
     }
 
+    /// Whether a trigger without a batch that ends at `now_ms` would make
+    /// a record (the first of a run, or the idle interval has passed): so
+    /// the driver diagnoses why no rows come only then.
+    pub fn idle_record_due(&self, now_ms: i64) -> bool {
+        self.last_record_ms
+            .is_none_or(|last| now_ms - self.idle_interval_ms >= last)
+    }
+
     /// Adds a listener.
     pub fn add_listener(&mut self, listener: Box<dyn ProgressListener>) {
         self.listeners.push(listener);
@@ -535,12 +558,19 @@ impl ProgressReporter {
         duration_ms
             .entry(phase::TRIGGER_EXECUTION.to_owned())
             .or_insert(processing_ms);
-        let metrics = source_metrics(
+        let mut metrics = source_metrics(
             report.latest.as_ref(),
             report.end.as_ref(),
             &self.estimator,
             report.finished_ms,
         );
+        if report.ran_batch && report.data_loss > 0 {
+            metrics.insert(DATA_LOSS.to_owned(), report.data_loss.to_string());
+            metrics.insert(
+                OFFSET_OUT_OF_RANGE.to_owned(),
+                report.skipped_offsets.to_string(),
+            );
+        }
         let progress = QueryProgress {
             id: self.identity.id.clone(),
             run_id: self.identity.run_id.clone(),

@@ -164,6 +164,8 @@ fn batch_seven(reporter: &mut ProgressReporter) -> QueryProgress {
             input_offsets: 50,
             output_rows: Some(50),
             durations_ms,
+            data_loss: 0,
+            skipped_offsets: 0,
             no_rows: None,
         })
         .unwrap()
@@ -490,4 +492,47 @@ fn windows_and_idle_intervals_can_be_set() {
     assert_eq!(idle.sources[0].metrics.len(), 3);
     assert_eq!(idle.sources[0].metrics["maxOffsetsBehindLatest"], "5");
     assert!(format!("{reporter:?}").starts_with("ProgressReporter { identity:"));
+}
+
+#[test]
+fn data_losses_a_batch_went_on_despite_are_in_its_metrics() {
+    let offsets = |json: &str| Some(PartitionOffsets::from_json(json).unwrap());
+    let mut reporter = reporter();
+    assert!(reporter.idle_record_due(NOON));
+    let progress = reporter
+        .finish_trigger(TriggerReport {
+            batch_id: 3,
+            started_ms: NOON,
+            finished_ms: NOON + 10,
+            ran_batch: true,
+            end: offsets(r#"{"orders":{"0":40}}"#),
+            latest: offsets(r#"{"orders":{"0":40}}"#),
+            input_rows: 25,
+            input_offsets: 40,
+            data_loss: 2,
+            skipped_offsets: 15,
+            ..TriggerReport::default()
+        })
+        .unwrap();
+    let metrics = &progress.sources[0].metrics;
+    assert_eq!(metrics["dataLoss"], "2");
+    assert_eq!(metrics["offsetOutOfRange"], "15");
+    assert!(progress
+        .to_json()
+        .contains(r#""metrics":{"avgOffsetsBehindLatest":"0.0","dataLoss":"2","#));
+    // The next idle record is due 10 s after this one.
+    assert!(!reporter.idle_record_due(NOON + 10 + 9_999));
+    assert!(reporter.idle_record_due(NOON + 10 + 10_000));
+    let idle = reporter
+        .finish_trigger(TriggerReport {
+            batch_id: 4,
+            started_ms: NOON + 10_010,
+            finished_ms: NOON + 10_010,
+            end: offsets(r#"{"orders":{"0":40}}"#),
+            latest: offsets(r#"{"orders":{"0":40}}"#),
+            data_loss: 1,
+            ..TriggerReport::default()
+        })
+        .unwrap();
+    assert!(!idle.sources[0].metrics.contains_key("dataLoss"));
 }

@@ -25,7 +25,7 @@ mod task;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use ferrokafka::Client;
@@ -57,6 +57,9 @@ pub(crate) struct ReadSettings {
 pub struct ReadMetrics {
     /// Rows handed out so far.
     pub rows: u64,
+    /// Bytes of the rows handed out: keys, values, and header keys and
+    /// values.
+    pub bytes: u64,
     /// Tasks that fetched (their range was not empty).
     pub tasks_fetched: u64,
     /// Tasks whose range was empty once resolved: they sent no fetch.
@@ -71,6 +74,8 @@ pub struct ReadMetrics {
 
 #[derive(Debug, Default)]
 struct Counters {
+    rows: AtomicU64,
+    bytes: AtomicU64,
     tasks_fetched: AtomicU64,
     tasks_empty: AtomicU64,
     data_loss: AtomicU64,
@@ -82,6 +87,57 @@ struct Shared {
     client: Client,
     settings: ReadSettings,
     counters: Counters,
+    failure: Mutex<Option<ReadFailure>>,
+}
+
+/// The error that ended a read, as the one who reads the [`Rows`] may not
+/// pass it on: a copy where the error can be copied, and its message.
+#[derive(Debug)]
+pub(crate) struct ReadFailure {
+    /// A copy of the error, when it holds no client error (which cannot be
+    /// copied).
+    pub(crate) copy: Option<SourceError>,
+    /// Its message.
+    pub(crate) message: String,
+}
+
+/// Watches a read from outside its [`Rows`]: what it did, and how it
+/// failed, also after the rows were dropped.
+#[derive(Clone)]
+pub(crate) struct ReadProbe {
+    shared: Arc<Shared>,
+}
+
+impl ReadProbe {
+    pub(crate) fn metrics(&self) -> ReadMetrics {
+        self.shared.metrics()
+    }
+
+    /// The error that ended the read, taken (later calls give `None`).
+    pub(crate) fn take_failure(&self) -> Option<ReadFailure> {
+        lock(&self.shared.failure).take()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Setting an Option cannot be left half-done: a poisoned lock is fine.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    fn metrics(&self) -> ReadMetrics {
+        let counters = &self.counters;
+        ReadMetrics {
+            rows: counters.rows.load(Relaxed),
+            bytes: counters.bytes.load(Relaxed),
+            tasks_fetched: counters.tasks_fetched.load(Relaxed),
+            tasks_empty: counters.tasks_empty.load(Relaxed),
+            data_loss: counters.data_loss.load(Relaxed),
+            offsets_out_of_range: counters.offsets_out_of_range.load(Relaxed),
+        }
+    }
 }
 
 /// The rows of a read, as a [`Stream`] of `Result<Row, SourceError>`.
@@ -95,7 +151,6 @@ struct Shared {
 pub struct Rows {
     inner: Option<BoxStream<'static, Result<Row, SourceError>>>,
     shared: Arc<Shared>,
-    rows: u64,
 }
 
 impl std::fmt::Debug for Rows {
@@ -110,13 +165,13 @@ impl std::fmt::Debug for Rows {
 impl Rows {
     /// What the read did so far.
     pub fn metrics(&self) -> ReadMetrics {
-        let counters = &self.shared.counters;
-        ReadMetrics {
-            rows: self.rows,
-            tasks_fetched: counters.tasks_fetched.load(Relaxed),
-            tasks_empty: counters.tasks_empty.load(Relaxed),
-            data_loss: counters.data_loss.load(Relaxed),
-            offsets_out_of_range: counters.offsets_out_of_range.load(Relaxed),
+        self.shared.metrics()
+    }
+
+    /// A watcher of this read that outlives the rows.
+    pub(crate) fn probe(&self) -> ReadProbe {
+        ReadProbe {
+            shared: Arc::clone(&self.shared),
         }
     }
 
@@ -136,12 +191,18 @@ impl Stream for Rows {
         };
         match inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(row))) => {
-                self.rows += 1;
+                let counters = &self.shared.counters;
+                counters.rows.fetch_add(1, Relaxed);
+                counters.bytes.fetch_add(row.size_in_bytes(), Relaxed);
                 Poll::Ready(Some(Ok(row)))
             }
             Poll::Ready(Some(Err(error))) => {
                 // A failed task fails the read: stop the others.
                 self.inner = None;
+                *lock(&self.shared.failure) = Some(ReadFailure {
+                    copy: error.try_clone(),
+                    message: error.to_string(),
+                });
                 Poll::Ready(Some(Err(error)))
             }
             Poll::Ready(None) => {
@@ -160,6 +221,7 @@ pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSetti
         client: client.clone(),
         settings,
         counters: Counters::default(),
+        failure: Mutex::new(None),
     });
     let for_tasks = Arc::clone(&shared);
     let inner = futures::stream::iter(tasks)
@@ -169,6 +231,5 @@ pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSetti
     Rows {
         inner: Some(inner),
         shared,
-        rows: 0,
     }
 }

@@ -49,9 +49,7 @@ async fn reads_every_record(options: &SourceOptions, topic: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_ssl_map_reads_over_mutual_tls() {
-    use ferrokafka_tests::pki::{openssl, Pki};
-    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
-    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use ferrokafka_tests::pki::Pki;
 
     let pki = Pki::generate(&["localhost", "127.0.0.1"]);
     let cluster = ferrokafka_fake::FakeCluster::builder()
@@ -60,23 +58,7 @@ async fn seed_ssl_map_reads_over_mutual_tls() {
         .tls_client_ca(pki.ca().pem())
         .build()
         .unwrap();
-    // Java-style PKCS#12 stores: the CA as a trusted certificate, the
-    // client's chain and key under one password.
-    let (truststore, keystore) = (pki.path("truststore.p12"), pki.path("keystore.p12"));
-    let mut trust = p12_keystore::KeyStore::new();
-    let ca = CertificateDer::from_pem_file(pki.path("ca.pem")).unwrap();
-    trust.add_entry(
-        "ca",
-        p12_keystore::KeyStoreEntry::Certificate(
-            p12_keystore::Certificate::from_der(ca.as_ref()).unwrap(),
-        ),
-    );
-    std::fs::write(&truststore, trust.writer(SECRET).write().unwrap()).unwrap();
-    let (cert, key) = (pki.path("client.pem"), pki.path("client.key"));
-    let pass = format!("pass:{SECRET}");
-    openssl(&[
-        "pkcs12", "-export", "-in", &cert, "-inkey", &key, "-out", &keystore, "-passout", &pass,
-    ]);
+    let (truststore, keystore) = pki.java_stores(SECRET);
     // The seed's SSL map, verbatim but for the addresses and file paths.
     let options = SourceOptions::from_pairs([
         ("kafka.bootstrap.servers", cluster.bootstrap().as_str()),

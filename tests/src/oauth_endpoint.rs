@@ -1,5 +1,6 @@
-//! A local Entra-like HTTPS token endpoint for the OAUTHBEARER tests.
-#![allow(dead_code, unreachable_pub)]
+//! A local Entra-like HTTPS token endpoint for the OAUTHBEARER tests: it
+//! serves its own test CA's certificate for `localhost`, answers token
+//! requests from a script, and records what the client sent.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -7,12 +8,17 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[derive(Clone)]
+use crate::tempdir::TempDir;
+
+/// One answer of the endpoint.
+#[derive(Clone, Debug)]
 pub enum Reply {
+    /// A token response with this access token and `expires_in` seconds.
     Token(&'static str, u64),
     /// A fresh HS256 JWT (subject `app-7`, audience `kafka`) signed with
     /// the key, `expires_in` = the lifetime in seconds.
     Jwt(&'static [u8], u64),
+    /// This status, these extra headers and this body.
     Raw(u16, Vec<(&'static str, String)>, Vec<u8>),
     /// Reads the request and never answers (the connection stays open).
     Silent,
@@ -23,38 +29,31 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// A JSON body with this status.
     pub fn json(status: u16, body: &str) -> Reply {
         Reply::Raw(status, Vec::new(), body.as_bytes().to_vec())
-    }
-}
-
-pub struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
 /// An Entra-like token endpoint: answers POSTs from a script, then with
 /// the fallback; records the request bodies.
 pub struct TokenEndpoint {
+    /// The loopback port it listens on.
     pub port: u16,
     script: Arc<Mutex<VecDeque<Reply>>>,
     fallback: Arc<Mutex<Reply>>,
+    /// The request bodies received, in order.
     pub bodies: Arc<Mutex<Vec<String>>>,
+    /// The PEM file of the CA that signed its certificate.
     pub ca: PathBuf,
     _dir: TempDir,
 }
 
 impl TokenEndpoint {
+    /// Starts it (inside a tokio runtime): `script` answers the first
+    /// requests in order, `fallback` every later one.
     pub async fn start(script: Vec<Reply>, fallback: Reply) -> TokenEndpoint {
-        let dir = std::env::temp_dir().join(format!(
-            "ferrokafka-oauth-{}-{}",
-            std::process::id(),
-            fastrand_u64()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("oauth");
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params
             .distinguished_name
@@ -68,7 +67,7 @@ impl TokenEndpoint {
         leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let leaf_key = rcgen::KeyPair::generate().unwrap();
         let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-        let ca = dir.join("ca.pem");
+        let ca = dir.path().join("ca.pem");
         std::fs::write(&ca, ca_cert.pem()).unwrap();
 
         let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -91,7 +90,7 @@ impl TokenEndpoint {
             fallback: Arc::new(Mutex::new(fallback)),
             bodies: Arc::new(Mutex::new(Vec::new())),
             ca,
-            _dir: TempDir(dir),
+            _dir: dir,
         };
         let (script, fallback, bodies) = (
             Arc::clone(&endpoint.script),
@@ -219,20 +218,15 @@ impl TokenEndpoint {
         endpoint
     }
 
+    /// The token URL of `tenant`, as Entra ID spells it.
     pub fn url(&self, tenant: &str) -> String {
         format!("https://localhost:{}/{tenant}/oauth2/v2.0/token", self.port)
     }
 
+    /// How many token requests arrived.
     pub fn requests(&self) -> usize {
         self.bodies.lock().unwrap().len()
     }
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.finish()
 }
 
 /// The forms in which a peer could echo `secret` back: as is, form- and

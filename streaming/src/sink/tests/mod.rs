@@ -6,6 +6,7 @@ mod arrow;
 mod columns;
 mod options;
 mod pool;
+mod query;
 mod writes;
 
 use futures::TryStreamExt;

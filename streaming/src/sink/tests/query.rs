@@ -35,15 +35,16 @@ fn query(bootstrap: &str, topic: &str, store: &MemoryCheckpoint) -> crate::query
     StreamingQuery::builder(settings, store.clone()).trigger(Trigger::AvailableNow)
 }
 
-/// Key, value and headers of each row, per partition in offset order.
-fn contents(
-    rows: &[Row],
-) -> Vec<(
+/// A row's partition, key, value and headers.
+type Contents = (
     i32,
     Option<Bytes>,
     Option<Bytes>,
     Vec<(Bytes, Option<Bytes>)>,
-)> {
+);
+
+/// Key, value and headers of each row, per partition in offset order.
+fn contents(rows: &[Row]) -> Vec<Contents> {
     rows.iter()
         .map(|row| {
             (

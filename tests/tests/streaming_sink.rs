@@ -4,7 +4,8 @@
 //! values, the partition column, the default partitioner), the topic
 //! option against the column, idempotence on and off, Arrow record batches
 //! read and written back, micro-batches of a read (and a re-run batch
-//! written twice), and Spark's errors at run time.
+//! written twice), a streaming query writing through the sink, and
+//! Spark's errors at run time.
 //!
 //! One Nisshi serves the whole binary: `against_nisshi` starts it and runs
 //! every scenario on it concurrently (each on its own topics), reporting
@@ -51,6 +52,10 @@ fn against_nisshi() {
         (
             "micro_batches_of_a_read",
             Box::pin(micro_batches_of_a_read(bootstrap.clone())),
+        ),
+        (
+            "a_streaming_query_writes_through_the_sink",
+            Box::pin(a_streaming_query_writes_through_the_sink(bootstrap.clone())),
         ),
         (
             "errors_at_run_time",

@@ -12,7 +12,9 @@ use ferrokafka::{Client, ClientConfig};
 use ferrokafka_streaming::arrow::{ArrowOptions, BinaryLayout, RecordBatches};
 use ferrokafka_streaming::batch::BatchSource;
 use ferrokafka_streaming::options::SourceOptions;
+use ferrokafka_streaming::query::{StreamingQuery, Termination};
 use ferrokafka_streaming::sink::{KafkaSink, SinkError, SinkOptions, SinkRow};
+use ferrokafka_streaming::trigger::{StopReason, Trigger};
 use ferrokafka_streaming::Row;
 use futures::{stream, TryStreamExt};
 
@@ -408,4 +410,50 @@ pub(crate) async fn errors_at_run_time(bootstrap: String) {
         [&b"first"[..], &b"second"[..]],
         "rows before each failure are written"
     );
+}
+
+pub(crate) async fn a_streaming_query_writes_through_the_sink(bootstrap: String) {
+    create(&bootstrap, &[("sink-query-in", 3), ("sink-query-out", 3)]).await;
+    let rows: Vec<SinkRow> = (0..90).map(|i| varied_row(i, 3)).collect();
+    sink(&bootstrap, &[("topic", "sink-query-in")])
+        .write(rows)
+        .await
+        .unwrap();
+    let checkpoint = std::env::temp_dir().join(format!(
+        "ferrokafka-sink-query-{}-{}",
+        std::process::id(),
+        BASE_TS
+    ));
+    let _ = std::fs::remove_dir_all(&checkpoint);
+    let settings = SourceOptions::from_pairs([
+        ("kafka.bootstrap.servers", bootstrap.as_str()),
+        ("subscribe", "sink-query-in"),
+        ("startingOffsets", "earliest"),
+        ("maxOffsetsPerTrigger", "40"),
+        ("includeHeaders", "true"),
+    ])
+    .streaming()
+    .unwrap();
+    let query = StreamingQuery::builder(settings, checkpoint.as_path())
+        .trigger(Trigger::AvailableNow)
+        .start(sink(&bootstrap, &[("topic", "sink-query-out")]))
+        .await
+        .unwrap();
+    let outcome = query.await_termination().await.unwrap();
+    assert_eq!(
+        outcome.termination,
+        Termination::Finished(StopReason::AllAvailableDataProcessed)
+    );
+    // 90 offsets, 40 a batch: 40 + 40 + 10.
+    assert_eq!((outcome.batches_committed, outcome.rows), (3, 90));
+    for file in ["offsets/2", "commits/2"] {
+        assert!(checkpoint.join(file).is_file(), "{file}");
+    }
+    let copy = read_back(&bootstrap, "sink-query-out").await;
+    let original = read_back(&bootstrap, "sink-query-in").await;
+    assert_eq!(
+        by_partition(copy.iter().map(|row| (row.partition(), as_read(row)))),
+        by_partition(original.iter().map(|row| (row.partition(), as_read(row))))
+    );
+    std::fs::remove_dir_all(&checkpoint).unwrap();
 }

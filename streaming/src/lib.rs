@@ -1,6 +1,6 @@
 //! # ferrokafka-streaming
 //!
-//! A Kafka source with the semantics of Spark Structured Streaming's
+//! A Kafka source and sink with the semantics of Spark Structured Streaming's
 //! (Spark ≥ 4.1): the same options, the same offsets and checkpoint JSON,
 //! the same per-trigger limits, `minPartitions`/`maxRecordsPerPartition`
 //! splitting and `failOnDataLoss` decisions.
@@ -30,6 +30,11 @@
 //!   ([`Rows`]).
 //! * `arrow` (cargo feature `arrow`): the rows as Arrow record batches
 //!   with Spark's schema, keys and values not copied.
+//! * [`sink`]: writes (`df.write.format("kafka")` and
+//!   `df.writeStream.format("kafka")`): a [`KafkaSink`](sink::KafkaSink)
+//!   sends rows, streams of rows, a query's micro-batches or Arrow record
+//!   batches through an idempotent producer shared per configuration,
+//!   with Spark's options and errors; at-least-once.
 //!
 //! ```
 //! use std::collections::BTreeSet;

@@ -361,10 +361,16 @@ mod tests {
         assert_eq!(closest_sink_option("topc"), TOPIC);
         assert_eq!(closest_sink_option("Topics"), TOPIC);
         assert_eq!(closest_sink_option("bootstrapServers"), BOOTSTRAP_SERVERS);
-        assert_eq!(closest_sink_option("kafka.bootstrap.server"), BOOTSTRAP_SERVERS);
+        assert_eq!(
+            closest_sink_option("kafka.bootstrap.server"),
+            BOOTSTRAP_SERVERS
+        );
         assert_eq!(closest_sink_option("linger.ms"), "kafka.linger.ms");
         assert_eq!(closest_sink_option("acks"), "kafka.acks");
-        assert_eq!(closest_sink_option("security.protocol"), "kafka.security.protocol");
+        assert_eq!(
+            closest_sink_option("security.protocol"),
+            "kafka.security.protocol"
+        );
     }
 
     #[test]

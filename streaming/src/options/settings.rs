@@ -141,8 +141,10 @@ impl ClientProperties {
             // takes the producer's too.
             let source = match source {
                 ConfigError::UnknownKey { key, .. } => {
-                    let accepted: Vec<&'static str> =
-                        ferrokafka::config::KEYS.iter().map(|info| info.name).collect();
+                    let accepted: Vec<&'static str> = ferrokafka::config::KEYS
+                        .iter()
+                        .map(|info| info.name)
+                        .collect();
                     ConfigError::UnknownKey {
                         suggestion: ferrokafka::config::closest(&key, accepted.iter().copied()),
                         key,

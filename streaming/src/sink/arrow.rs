@@ -79,9 +79,7 @@ fn spark_type(data_type: &DataType) -> SparkType {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => SparkType::String,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => SparkType::Binary,
         DataType::Int32 => SparkType::Int,
-        DataType::List(item) | DataType::LargeList(item)
-            if is_header_struct(item.data_type()) =>
-        {
+        DataType::List(item) | DataType::LargeList(item) if is_header_struct(item.data_type()) => {
             SparkType::Headers
         }
         other => SparkType::Other(catalog_string(other)),
@@ -382,7 +380,11 @@ impl<'a> HeadersColumn<'a> {
         fn parts<O: OffsetSizeTrait>(
             list: &GenericListArray<O>,
         ) -> (&[O], Option<&NullBuffer>, &StructArray) {
-            (list.value_offsets(), list.nulls(), list.values().as_struct())
+            (
+                list.value_offsets(),
+                list.nulls(),
+                list.values().as_struct(),
+            )
         }
         let (offsets, nulls, entries) = match array.data_type() {
             DataType::List(_) => {

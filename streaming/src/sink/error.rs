@@ -91,7 +91,7 @@ pub enum SinkError {
         /// Rows of this write acknowledged when the failure was seen.
         acknowledged: u64,
         /// The producer's error, with the topic-partition and what to do.
-        source: ferrokafka::ProduceError,
+        source: Box<ferrokafka::ProduceError>,
     },
     /// The rows to write failed to come (the input stream's error). The
     /// rows before it were sent and acknowledged first.

@@ -14,7 +14,8 @@
 //!   [`write_stream`](KafkaSink::write_stream) (a stream of rows, such as
 //!   a read's), [`write_micro_batch`](KafkaSink::write_micro_batch) (one
 //!   micro-batch of a streaming query) and, with the `arrow` feature,
-//!   `write_record_batch`. Each returns once every row is acknowledged,
+//!   `write_record_batch`; it is also a query's
+//!   [`BatchHandler`](crate::query::BatchHandler). Each returns once every row is acknowledged,
 //!   or with the first failure, after waiting for what was sent.
 //! * [`check_columns`]: Spark's checks of the input columns (missing
 //!   `topic` or `value`, unsupported types), word for word, for inputs
@@ -91,19 +92,29 @@
 //! # Ok(()) }
 //! ```
 //!
-//! In a streaming query, the batch handler is one call (the query commits
-//! the batch when it returns `Ok`):
+//! A sink is a streaming query's batch handler (Spark's
+//! `df.writeStream.format("kafka")`): each micro-batch is written with
+//! [`write_micro_batch`](KafkaSink::write_micro_batch), and the query
+//! commits it once every row is acknowledged. A handler of its own calls
+//! `sink.write_micro_batch(batch.batch_id(), batch.into_rows())`.
 //!
-//! ```ignore
-//! let sink = KafkaSink::new(SinkOptions::from_pairs([...]).settings()?);
-//! // handler: |batch| sink.write_micro_batch(batch_id, rows)
-//! sink.write_micro_batch(batch_id, rows).await?;
+//! ```
+//! use std::path::Path;
+//! use ferrokafka_streaming::options::StreamSettings;
+//! use ferrokafka_streaming::query::{QueryError, QueryOutcome, StreamingQuery};
+//! use ferrokafka_streaming::sink::KafkaSink;
+//!
+//! async fn kafka_to_kafka(source: StreamSettings, sink: KafkaSink, checkpoint: &Path) -> Result<QueryOutcome, QueryError> {
+//!     let query = StreamingQuery::builder(source, checkpoint).start(sink).await?;
+//!     query.await_termination().await
+//! }
 //! ```
 
 #[cfg(feature = "arrow")]
 mod arrow;
 mod cache;
 mod error;
+mod handler;
 mod options;
 mod pool;
 mod row;

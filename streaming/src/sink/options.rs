@@ -278,7 +278,9 @@ impl SaveMode {
     pub fn check_for_kafka(self) -> Result<(), SinkError> {
         match self {
             SaveMode::Append | SaveMode::ErrorIfExists => Ok(()),
-            SaveMode::Overwrite | SaveMode::Ignore => Err(SinkError::SaveModeNotAllowed { mode: self }),
+            SaveMode::Overwrite | SaveMode::Ignore => {
+                Err(SinkError::SaveModeNotAllowed { mode: self })
+            }
         }
     }
 }

@@ -210,7 +210,10 @@ impl<K: Eq + Hash, V> Lease<K, V> {
     pub(crate) fn invalidate(&self) {
         let mut slots = self.pool.slots.lock().unwrap_or_else(|e| e.into_inner());
         self.slot.retired.store(true, Ordering::Release);
-        if slots.get(&self.key).is_some_and(|s| Arc::ptr_eq(s, &self.slot)) {
+        if slots
+            .get(&self.key)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.slot))
+        {
             slots.remove(&self.key);
         }
     }
@@ -226,7 +229,9 @@ impl<K: Eq + Hash, V> Drop for Lease<K, V> {
         // forget the slot once nobody waits on it.
         if uses.leases == 0
             && !self.slot.value.initialized()
-            && slots.get(&self.key).is_some_and(|s| Arc::ptr_eq(s, &self.slot))
+            && slots
+                .get(&self.key)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.slot))
         {
             slots.remove(&self.key);
         }

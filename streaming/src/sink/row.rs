@@ -109,7 +109,12 @@ impl From<Row> for SinkRow {
             headers: record
                 .headers
                 .into_iter()
-                .map(|header| (String::from_utf8_lossy(&header.key).into_owned(), header.value))
+                .map(|header| {
+                    (
+                        String::from_utf8_lossy(&header.key).into_owned(),
+                        header.value,
+                    )
+                })
                 .collect(),
             timestamp: None,
         }

@@ -67,7 +67,9 @@ impl Future for Delivery {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let row = self.row;
-        Pin::new(&mut self.future).poll(cx).map(|outcome| (row, outcome))
+        Pin::new(&mut self.future)
+            .poll(cx)
+            .map(|outcome| (row, outcome))
     }
 }
 
@@ -107,8 +109,10 @@ impl KafkaSink {
         I: IntoIterator,
         I::Item: Into<SinkRow>,
     {
-        self.write_rows(futures::stream::iter(rows.into_iter().map(|row| Ok(row.into()))))
-            .await
+        self.write_rows(futures::stream::iter(
+            rows.into_iter().map(|row| Ok(row.into())),
+        ))
+        .await
     }
 
     /// Writes the rows of a stream, as [`write`](Self::write); an error
@@ -212,7 +216,7 @@ impl KafkaSink {
                     failure = Some(SinkError::Send {
                         row: index,
                         acknowledged,
-                        source: error,
+                        source: Box::new(error),
                     });
                     break;
                 }
@@ -254,7 +258,7 @@ fn settle(
                 *failure = Some(SinkError::Send {
                     row,
                     acknowledged: *acknowledged,
-                    source,
+                    source: Box::new(source),
                 });
             }
         }

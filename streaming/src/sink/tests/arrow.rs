@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, BinaryViewBuilder, LargeBinaryBuilder, ListBuilder, StringBuilder,
-    StructBuilder,
+    BinaryBuilder, BinaryViewBuilder, LargeBinaryBuilder, ListBuilder, StringBuilder, StructBuilder,
 };
 use arrow_array::{
-    ArrayRef, Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
-    StringViewArray,
+    ArrayRef, Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
 };
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use ferrokafka_fake::FakeCluster;
@@ -28,8 +26,12 @@ fn header_fields(value: DataType) -> Fields {
     ])
 }
 
+/// One row's headers: `None` for a null list, else (key, value) pairs
+/// where either may be null.
+type HeaderCell<'a> = Option<Vec<(Option<&'a str>, Option<&'a [u8]>)>>;
+
 /// A `headers` column: per row, `None` (null list) or the headers.
-fn headers(rows: &[Option<Vec<(Option<&str>, Option<&[u8]>)>>]) -> ArrayRef {
+fn headers(rows: &[HeaderCell<'_>]) -> ArrayRef {
     let entries = StructBuilder::new(
         header_fields(DataType::Binary),
         vec![
@@ -83,7 +85,10 @@ async fn every_accepted_layout_writes_its_bytes() {
     large_values.append_value(long.as_bytes());
     large_values.append_null();
     let input = batch(vec![
-        ("offset", Arc::new(Int64Array::from(vec![9, 9, 9])) as ArrayRef),
+        (
+            "offset",
+            Arc::new(Int64Array::from(vec![9, 9, 9])) as ArrayRef,
+        ),
         ("key", Arc::new(view_keys.finish())),
         ("value", Arc::new(large_values.finish())),
         (
@@ -167,12 +172,18 @@ async fn wrong_columns_fail_before_anything_is_sent() {
     let sink = KafkaSink::new(settings("127.0.0.1:1", &[]));
     let cases: Vec<(RecordBatch, &str)> = vec![
         (
-            batch(vec![("value", Arc::new(StringArray::from(vec!["v"])) as ArrayRef)]),
+            batch(vec![(
+                "value",
+                Arc::new(StringArray::from(vec!["v"])) as ArrayRef,
+            )]),
             "topic option required when no 'topic' attribute is present. Use the topic option \
              for setting a topic.",
         ),
         (
-            batch(vec![("topic", Arc::new(StringArray::from(vec!["t"])) as ArrayRef)]),
+            batch(vec![(
+                "topic",
+                Arc::new(StringArray::from(vec!["t"])) as ArrayRef,
+            )]),
             "Required attribute 'value' not found",
         ),
         (

@@ -24,12 +24,19 @@ fn a_missing_topic_needs_the_topic_option() {
 #[test]
 fn a_missing_value_is_required() {
     assert_eq!(
-        check(&[("topic", SparkType::String), ("key", SparkType::Binary)], None).unwrap_err(),
+        check(
+            &[("topic", SparkType::String), ("key", SparkType::Binary)],
+            None
+        )
+        .unwrap_err(),
         "Required attribute 'value' not found"
     );
     // Names match exactly, as Spark looks attributes up.
     assert_eq!(
-        check_columns(&[("topic", SparkType::String), ("Value", SparkType::Binary)], None),
+        check_columns(
+            &[("topic", SparkType::String), ("Value", SparkType::Binary)],
+            None
+        ),
         Err(SchemaError::MissingValue)
     );
 }
@@ -78,17 +85,25 @@ fn columns_are_checked_in_sparks_order() {
         ("key", other("boolean")),
         ("topic", SparkType::Int),
     ];
-    assert!(check(&columns, None).unwrap_err().starts_with("topic attribute"));
+    assert!(check(&columns, None)
+        .unwrap_err()
+        .starts_with("topic attribute"));
     // With the topic option the topic column is neither checked nor used.
-    assert!(check(&columns, Some("t")).unwrap_err().starts_with("key attribute"));
+    assert!(check(&columns, Some("t"))
+        .unwrap_err()
+        .starts_with("key attribute"));
     // A bad key is reported before a missing value.
-    assert!(check(&columns[..3], Some("t")).unwrap_err().starts_with("key attribute"));
+    assert!(check(&columns[..3], Some("t"))
+        .unwrap_err()
+        .starts_with("key attribute"));
     let columns = [
         ("partition", other("bigint")),
         ("headers", SparkType::String),
         ("value", SparkType::String),
     ];
-    assert!(check(&columns, Some("t")).unwrap_err().starts_with("headers attribute"));
+    assert!(check(&columns, Some("t"))
+        .unwrap_err()
+        .starts_with("headers attribute"));
 }
 
 #[test]
@@ -104,11 +119,23 @@ fn accepted_columns_are_found_by_position_and_others_ignored() {
     ];
     let found = check_columns(&columns, None).unwrap();
     assert_eq!(
-        (found.topic, found.key, found.value, found.headers, found.partition),
+        (
+            found.topic,
+            found.key,
+            found.value,
+            found.headers,
+            found.partition
+        ),
         (Some(2), Some(4), 1, Some(3), Some(5)),
         "the first column of a name wins"
     );
-    let found = check_columns(&[("value", SparkType::Binary), ("topic", SparkType::String)], None)
-        .unwrap();
-    assert_eq!((found.key, found.headers, found.partition), (None, None, None));
+    let found = check_columns(
+        &[("value", SparkType::Binary), ("topic", SparkType::String)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (found.key, found.headers, found.partition),
+        (None, None, None)
+    );
 }

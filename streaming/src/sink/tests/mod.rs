@@ -6,6 +6,7 @@ mod arrow;
 mod columns;
 mod options;
 mod pool;
+mod query;
 mod writes;
 
 use futures::TryStreamExt;
@@ -35,7 +36,9 @@ async fn read_back(bootstrap: &str, topic: &str) -> Vec<Row> {
         ("subscribe", topic),
         ("includeHeaders", "true"),
     ]);
-    let source = BatchSource::connect(options.batch().unwrap()).await.unwrap();
+    let source = BatchSource::connect(options.batch().unwrap())
+        .await
+        .unwrap();
     let mut rows: Vec<Row> = source.rows().await.unwrap().try_collect().await.unwrap();
     rows.sort_by_key(|row| (row.partition(), row.offset()));
     rows

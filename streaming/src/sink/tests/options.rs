@@ -27,7 +27,9 @@ fn warnings(extra: &[(&str, &str)]) -> Vec<String> {
 fn the_topic_option_is_trimmed_and_optional() {
     assert_eq!(settings("h:1", &[]).topic, None);
     assert_eq!(
-        settings("h:1", &[("TOPIC", "\t orders \n")]).topic.as_deref(),
+        settings("h:1", &[("TOPIC", "\t orders \n")])
+            .topic
+            .as_deref(),
         Some("orders")
     );
     assert_eq!(
@@ -67,7 +69,10 @@ fn serializers_are_refused_with_sparks_reasons_in_any_case() {
          supported as value are serialized with ByteArraySerializer."
     );
     // Spark checks the key's before the value's, and before anything else.
-    let both = error(&[("kafka.value.serializer", "x"), ("kafka.key.serializer", "x")]);
+    let both = error(&[
+        ("kafka.value.serializer", "x"),
+        ("kafka.key.serializer", "x"),
+    ]);
     assert!(both.contains("'key.serializer'"), "{both}");
     // Deserializers are a source's business: a sink's producer ignores them.
     settings("h:1", &[("kafka.key.deserializer", "x")]);
@@ -224,7 +229,10 @@ fn options_come_from_json_and_lines_like_the_sources() {
     .settings()
     .unwrap();
     assert_eq!(from_json, from_lines);
-    assert_eq!(from_json.producer_config().linger(), Duration::from_millis(20));
+    assert_eq!(
+        from_json.producer_config().linger(),
+        Duration::from_millis(20)
+    );
 }
 
 #[test]
@@ -251,7 +259,10 @@ fn secrets_stay_out_of_debug_output_and_errors() {
         ("kafka.bootstrap.servers", "h:1"),
         ("kafka.security.protocol", "SASL_PLAINTEXT"),
         ("kafka.sasl.mechanism", "PLAIN"),
-        ("kafka.sasl.jaas.config", &format!("PlainLoginModule password=\"{SECRET}\"")),
+        (
+            "kafka.sasl.jaas.config",
+            &format!("PlainLoginModule password=\"{SECRET}\""),
+        ),
     ])
     .settings()
     .unwrap_err();

@@ -90,7 +90,11 @@ async fn an_unused_value_is_closed_after_the_timeout() {
     let counts = Counts::default();
     drop(pool.acquire(&"a", || counts.make()).await.unwrap());
     pass(9 * MINUTE).await;
-    assert_eq!((pool.len(), counts.closed()), (1, 0), "unused for 9 of 10 minutes");
+    assert_eq!(
+        (pool.len(), counts.closed()),
+        (1, 0),
+        "unused for 9 of 10 minutes"
+    );
     // Used again: the 10 minutes start over when it is given back.
     let lease = pool.acquire(&"a", || counts.make()).await.unwrap();
     assert_eq!((lease.value().id, counts.made()), (0, 1));
@@ -98,7 +102,11 @@ async fn an_unused_value_is_closed_after_the_timeout() {
     pass(9 * MINUTE).await;
     assert_eq!((pool.len(), counts.closed()), (1, 0));
     pass(2 * MINUTE).await;
-    assert_eq!((pool.len(), counts.closed()), (0, 1), "closed by the evictor");
+    assert_eq!(
+        (pool.len(), counts.closed()),
+        (0, 1),
+        "closed by the evictor"
+    );
     // The next acquire makes a new one.
     let lease = pool.acquire(&"a", || counts.make()).await.unwrap();
     assert_eq!((lease.value().id, counts.made()), (1, 2));
@@ -128,7 +136,11 @@ async fn an_invalidated_value_is_replaced_and_closed_once_unused() {
     assert_eq!(counts.closed(), 0, "still in use");
     drop(failed);
     pass(2 * MINUTE).await;
-    assert_eq!(counts.closed(), 1, "closed at the next look, not after the timeout");
+    assert_eq!(
+        counts.closed(),
+        1,
+        "closed at the next look, not after the timeout"
+    );
     assert_eq!(pool.len(), 1);
     drop(fresh);
 }

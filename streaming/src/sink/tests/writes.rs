@@ -162,7 +162,11 @@ async fn sinks_with_the_same_properties_share_one_producer() {
     let row = || [SinkRow::new().topic("t").value("v")];
     first.write(row()).await.unwrap();
     second.write(row()).await.unwrap();
-    assert_eq!(cache.len(), 1, "the topic option is not a producer property");
+    assert_eq!(
+        cache.len(),
+        1,
+        "the topic option is not a producer property"
+    );
     other.write(row()).await.unwrap();
     assert_eq!(cache.len(), 2);
     let a = cache.acquire(first.settings()).await.unwrap();
@@ -180,7 +184,10 @@ async fn the_producer_is_idempotent_unless_turned_off() {
     let idempotent = cache.acquire(&settings(&bootstrap, &[])).await.unwrap();
     assert!(idempotent.producer_id().is_some());
     let plain = cache
-        .acquire(&settings(&bootstrap, &[("kafka.enable.idempotence", "false")]))
+        .acquire(&settings(
+            &bootstrap,
+            &[("kafka.enable.idempotence", "false")],
+        ))
         .await
         .unwrap();
     assert!(plain.producer_id().is_none());
@@ -220,7 +227,10 @@ async fn a_micro_batch_of_a_read_is_written_column_for_column() {
     let read = read_back(&bootstrap, "input").await;
     let copy = sink(&bootstrap, &[("topic", "output")]);
     let written = copy
-        .write_micro_batch(7, stream::iter(read.clone().into_iter().map(Ok::<_, Infallible>)))
+        .write_micro_batch(
+            7,
+            stream::iter(read.clone().into_iter().map(Ok::<_, Infallible>)),
+        )
         .await
         .unwrap();
     assert_eq!(written.rows, 3);

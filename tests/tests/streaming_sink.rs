@@ -1,0 +1,88 @@
+//! The streaming crate's Kafka sink (Spark's `df.write.format("kafka")`)
+//! against Nisshi: rows written and read back byte for byte with a
+//! `BatchSource` (keys, values, nulls, headers with duplicates and null
+//! values, the partition column, the default partitioner), the topic
+//! option against the column, idempotence on and off, Arrow record batches
+//! read and written back, micro-batches of a read (and a re-run batch
+//! written twice), a streaming query writing through the sink, and
+//! Spark's errors at run time.
+//!
+//! One Nisshi serves the whole binary: `against_nisshi` starts it and runs
+//! every scenario on it concurrently (each on its own topics), reporting
+//! the failed ones by name.
+
+#[path = "streaming_sink/scenarios.rs"]
+mod scenarios;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use ferrokafka_tests::Nisshi;
+
+use scenarios::*;
+
+type Scenario = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+#[test]
+fn against_nisshi() {
+    let broker = Nisshi::start();
+    let bootstrap = broker.bootstrap();
+    let scenarios: Vec<(&str, Scenario)> = vec![
+        (
+            "rows_read_back_byte_for_byte",
+            Box::pin(rows_read_back_byte_for_byte(bootstrap.clone())),
+        ),
+        (
+            "keyed_rows_follow_the_java_partitioner",
+            Box::pin(keyed_rows_follow_the_java_partitioner(bootstrap.clone())),
+        ),
+        (
+            "the_topic_option_overrides_the_column",
+            Box::pin(the_topic_option_overrides_the_column(bootstrap.clone())),
+        ),
+        (
+            "idempotence_on_and_off",
+            Box::pin(idempotence_on_and_off(bootstrap.clone())),
+        ),
+        (
+            "arrow_batches_write_back_as_read",
+            Box::pin(arrow_batches_write_back_as_read(bootstrap.clone())),
+        ),
+        (
+            "micro_batches_of_a_read",
+            Box::pin(micro_batches_of_a_read(bootstrap.clone())),
+        ),
+        (
+            "a_streaming_query_writes_through_the_sink",
+            Box::pin(a_streaming_query_writes_through_the_sink(bootstrap.clone())),
+        ),
+        (
+            "errors_at_run_time",
+            Box::pin(errors_at_run_time(bootstrap.clone())),
+        ),
+    ];
+    let count = scenarios.len();
+    let failed = ferrokafka_tests::backend::block_on(async move {
+        let running: Vec<_> = scenarios
+            .into_iter()
+            .map(|(name, scenario)| (name, tokio::spawn(scenario)))
+            .collect();
+        let mut failed = Vec::new();
+        for (name, handle) in running {
+            match tokio::time::timeout(Duration::from_secs(300), handle).await {
+                Ok(Ok(())) => eprintln!("scenario {name}: ok"),
+                Ok(Err(e)) => failed.push(format!("{name}: {e}")),
+                Err(_) => failed.push(format!("{name}: still running after 300 s")),
+            }
+        }
+        failed
+    });
+    assert!(
+        failed.is_empty(),
+        "{} of {count} scenarios failed (their panics are printed above):\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    drop(broker);
+}

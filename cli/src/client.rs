@@ -1,7 +1,10 @@
 //! The client a command talks to the cluster with, configured from the
 //! `kafka.…` options.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use ferrokafka_streaming::sink::{ProducerCache, ProducerCacheConfig};
+use futures::FutureExt;
 
 use ferrokafka::{Client, ClientConfig, ConfigError, ProducerConfig};
 
@@ -68,4 +71,21 @@ pub(crate) fn warn_unused<'a>(command: &str, options: impl Iterator<Item = (&'a 
     for (key, _) in options {
         tracing::warn!("option {key} is not used by `ferrokafka {command}`; ignored");
     }
+}
+
+/// The producers of the sinks (`stream --to topic:…`, `demo`), connected
+/// as every other client of a command is: host names resolved in Rust.
+pub(crate) fn sink_cache() -> ProducerCache {
+    static CACHE: OnceLock<ProducerCache> = OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            ProducerCache::with_connect(
+                ProducerCacheConfig::default(),
+                Arc::new(|config| {
+                    let resolver = Arc::new(RustResolver::default());
+                    ferrokafka::low_level::connect_resolving_with(config, resolver).boxed()
+                }),
+            )
+        })
+        .clone()
 }

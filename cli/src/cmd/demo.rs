@@ -15,9 +15,10 @@ use ferrokafka::admin::NewTopic;
 use ferrokafka::ErrorKind;
 use ferrokafka_fake::FakeCluster;
 use ferrokafka_streaming::batch::BatchSource;
+use ferrokafka_streaming::checkpoint::MemoryCheckpoint;
 use ferrokafka_streaming::options::SourceOptions;
 use ferrokafka_streaming::progress::JsonLinesListener;
-use ferrokafka_streaming::query::{MicroBatch, StreamingQuery};
+use ferrokafka_streaming::query::{CheckpointLocation, MicroBatch, StreamingQuery};
 use ferrokafka_streaming::sink::{KafkaSink, SinkOptions, SinkRow};
 use ferrokafka_streaming::trigger::Trigger;
 use ferrokafka_streaming::Row;
@@ -47,6 +48,11 @@ pub(crate) struct DemoArgs {
     /// StreamingQueryProgress, one object per line).
     #[arg(long, value_enum, default_value = "human", value_name = "FORM")]
     progress: ProgressForm,
+    /// Where the query keeps its checkpoint (default: a new directory in
+    /// the temporary directory, removed afterwards; in memory when there is
+    /// no writable one).
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<std::path::PathBuf>,
     /// With -b: keep the demo's topics afterwards (they are deleted
     /// otherwise).
     #[arg(long)]
@@ -115,6 +121,7 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
         ));
     }
     let started = Instant::now();
+    let mut temporary_checkpoint = None;
     let mut out = std::io::stdout();
     // A real cluster, or one in this process.
     let mut options = options.clone();
@@ -180,7 +187,10 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
         }
         sink
     };
-    let writer = KafkaSink::new(kafka_options().with("topic", orders.as_str()).settings()?);
+    let writer = KafkaSink::with_cache(
+        kafka_options().with("topic", orders.as_str()).settings()?,
+        crate::client::sink_cache(),
+    );
     let counter = Counter::with_total("written", args.records);
     let writing = Instant::now();
     let mut bytes = 0u64;
@@ -217,11 +227,28 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
     // The streaming query: orders → priced orders, in batches.
     let batch_size = args.batch_size.unwrap_or(args.records.div_ceil(5)).max(1);
     let min_partitions = args.partitions * 2;
-    let checkpoint = std::env::temp_dir().join(format!(
-        "ferrokafka-demo-{}-{}",
-        std::process::id(),
-        started.elapsed().as_nanos()
-    ));
+    let (checkpoint, shown): (CheckpointLocation, String) = match &args.checkpoint {
+        Some(dir) => (dir.as_path().into(), dir.display().to_string()),
+        None => {
+            let dir = std::env::temp_dir().join(format!(
+                "ferrokafka-demo-{}-{}",
+                std::process::id(),
+                started.elapsed().as_nanos()
+            ));
+            match std::fs::create_dir_all(&dir) {
+                Ok(()) => {
+                    temporary_checkpoint = Some(dir.clone());
+                    let shown = dir.display().to_string();
+                    (dir.into(), shown)
+                }
+                // An empty container may have no /tmp.
+                Err(_) => (
+                    MemoryCheckpoint::new().into(),
+                    "in memory (no writable temporary directory)".to_owned(),
+                ),
+            }
+        }
+    };
     let mut source = SourceOptions::new();
     for (key, value) in options.pairs() {
         if key.len() > 6 && key[..6].eq_ignore_ascii_case("kafka.") {
@@ -238,16 +265,16 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
         &mut out,
         &format!(
             "3/4 streaming {orders} -> {priced_topic}: minPartitions={min_partitions}, \
-             maxOffsetsPerTrigger={batch_size}, trigger availableNow, checkpoint {}",
-            checkpoint.display()
+             maxOffsetsPerTrigger={batch_size}, trigger availableNow, checkpoint {shown}"
         ),
     );
-    let sink = KafkaSink::new(
+    let sink = KafkaSink::with_cache(
         kafka_options()
             .with("topic", priced_topic.as_str())
             .settings()?,
+        crate::client::sink_cache(),
     );
-    let builder = StreamingQuery::builder(source.streaming()?, checkpoint.as_path())
+    let builder = StreamingQuery::builder(source.streaming()?, checkpoint)
         .name("demo-pricing")
         .client(client.clone())
         .trigger(Trigger::AvailableNow);
@@ -274,7 +301,9 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
         })
         .await?;
     let outcome = query.await_termination().await;
-    let _ = std::fs::remove_dir_all(&checkpoint);
+    if let Some(dir) = &temporary_checkpoint {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     let outcome = outcome?;
 
     // Check: every order in the output once.

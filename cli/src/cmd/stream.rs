@@ -410,7 +410,7 @@ impl Handler {
                 }
                 sink.set("topic", topic.as_str());
                 Handler::Topic {
-                    sink: KafkaSink::new(sink.settings()?),
+                    sink: KafkaSink::with_cache(sink.settings()?, crate::client::sink_cache()),
                     keep_partitions: args.keep_partitions,
                 }
             }

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use ferrokafka::{Client, Producer};
+use futures::future::BoxFuture;
 
 use super::error::SinkError;
 use super::options::SinkSettings;
@@ -142,7 +143,16 @@ impl Pooled for SharedProducer {
 #[derive(Clone)]
 pub struct ProducerCache {
     pool: Arc<Pool<ClientProperties, SharedProducer>>,
+    connect: Option<ConnectClient>,
 }
+
+/// How a cache connects its producers' clients, when not with
+/// [`Client::connect`].
+pub type ConnectClient = Arc<
+    dyn Fn(ferrokafka::ClientConfig) -> BoxFuture<'static, Result<Client, ferrokafka::Error>>
+        + Send
+        + Sync,
+>;
 
 impl fmt::Debug for ProducerCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -164,6 +174,30 @@ impl ProducerCache {
                 timeout: config.timeout,
                 evictor_interval: config.evictor_interval,
             }),
+            connect: None,
+        }
+    }
+
+    /// An empty cache whose producers' clients are connected by `connect`
+    /// (given each sink's client configuration) instead of
+    /// [`Client::connect`]: to resolve host names another way (a static
+    /// binary in an empty container), or to share a connector.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use futures::FutureExt;
+    /// use ferrokafka_streaming::sink::{ProducerCache, ProducerCacheConfig};
+    ///
+    /// let cache = ProducerCache::with_connect(
+    ///     ProducerCacheConfig::default(),
+    ///     Arc::new(|config| ferrokafka::Client::connect(config).boxed()),
+    /// );
+    /// assert!(cache.is_empty());
+    /// ```
+    pub fn with_connect(config: ProducerCacheConfig, connect: ConnectClient) -> Self {
+        ProducerCache {
+            connect: Some(connect),
+            ..ProducerCache::new(config)
         }
     }
 
@@ -198,9 +232,12 @@ impl ProducerCache {
         let lease = self
             .pool
             .acquire(&settings.client_properties, || async {
-                let client = Client::connect(settings.client_config().clone())
-                    .await
-                    .map_err(|e| SinkError::Producer(Box::new(e)))?;
+                let config = settings.client_config().clone();
+                let connected = match &self.connect {
+                    Some(connect) => connect(config).await,
+                    None => Client::connect(config).await,
+                };
+                let client = connected.map_err(|e| SinkError::Producer(Box::new(e)))?;
                 let producer = Producer::new(client.clone(), settings.producer_config().clone())
                     .await
                     .map_err(|e| SinkError::Producer(Box::new(e)))?;

@@ -124,7 +124,7 @@ mod writer;
 #[cfg(feature = "arrow")]
 pub use arrow::check_arrow_schema;
 pub use cache::{
-    ProducerCache, ProducerCacheConfig, ProducerLease, CACHE_EVICTOR_INTERVAL_CONF,
+    ConnectClient, ProducerCache, ProducerCacheConfig, ProducerLease, CACHE_EVICTOR_INTERVAL_CONF,
     CACHE_TIMEOUT_CONF,
 };
 pub use error::{SchemaError, SinkError};

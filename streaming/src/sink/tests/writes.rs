@@ -177,6 +177,52 @@ async fn sinks_with_the_same_properties_share_one_producer() {
 }
 
 #[tokio::test]
+async fn a_cache_connects_its_producers_through_the_connect_it_was_given() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use futures::FutureExt;
+
+    let cluster = cluster(&[("t", 1)]);
+    let bootstrap = cluster.bootstrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let cache = ProducerCache::with_connect(
+        ProducerCacheConfig::default(),
+        Arc::new(move |config| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            ferrokafka::Client::connect(config).boxed()
+        }),
+    );
+    let sink = KafkaSink::with_cache(settings(&bootstrap, &[("topic", "t")]), cache.clone());
+    sink.write([SinkRow::new().value("a")]).await.unwrap();
+    sink.write([SinkRow::new().value("b")]).await.unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one producer, connected once"
+    );
+    assert_eq!(read_back(&bootstrap, "t").await.len(), 2);
+
+    // A connect that fails fails the write, saying the producer could not start.
+    let refusing = ProducerCache::with_connect(
+        ProducerCacheConfig::default(),
+        Arc::new(|_config| {
+            async {
+                Err(ferrokafka::Error::new(
+                    ferrokafka::ErrorKind::InvalidArgument("no route from here".into()),
+                ))
+            }
+            .boxed()
+        }),
+    );
+    let sink = KafkaSink::with_cache(settings(&bootstrap, &[("topic", "t")]), refusing);
+    let error = sink.write([SinkRow::new().value("c")]).await.unwrap_err();
+    assert!(matches!(error, SinkError::Producer(_)), "{error:?}");
+    assert!(error.to_string().contains("no route from here"), "{error}");
+}
+
+#[tokio::test]
 async fn the_producer_is_idempotent_unless_turned_off() {
     let cluster = cluster(&[("t", 1)]);
     let bootstrap = cluster.bootstrap();

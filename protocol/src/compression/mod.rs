@@ -384,6 +384,8 @@ impl OutputBuffer for BytesMut {
 ///
 /// Keeps the codec's working state (hash tables, deflate state) between
 /// calls, so a producer compressing batch after batch allocates it once.
+/// zstd's encoder (about 1 MiB of tables at the default level) is kept per
+/// thread instead, shared by every compressor on that thread.
 /// [`compress`] is the one-shot form.
 pub struct Compressor {
     codec: Compression,
@@ -391,7 +393,6 @@ pub struct Compressor {
     gzip: Option<flate2::Compress>,
     snappy: Option<snap::raw::Encoder>,
     lz4: Option<lz4_flex::block::CompressTable>,
-    zstd: Option<zstd::Encoder>,
 }
 
 impl fmt::Debug for Compressor {
@@ -414,7 +415,6 @@ impl Compressor {
             gzip: None,
             snappy: None,
             lz4: None,
-            zstd: None,
         })
     }
 
@@ -455,11 +455,7 @@ impl Compressor {
                 input,
                 out,
             ),
-            Compression::Zstd => match &mut self.zstd {
-                Some(encoder) => zstd::compress(encoder, input, out),
-                slot => zstd::Encoder::new(self.level)
-                    .and_then(|encoder| zstd::compress(slot.insert(encoder), input, out)),
-            },
+            Compression::Zstd => zstd::compress_at(self.level, input, out),
         };
         if result.is_err() {
             out.out_truncate(start);

@@ -3,8 +3,9 @@
 //! Writing: one frame from `zrip-encode` at the requested level (see
 //! [`encoder_level`]), with the content size and no content checksum, as
 //! the Java producer (zstd-jni) and librdkafka write it: the batch's
-//! CRC-32C already covers the compressed bytes. The encoder keeps its hash
-//! tables between batches ([`Encoder`]).
+//! CRC-32C already covers the compressed bytes. Each thread keeps one
+//! encoder, whose hash tables are reused from batch to batch
+//! ([`compress_at`]).
 //!
 //! Reading: every frame in the input (skippable frames skipped), through
 //! `ruzstd`'s decoder, with the bounds below.
@@ -91,9 +92,8 @@ pub(super) fn encoder_level(level: Option<i32>) -> i32 {
     }
 }
 
-/// A zstd encoder for one level, kept between batches by a
-/// [`Compressor`](super::Compressor): its hash tables and block workspace
-/// are allocated once.
+/// A zstd encoder: `zrip-encode`'s context, whose hash tables and block
+/// workspace are reused from frame to frame.
 pub(super) struct Encoder {
     context: zrip_encode::context::CompressContext,
 }
@@ -102,15 +102,63 @@ impl Encoder {
     /// An encoder for a zstd library level (see [`encoder_level`]).
     pub(super) fn new(level: Option<i32>) -> Result<Self, CompressionError> {
         let level = encoder_level(level);
-        let mut context = zrip_encode::context::CompressContext::new(level).map_err(|e| {
-            CompressionError::CompressFailed {
-                codec: CODEC,
-                detail: format!("zstd encoder for level {level}: {e}"),
-            }
-        })?;
+        let mut context = zrip_encode::context::CompressContext::new(level)
+            .map_err(|e| encoder_failed(level, e))?;
         context.set_content_checksum(false);
         Ok(Encoder { context })
     }
+
+    /// Switches later frames to a zstd library level; the tables are kept
+    /// and resized on use.
+    fn set_level(&mut self, level: Option<i32>) -> Result<(), CompressionError> {
+        let level = encoder_level(level);
+        self.context
+            .set_level(level)
+            .map_err(|e| encoder_failed(level, e))
+    }
+}
+
+fn encoder_failed(level: i32, e: impl std::fmt::Display) -> CompressionError {
+    CompressionError::CompressFailed {
+        codec: CODEC,
+        detail: format!("zstd encoder for level {level}: {e}"),
+    }
+}
+
+thread_local! {
+    /// One encoder per thread, reused across batches whatever their level:
+    /// its tables (1 MiB at level 3, 2 MiB at level 4) are allocated once
+    /// per thread that compresses, not once per `Compressor`, of which a
+    /// producer keeps one per batch builder.
+    static ENCODER: RefCell<Option<Encoder>> = const { RefCell::new(None) };
+}
+
+/// Appends one zstd frame holding `input` at `level` to `out`, with this
+/// thread's encoder (or a new one, when the thread has none or it is in
+/// use further up the stack).
+pub(super) fn compress_at<B: OutputBuffer + ?Sized>(
+    level: Option<i32>,
+    input: &[u8],
+    out: &mut B,
+) -> Result<(), CompressionError> {
+    let cached = ENCODER
+        .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten();
+    let mut encoder = match cached {
+        Some(mut encoder) => {
+            encoder.set_level(level)?;
+            encoder
+        }
+        None => Encoder::new(level)?,
+    };
+    let result = compress(&mut encoder, input, out);
+    let _ = ENCODER.try_with(|slot| {
+        if let Ok(mut s) = slot.try_borrow_mut() {
+            *s = Some(encoder);
+        }
+    });
+    result
 }
 
 /// The most a frame of `input_len` bytes can take: the header (at most 18
@@ -834,6 +882,20 @@ mod tests {
         assert_eq!(encoder_level(Some(22)), 4);
         assert_eq!(encoder_level(Some(-8)), -7);
         assert_eq!(encoder_level(Some(-131_072)), -7);
+    }
+
+    #[test]
+    fn the_thread_encoder_writes_what_a_fresh_one_writes_at_each_level() {
+        let input: Vec<u8> = (0..200_000u32)
+            .map(|i| b"kafka partition offset "[(i as usize * 7 + i as usize / 13) % 23])
+            .collect();
+        for level in [1, 4, -7, 3, 1, 22, 2] {
+            let mut fresh = Vec::new();
+            compress(&mut Encoder::new(Some(level)).unwrap(), &input, &mut fresh).unwrap();
+            let mut shared = Vec::new();
+            compress_at(Some(level), &input, &mut shared).unwrap();
+            assert_eq!(shared, fresh, "level {level}");
+        }
     }
 
     #[test]

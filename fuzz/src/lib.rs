@@ -198,6 +198,9 @@ pub fn fuzz_compress_zstd(data: &[u8]) {
         // Room for the decoder's window copy besides the output.
         let limit = 2 * piece.len() + (1 << 20);
         let back = decompress(Compression::Zstd, &frame, limit).expect("our frame did not decode");
-        assert!(back == piece, "round trip changed the data at level {level}");
+        assert!(
+            back == piece,
+            "round trip changed the data at level {level}"
+        );
     }
 }

@@ -156,7 +156,14 @@ fn every_level_in_range_round_trips() {
 /// vocabulary and numbers.
 fn pseudo_text(n: usize) -> Vec<u8> {
     const WORDS: [&str; 8] = [
-        "kafka ", "partition ", "offset ", "record ", "batch ", "leader ", "topic ", "commit ",
+        "kafka ",
+        "partition ",
+        "offset ",
+        "record ",
+        "batch ",
+        "leader ",
+        "topic ",
+        "commit ",
     ];
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let mut out = Vec::with_capacity(n + 16);
@@ -183,8 +190,12 @@ fn zstd_levels_follow_the_zstd_library() {
             .compress(&input, &mut out)
             .unwrap();
         assert_eq!(
-            decompress(Compression::Zstd, &out, decode_limit(Compression::Zstd, input.len()))
-                .unwrap(),
+            decompress(
+                Compression::Zstd,
+                &out,
+                decode_limit(Compression::Zstd, input.len())
+            )
+            .unwrap(),
             input,
             "level {level:?}"
         );
@@ -223,7 +234,11 @@ fn zstd_frames_are_written_as_the_java_producer_writes_them() {
     assert_eq!(&out[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
     let descriptor = out[4];
     assert_eq!(descriptor & 0x20, 0x20, "single segment: {descriptor:#04x}");
-    assert_eq!(descriptor & 0x04, 0, "no content checksum: {descriptor:#04x}");
+    assert_eq!(
+        descriptor & 0x04,
+        0,
+        "no content checksum: {descriptor:#04x}"
+    );
     assert_eq!(descriptor >> 6, 1, "2-byte content size: {descriptor:#04x}");
     let size = u16::from_le_bytes([out[5], out[6]]) as usize + 256;
     assert_eq!(size, input.len());

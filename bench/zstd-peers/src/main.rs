@@ -150,7 +150,11 @@ struct Ruzstd;
 impl Encoder for Ruzstd {
     fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        ruzstd::encoding::compress(input, &mut *out, ruzstd::encoding::CompressionLevel::Fastest);
+        ruzstd::encoding::compress(
+            input,
+            &mut *out,
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
     }
 }
 
@@ -258,7 +262,8 @@ fn check(input: &[u8], frame: &[u8]) -> (bool, bool) {
     let c = zstd::bulk::decompress(frame, input.len()).is_ok_and(|back| back == input);
     // Room for the decoder's window copy besides the output (a frame's
     // window is as large as its content here).
-    let ours = compression::decompress(Compression::Zstd, frame, 64 << 20).is_ok_and(|b| b == input);
+    let ours =
+        compression::decompress(Compression::Zstd, frame, 64 << 20).is_ok_and(|b| b == input);
     (c, ours)
 }
 
@@ -302,7 +307,11 @@ fn main() {
         for _ in 0..iters {
             enc.compress(std::hint::black_box(&input.bytes), &mut out);
         }
-        println!("{name} level {level} {input_name}: {} -> {} bytes", input.bytes.len(), out.len());
+        println!(
+            "{name} level {level} {input_name}: {} -> {} bytes",
+            input.bytes.len(),
+            out.len()
+        );
         return;
     }
 

@@ -21,18 +21,31 @@ fuzz_target!(|data: &[u8]| {
     };
     for piece in [&input[..input.len() / 2], input] {
         let mut ours = Vec::new();
-        compressor.compress(piece, &mut ours).expect("our zstd failed");
-        let by_c = zstd::bulk::decompress(&ours, piece.len()).expect("C could not decode our frame");
-        assert!(by_c == piece, "C decoded our level-{level} frame to other bytes");
+        compressor
+            .compress(piece, &mut ours)
+            .expect("our zstd failed");
+        let by_c =
+            zstd::bulk::decompress(&ours, piece.len()).expect("C could not decode our frame");
+        assert!(
+            by_c == piece,
+            "C decoded our level-{level} frame to other bytes"
+        );
         assert_eq!(
             zstd::zstd_safe::get_frame_content_size(&ours),
             Ok(Some(piece.len() as u64)),
             "our frame's declared content size"
         );
     }
-    let c_level = level.clamp(zstd::zstd_safe::min_c_level(), zstd::zstd_safe::max_c_level());
+    let c_level = level.clamp(
+        zstd::zstd_safe::min_c_level(),
+        zstd::zstd_safe::max_c_level(),
+    );
     let theirs = zstd::bulk::compress(input, c_level).expect("C zstd failed");
     let limit = 2 * input.len() + (1 << 20);
-    let by_us = decompress(Compression::Zstd, &theirs, limit).expect("we could not decode C's frame");
-    assert!(by_us == input, "we decoded C's level-{c_level} frame to other bytes");
+    let by_us =
+        decompress(Compression::Zstd, &theirs, limit).expect("we could not decode C's frame");
+    assert!(
+        by_us == input,
+        "we decoded C's level-{c_level} frame to other bytes"
+    );
 });

@@ -167,3 +167,40 @@ pub fn fuzz_varint(data: &[u8]) {
         assert_eq!(varint::read_varlong(&out).map(|(v, _)| v), Ok(value));
     }
 }
+
+/// The zstd level the first two bytes pick: every level `-10..=24` (the
+/// zstd library's range past both ends, and 0) is reached, so levels the
+/// encoder clamps and the ones it refuses are both exercised.
+pub fn zstd_level_from(byte: u8) -> i32 {
+    i32::from(byte % 35) - 10
+}
+
+/// Compresses the input after its first byte with zstd at the level the
+/// first byte picks, through a reused `Compressor` (twice, so the second
+/// frame is written with tables left from the first), and checks that our
+/// decoder returns the input from each frame.
+pub fn fuzz_compress_zstd(data: &[u8]) {
+    use ferrokafka_protocol::compression::{decompress, Compression, Compressor};
+    let Some((&level, input)) = data.split_first() else {
+        return;
+    };
+    let level = zstd_level_from(level);
+    let Ok(mut compressor) = Compressor::new(Compression::Zstd, Some(level)) else {
+        assert!(!(-131_072..=22).contains(&level), "level {level} refused");
+        return;
+    };
+    let half = &input[..input.len() / 2];
+    for piece in [half, input] {
+        let mut frame = Vec::new();
+        compressor
+            .compress(piece, &mut frame)
+            .expect("zstd compression failed");
+        // Room for the decoder's window copy besides the output.
+        let limit = 2 * piece.len() + (1 << 20);
+        let back = decompress(Compression::Zstd, &frame, limit).expect("our frame did not decode");
+        assert!(
+            back == piece,
+            "round trip changed the data at level {level}"
+        );
+    }
+}

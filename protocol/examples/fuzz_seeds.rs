@@ -236,6 +236,24 @@ fn main() {
         batch.finish(&mut out).expect("encode a batch");
         write(&root.join(target), "five-records", &out);
     }
+    // The zstd encoder: a level byte (13 picks level 3), then records of
+    // a batch, text and zeros.
+    let mut batch = BatchBuilder::new(Compression::None);
+    for i in 0..20u8 {
+        let value = format!("record {i} kafka partition offset {i}{i}{i}").into_bytes();
+        batch.append(1_700_000_000_000 + i64::from(i), None, Some(&value), &[]);
+    }
+    let mut records = BytesMut::new();
+    batch.finish(&mut records).expect("encode a batch");
+    for (name, level) in [("level-3-records", 13u8), ("level-1-zeros", 11)] {
+        let mut seed = vec![level];
+        if name.ends_with("records") {
+            seed.extend_from_slice(&records);
+        } else {
+            seed.extend_from_slice(&[0; 4096]);
+        }
+        write(&root.join("compress_zstd"), name, &seed);
+    }
     write(
         &root.join("varint"),
         "mixed",

@@ -1,6 +1,8 @@
 //! The producer against librdkafka (PyPI confluent-kafka in `.venv`):
-//! records ferrokafka produces with each codec, headers, null keys and
-//! null values are read back by librdkafka byte-exact; keyed records land
+//! records ferrokafka produces with each codec (zstd at its default level,
+//! at 1, 3 and 4, the strongest its encoder has, at 19, which is written as
+//! 4, and at -5), headers, null keys and null values are read back by
+//! librdkafka byte-exact; keyed records land
 //! where librdkafka's `murmur2_random` partitioner puts them.
 //!
 //! Needs the virtualenv that .ci/run makes:
@@ -18,7 +20,20 @@ use ferrokafka::producer::partitioner::partition_for_key;
 use ferrokafka::producer::{Producer, ProducerConfig, ProducerRecord};
 use ferrokafka_tests::{interop, Nisshi};
 
-const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+/// `compression.type` and, where set, `compression.<codec>.level`: one
+/// partition each.
+const CODECS: [(&str, Option<&str>); 10] = [
+    ("none", None),
+    ("gzip", None),
+    ("snappy", None),
+    ("lz4", None),
+    ("zstd", None),
+    ("zstd", Some("1")),
+    ("zstd", Some("3")),
+    ("zstd", Some("4")),
+    ("zstd", Some("19")),
+    ("zstd", Some("-5")),
+];
 
 /// Runs consume_confluent.py with `args`; returns what it printed.
 async fn run_python(args: Vec<String>) -> String {
@@ -80,16 +95,22 @@ async fn librdkafka_reads_every_codec_byte_exact() {
     // Fails, saying what to install, when the peer is missing at run time.
     interop::require_peer();
     let broker = Nisshi::start();
-    let client = common::client_with_topic(&broker.bootstrap(), "to-librdkafka", 5).await;
+    let partitions = CODECS.len() as i32;
+    let client = common::client_with_topic(&broker.bootstrap(), "to-librdkafka", partitions).await;
     let per_partition = 120;
     let mut expected = Vec::new();
-    for (partition, codec) in CODECS.iter().enumerate() {
+    for (partition, &(codec, level)) in CODECS.iter().enumerate() {
         let partition = partition as i32;
-        let config = ProducerConfig::default()
+        let mut config = ProducerConfig::default()
             .with("compression.type", codec)
             .unwrap()
             .with("batch.size", "8000")
             .unwrap();
+        if let Some(level) = level {
+            config = config
+                .with(&format!("compression.{codec}.level"), level)
+                .unwrap();
+        }
         let producer = Producer::new(client.clone(), config).await.unwrap();
         let mut deliveries = Vec::new();
         for i in 0..per_partition {
@@ -106,7 +127,7 @@ async fn librdkafka_reads_every_codec_byte_exact() {
         expected.push(expected_line(partition, per_partition, &big));
         deliveries.push(producer.send(big).await.unwrap());
         for (i, d) in deliveries.into_iter().enumerate() {
-            assert_eq!(d.await.unwrap().offset, i as i64, "{codec}");
+            assert_eq!(d.await.unwrap().offset, i as i64, "{codec} {level:?}");
         }
         producer.close(Duration::from_secs(30)).await.unwrap();
     }
@@ -114,7 +135,7 @@ async fn librdkafka_reads_every_codec_byte_exact() {
         "read".into(),
         broker.bootstrap(),
         "to-librdkafka".into(),
-        "5".into(),
+        partitions.to_string(),
         expected.len().to_string(),
     ])
     .await;

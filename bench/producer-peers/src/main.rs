@@ -59,6 +59,12 @@ enum Scenario {
     Lz4,
     /// N x 1 KiB values, zstd (default N = 2M).
     Zstd,
+    /// N x 1 KiB values, gzip (default N = 2M; not among the defaults: the
+    /// confluent-kafka build here has no gzip).
+    Gzip,
+    /// N x 1 KiB values, snappy (default N = 2M; not among the defaults: the
+    /// confluent-kafka build here has no snappy).
+    Snappy,
 }
 
 impl Scenario {
@@ -67,18 +73,20 @@ impl Scenario {
             Scenario::Small => "small",
             Scenario::Lz4 => "lz4",
             Scenario::Zstd => "zstd",
+            Scenario::Gzip => "gzip",
+            Scenario::Snappy => "snappy",
         }
     }
     fn value_size(self) -> usize {
         match self {
             Scenario::Small => 100,
-            Scenario::Lz4 | Scenario::Zstd => 1024,
+            Scenario::Lz4 | Scenario::Zstd | Scenario::Gzip | Scenario::Snappy => 1024,
         }
     }
     fn default_records(self) -> u64 {
         match self {
             Scenario::Small => 3_000_000,
-            Scenario::Lz4 | Scenario::Zstd => 2_000_000,
+            Scenario::Lz4 | Scenario::Zstd | Scenario::Gzip | Scenario::Snappy => 2_000_000,
         }
     }
     /// The codec's name as all three clients spell it.
@@ -87,6 +95,8 @@ impl Scenario {
             Scenario::Small => "none",
             Scenario::Lz4 => "lz4",
             Scenario::Zstd => "zstd",
+            Scenario::Gzip => "gzip",
+            Scenario::Snappy => "snappy",
         }
     }
 }

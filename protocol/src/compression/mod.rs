@@ -17,7 +17,7 @@
 //! | gzip   | one gzip member (RFC 1952), deflate at the requested level | multi-member streams, as Java's `GZIPInputStream` |
 //! | snappy | snappy-java "xerial" framing: magic `82 'SNAPPY' 00`, version 1, min-compatible 1, then `[i32 BE length][raw snappy block]` per 32 KiB of input | raw snappy (no magic), concatenated xerial streams |
 //! | lz4    | LZ4 frame (magic `04 22 4D 18`), independent 64 KiB blocks, no checksums, correct header checksum (KIP-57): header bytes `04 22 4D 18 60 40 82` as Java's `KafkaLZ4BlockOutputStream` | linked blocks, block and content checksums, content size, concatenated and skippable frames |
-//! | zstd   | one zstd frame from `ruzstd` | concatenated and skippable frames, content checksum verified |
+//! | zstd   | one zstd frame from `zrip-encode` with the content size and no content checksum, as the Java producer (zstd-jni) and librdkafka write it | concatenated and skippable frames, content checksum verified when present |
 //!
 //! # Levels
 //!
@@ -27,10 +27,13 @@
 //! - gzip: `1..=9`, or `-1` for the default (6, as `java.util.zip.Deflater`).
 //! - lz4: `1..=17` is accepted but has no effect: `lz4_flex` has a single
 //!   (fast) level, equivalent to Java's level 1..=2. The output is valid lz4.
-//! - zstd: `-131072..=22` is accepted, and every level maps to `ruzstd`'s
-//!   `CompressionLevel::Fastest` (about zstd level 1), the only compressing
-//!   level `ruzstd` implements. Output size is that of level 1; any reader
-//!   decodes it.
+//! - zstd: `-131072..=22`, the zstd library's levels, as the Java producer
+//!   takes them; `None` and 0 are its default, 3. Levels `-7..=4` are
+//!   written with zstd's own strategy and parameters for that level (by
+//!   `zrip-encode`, so output sizes are close to the C library's). Levels
+//!   5 to 22 are written as level 4, the strongest `zrip-encode` has, and
+//!   levels below -7 as -7: the output is valid zstd for any reader, only
+//!   its size differs from what the C library would write at that level.
 //! - snappy and none: no levels; `Some(_)` is a [`CompressionError::InvalidLevel`].
 //!
 //! # Decompression limit
@@ -377,27 +380,12 @@ impl OutputBuffer for BytesMut {
     }
 }
 
-/// `io::Write` over an [`OutputBuffer`], for encoders that want a writer.
-pub(crate) struct WriteAdapter<'a, B: OutputBuffer + ?Sized>(pub(crate) &'a mut B);
-
-impl<B: OutputBuffer + ?Sized> io::Write for WriteAdapter<'_, B> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.out_extend(buf);
-        Ok(buf.len())
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.out_extend(buf);
-        Ok(())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A reusable compressor for one codec and level.
 ///
 /// Keeps the codec's working state (hash tables, deflate state) between
 /// calls, so a producer compressing batch after batch allocates it once.
+/// zstd's encoder (about 1 MiB of tables at the default level) is kept per
+/// thread instead, shared by every compressor on that thread.
 /// [`compress`] is the one-shot form.
 pub struct Compressor {
     codec: Compression,
@@ -467,7 +455,7 @@ impl Compressor {
                 input,
                 out,
             ),
-            Compression::Zstd => zstd::compress(input, out),
+            Compression::Zstd => zstd::compress_at(self.level, input, out),
         };
         if result.is_err() {
             out.out_truncate(start);

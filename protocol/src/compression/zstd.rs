@@ -1,8 +1,14 @@
-//! Zstandard through `ruzstd`.
+//! Zstandard: written by `zrip-encode`, read by `ruzstd`.
 //!
-//! Writing: one frame at `ruzstd`'s `Fastest` level (about zstd level 1;
-//! the only compressing level `ruzstd` implements), with a content
-//! checksum. Reading: every frame in the input (skippable frames skipped).
+//! Writing: one frame from `zrip-encode` at the requested level (see
+//! [`encoder_level`]), with the content size and no content checksum, as
+//! the Java producer (zstd-jni) and librdkafka write it: the batch's
+//! CRC-32C already covers the compressed bytes. Each thread keeps one
+//! encoder, whose hash tables are reused from batch to batch
+//! ([`compress_at`]).
+//!
+//! Reading: every frame in the input (skippable frames skipped), through
+//! `ruzstd`'s decoder, with the bounds below.
 //!
 //! # Memory: output plus window within the limit
 //!
@@ -49,9 +55,8 @@ use std::io::Read;
 
 use ruzstd::decoding::errors::DecodeBufferError;
 use ruzstd::decoding::{FrameDecoder, StreamingDecoder};
-use ruzstd::encoding::CompressionLevel;
 
-use super::{read_capped, Compression, CompressionError, OutputBuffer, WriteAdapter};
+use super::{read_capped, Compression, CompressionError, OutputBuffer};
 
 const CODEC: Compression = Compression::Zstd;
 const MAGIC: u32 = 0xFD2F_B528;
@@ -60,13 +65,138 @@ const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 /// The largest block a frame may hold; windows are never lowered below it.
 const MAX_BLOCK: u64 = 128 * 1024;
 
-pub(super) fn compress<B: OutputBuffer + ?Sized>(
+/// zstd's default level (`ZSTD_CLEVEL_DEFAULT`), which the Java producer
+/// uses when `compression.zstd.level` is unset (KIP-390).
+pub(super) const DEFAULT_LEVEL: i32 = 3;
+
+/// The strongest level `zrip-encode` implements (its double-fast strategy,
+/// as zstd's level 4).
+pub(super) const STRONGEST_LEVEL: i32 = 4;
+
+/// The fastest level `zrip-encode` implements (zstd's level -7).
+pub(super) const FASTEST_LEVEL: i32 = -7;
+
+/// The `zrip-encode` level that writes a level of the zstd library
+/// (`-131072..=22`, as the Java producer takes them; `None` and 0 are the
+/// default, 3).
+///
+/// Levels `-7..=4` are zstd's own: the same strategies and parameters, so
+/// about the same output size. `zrip-encode` has no strategy beyond level
+/// 4's, so levels 5 to 22 are written as level 4 (valid zstd that any
+/// reader decodes; smaller than level 3's output, larger than zstd's own
+/// level 5 and up would write), and levels below -7 as -7.
+pub(super) fn encoder_level(level: Option<i32>) -> i32 {
+    match level {
+        None | Some(0) => DEFAULT_LEVEL,
+        Some(level) => level.clamp(FASTEST_LEVEL, STRONGEST_LEVEL),
+    }
+}
+
+/// A zstd encoder: `zrip-encode`'s context, whose hash tables and block
+/// workspace are reused from frame to frame.
+pub(super) struct Encoder {
+    context: zrip_encode::context::CompressContext,
+}
+
+impl Encoder {
+    /// An encoder for a zstd library level (see [`encoder_level`]).
+    pub(super) fn new(level: Option<i32>) -> Result<Self, CompressionError> {
+        let level = encoder_level(level);
+        let mut context = zrip_encode::context::CompressContext::new(level)
+            .map_err(|e| encoder_failed(level, e))?;
+        context.set_content_checksum(false);
+        Ok(Encoder { context })
+    }
+
+    /// Switches later frames to a zstd library level; the tables are kept
+    /// and resized on use.
+    fn set_level(&mut self, level: Option<i32>) -> Result<(), CompressionError> {
+        let level = encoder_level(level);
+        self.context
+            .set_level(level)
+            .map_err(|e| encoder_failed(level, e))
+    }
+}
+
+fn encoder_failed(level: i32, e: impl std::fmt::Display) -> CompressionError {
+    CompressionError::CompressFailed {
+        codec: CODEC,
+        detail: format!("zstd encoder for level {level}: {e}"),
+    }
+}
+
+thread_local! {
+    /// One encoder per thread, reused across batches whatever their level:
+    /// its tables (1 MiB at level 3, 2 MiB at level 4) are allocated once
+    /// per thread that compresses, not once per `Compressor`, of which a
+    /// producer keeps one per batch builder.
+    static ENCODER: RefCell<Option<Encoder>> = const { RefCell::new(None) };
+}
+
+/// Appends one zstd frame holding `input` at `level` to `out`, with this
+/// thread's encoder (or a new one, when the thread has none or it is in
+/// use further up the stack).
+pub(super) fn compress_at<B: OutputBuffer + ?Sized>(
+    level: Option<i32>,
     input: &[u8],
     out: &mut B,
 ) -> Result<(), CompressionError> {
-    out.out_reserve(input.len() / 2 + 64);
-    ruzstd::encoding::compress(input, WriteAdapter(out), CompressionLevel::Fastest);
-    Ok(())
+    let cached = ENCODER
+        .try_with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten();
+    let mut encoder = match cached {
+        Some(mut encoder) => {
+            encoder.set_level(level)?;
+            encoder
+        }
+        None => Encoder::new(level)?,
+    };
+    let result = compress(&mut encoder, input, out);
+    let _ = ENCODER.try_with(|slot| {
+        if let Ok(mut s) = slot.try_borrow_mut() {
+            *s = Some(encoder);
+        }
+    });
+    result
+}
+
+/// The most a frame of `input_len` bytes can take: the header (at most 18
+/// bytes), a 3-byte header per block of at most 128 KiB (a block that does
+/// not compress is stored raw), and a 4-byte checksum.
+fn frame_bound(input_len: usize) -> usize {
+    let blocks = input_len / MAX_BLOCK as usize + 1;
+    input_len
+        .saturating_add(blocks.saturating_mul(3))
+        .saturating_add(22)
+}
+
+/// Appends one zstd frame holding `input` to `out`.
+pub(super) fn compress<B: OutputBuffer + ?Sized>(
+    encoder: &mut Encoder,
+    input: &[u8],
+    out: &mut B,
+) -> Result<(), CompressionError> {
+    let start = out.out_len();
+    let bound = frame_bound(input.len());
+    out.out_reserve(bound);
+    out.out_resize(start.saturating_add(bound));
+    let written = encoder
+        .context
+        .compress_into(input, &mut out.out_slice_mut()[start..]);
+    match written {
+        Ok(len) => {
+            out.out_truncate(start + len);
+            Ok(())
+        }
+        Err(e) => {
+            out.out_truncate(start);
+            Err(CompressionError::CompressFailed {
+                codec: CODEC,
+                detail: e.to_string(),
+            })
+        }
+    }
 }
 
 /// The window size a window descriptor byte stands for (zstd spec 3.1.1.1.2).
@@ -611,6 +741,11 @@ fn decode_frame<'a>(
 mod tests {
     use super::*;
 
+    /// One frame of `input` at the default level.
+    fn compress_default(input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressionError> {
+        compress(&mut Encoder::new(None)?, input, out)
+    }
+
     #[test]
     fn window_descriptors() {
         assert_eq!(window_size(0), 1024);
@@ -677,7 +812,7 @@ mod tests {
 
         // A small frame: nothing is cut or charged.
         let mut frame = Vec::new();
-        compress(b"hello hello hello hello hello", &mut frame).unwrap();
+        compress_default(b"hello hello hello hello hello", &mut frame).unwrap();
         let split = plan(&frame, 29).unwrap();
         assert_eq!(split.window_cap, u64::MAX);
         assert_eq!(split.output_budget, 29);
@@ -687,25 +822,39 @@ mod tests {
     fn round_trip_and_concatenated_frames() {
         let input: Vec<u8> = (0..300_000u32).map(|i| (i % 7 + i % 13) as u8).collect();
         let mut one = Vec::new();
-        compress(&input, &mut one).unwrap();
+        compress_default(&input, &mut one).unwrap();
+        // A single-segment frame: its window is its content size, and the
+        // decoder's copy of that window is charged against the limit.
+        let header = parse_header(&one).unwrap();
+        assert!(!header.has_window_descriptor);
+        assert_eq!(header.window, input.len() as u64);
+        let window = charged_window_memory(header.window, scan_blocks(&one, &header).0);
+        let needed = input.len() + window as usize;
         let mut back = Vec::new();
-        decompress(&one, input.len(), &mut back).unwrap();
+        decompress(&one, needed, &mut back).unwrap();
         assert_eq!(back, input);
+        let err = decompress(&one, needed - 1, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, CompressionError::LimitExceeded { .. }));
 
         let mut two = one.clone();
         two.extend_from_slice(&[0x5f, 0x2a, 0x4d, 0x18, 1, 0, 0, 0, 0xaa]);
         two.extend_from_slice(&one);
         let mut back = Vec::new();
-        decompress(&two, 2 * input.len(), &mut back).unwrap();
+        decompress(&two, 2 * needed, &mut back).unwrap();
         assert_eq!(back.len(), 2 * input.len());
+        assert_eq!(back[input.len()..], input[..]);
         let err = decompress(&two, 2 * input.len() - 1, &mut Vec::new()).unwrap_err();
         assert!(matches!(err, CompressionError::LimitExceeded { .. }));
     }
 
     #[test]
     fn damaged_frames_are_corrupt() {
+        // With a content checksum (as other writers may add), so that a
+        // flipped checksum byte is found.
+        let mut encoder = Encoder::new(None).unwrap();
+        encoder.context.set_content_checksum(true);
         let mut frame = Vec::new();
-        compress(b"hello hello hello hello hello", &mut frame).unwrap();
+        compress(&mut encoder, b"hello hello hello hello hello", &mut frame).unwrap();
         let mut bad_sum = frame.clone();
         let n = bad_sum.len();
         bad_sum[n - 1] ^= 0xff;
@@ -718,5 +867,64 @@ mod tests {
             let err = decompress(bad, 1000, &mut Vec::new()).unwrap_err();
             assert!(matches!(err, CompressionError::Corrupt { .. }), "{err}");
         }
+    }
+
+    #[test]
+    fn levels_map_to_the_encoder_range() {
+        assert_eq!(encoder_level(None), 3);
+        assert_eq!(encoder_level(Some(0)), 3);
+        for level in -7..=4 {
+            if level != 0 {
+                assert_eq!(encoder_level(Some(level)), level);
+            }
+        }
+        assert_eq!(encoder_level(Some(5)), 4);
+        assert_eq!(encoder_level(Some(22)), 4);
+        assert_eq!(encoder_level(Some(-8)), -7);
+        assert_eq!(encoder_level(Some(-131_072)), -7);
+    }
+
+    #[test]
+    fn the_thread_encoder_writes_what_a_fresh_one_writes_at_each_level() {
+        let input: Vec<u8> = (0..200_000u32)
+            .map(|i| b"kafka partition offset "[(i as usize * 7 + i as usize / 13) % 23])
+            .collect();
+        for level in [1, 4, -7, 3, 1, 22, 2] {
+            let mut fresh = Vec::new();
+            compress(&mut Encoder::new(Some(level)).unwrap(), &input, &mut fresh).unwrap();
+            let mut shared = Vec::new();
+            compress_at(Some(level), &input, &mut shared).unwrap();
+            assert_eq!(shared, fresh, "level {level}");
+        }
+    }
+
+    #[test]
+    fn frames_carry_content_size_and_no_checksum() {
+        let mut frame = Vec::new();
+        compress_default(&[7u8; 5000], &mut frame).unwrap();
+        let header = parse_header(&frame).unwrap();
+        assert_eq!(header.content_size, Some(5000));
+        assert!(!header.has_checksum);
+    }
+
+    #[test]
+    fn incompressible_input_fits_the_frame_bound() {
+        // Random bytes are stored raw: the frame is input plus headers.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let input: Vec<u8> = (0..300_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        let mut frame = vec![0xaa; 3];
+        compress_default(&input, &mut frame).unwrap();
+        assert_eq!(&frame[..3], &[0xaa; 3], "bytes before the call untouched");
+        assert!(frame.len() - 3 <= frame_bound(input.len()));
+        let mut back = Vec::new();
+        decompress(&frame[3..], input.len(), &mut back).unwrap();
+        assert_eq!(back, input);
     }
 }

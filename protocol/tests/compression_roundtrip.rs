@@ -172,7 +172,7 @@ fn pseudo_text(n: usize) -> Vec<u8> {
         x ^= x >> 7;
         x ^= x << 17;
         out.extend_from_slice(WORDS[(x % 8) as usize].as_bytes());
-        if x % 5 == 0 {
+        if x.is_multiple_of(5) {
             out.extend_from_slice(format!("{} ", x % 100_000).as_bytes());
         }
     }

@@ -177,10 +177,10 @@ async fn main() {
     while let Some(value) = values.next().await {
         bytes += value.as_ref().map_or(0, |v| v.len());
         count += 1;
-        if count % sleep_every == 0 {
+        if count.is_multiple_of(sleep_every) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        if count % 256 == 0 {
+        if count.is_multiple_of(256) {
             max_rss.fetch_max(status("VmRSS:"), std::sync::atomic::Ordering::Relaxed);
         }
     }

@@ -294,7 +294,7 @@ fn base64_forms(bytes: &[u8]) -> Vec<String> {
             }
         }
         forms.push(out.clone());
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push('=');
         }
         forms.push(out);

@@ -68,7 +68,7 @@ fn every_record_is_read_once_in_order_through_twenty_mid_frame_cuts() {
             }
         }
         // Cut every other response until twenty cuts happened.
-        if cuts_seen < CUTS && fetches % 2 == 0 {
+        if cuts_seen < CUTS && fetches.is_multiple_of(2) {
             proxy.cut_next_response_mid_frame();
         }
         // Small fetches, so the log takes many round trips.

@@ -33,10 +33,10 @@ fn record_for(topic: &str, i: usize) -> ProducerRecord {
         .partition(0)
         .timestamp(1_700_000_000_000 + i as i64);
     // Null keys and values every few records; binary bytes elsewhere.
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         r = r.key(Bytes::from(format!("key-{i}\u{0}\u{ff}").into_bytes()));
     }
-    if i % 5 != 0 {
+    if !i.is_multiple_of(5) {
         r = r.value(Bytes::from(
             (0..(i % 200) as u8)
                 .chain([0xff, 0, 7])

@@ -78,7 +78,10 @@ impl Unit for Ms {
         Duration::from_millis(count)
     }
     fn count(duration: Duration) -> Option<u128> {
-        (duration.subsec_nanos() % 1_000_000 == 0).then_some(duration.as_millis())
+        duration
+            .subsec_nanos()
+            .is_multiple_of(1_000_000)
+            .then_some(duration.as_millis())
     }
 }
 

@@ -167,7 +167,7 @@ fn varied_row(i: usize, partitions: i32) -> SinkRow {
         2 => row.header("clé", Some(Bytes::new())).header("h", Some("x")),
         _ => row,
     };
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         row = row.timestamp(BASE_TS + i as i64);
     }
     row
@@ -193,7 +193,7 @@ pub(crate) async fn rows_read_back_byte_for_byte(bootstrap: String) {
     for (partition, rows) in by_partition(read.iter().map(|row| (row.partition(), row))) {
         for (position, row) in rows.iter().enumerate() {
             let i = position * 3 + partition as usize;
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 assert_eq!(row.timestamp_millis(), BASE_TS + i as i64, "row {i}");
             }
         }

@@ -588,6 +588,13 @@ impl StreamingQuery {
     pub fn last_progress(&self) -> Option<QueryProgress> {
         self.recent.last()
     }
+
+    /// The query's recent progress records as a shared handle, still
+    /// readable after [`await_termination`](Self::await_termination) has
+    /// taken the query (the driver adds to it while the query runs).
+    pub fn progress_handle(&self) -> RecentProgress {
+        self.recent.clone()
+    }
 }
 
 impl Drop for StreamingQuery {

@@ -55,7 +55,7 @@ fn killed_twenty_times_the_output_is_every_offset_once() {
 }
 
 #[test]
-#[ignore = "a million records: minutes in a debug build; run with --ignored"]
+#[ignore = "a million records: about 30 s in a debug build; run with --ignored"]
 fn killed_twenty_times_over_a_million_records() {
     crash_test(1_000_000);
 }

@@ -2,9 +2,10 @@
 //! each trigger, `AvailableNow` draining its snapshot in
 //! `maxOffsetsPerTrigger` batches, `minOffsetsPerTrigger` firing at
 //! `maxTriggerDelay`, resuming after a clean stop, `failOnDataLoss` with
-//! records deleted past the checkpoint, progress metrics against values
-//! computed by hand, and the progress JSON of a real run read back with
-//! Spark's `StreamingQueryProgress` schema.
+//! records deleted past the checkpoint, a topic deleted and recreated
+//! smaller, and records deleted between planning and reading, progress
+//! metrics against values computed by hand, and the progress JSON of a
+//! real run read back with Spark's `StreamingQueryProgress` schema.
 //!
 //! One Nisshi serves the whole binary: `against_nisshi` starts it and runs
 //! every scenario on it concurrently (each on its own topics and
@@ -61,6 +62,18 @@ fn against_nisshi() {
         (
             "records_deleted_past_the_checkpoint",
             Box::pin(scenarios::records_deleted_past_the_checkpoint(
+                bootstrap.clone(),
+            )),
+        ),
+        (
+            "topic_deleted_then_recreated_smaller",
+            Box::pin(scenarios::topic_deleted_then_recreated_smaller(
+                bootstrap.clone(),
+            )),
+        ),
+        (
+            "offsets_gone_between_planning_and_reading",
+            Box::pin(scenarios::offsets_gone_between_planning_and_reading(
                 bootstrap.clone(),
             )),
         ),

@@ -684,3 +684,128 @@ pub(crate) async fn records_deleted_past_the_checkpoint(bootstrap: String) {
     assert_eq!(progress[0].num_input_rows(), 10);
     progress_schema::check(&progress[0].to_json()).unwrap();
 }
+
+/// The subscribed topic deleted after a committed batch: `failOnDataLoss`
+/// true stops the query naming the partition; recreated smaller, true
+/// stops it again, and false goes on past the change, counting the
+/// offsets it will never read, then reads the new records.
+pub(crate) async fn topic_deleted_then_recreated_smaller(bootstrap: String) {
+    let admin = client(&bootstrap).await;
+    create(&admin, "q-gone", 1).await;
+    produce(&admin, "q-gone", 0, 0, 10).await;
+    let dir = TempDir::new("query-gone");
+    let run = |fail_on_data_loss: &'static str, seen: &Seen| {
+        let settings = settings(
+            &bootstrap,
+            &[
+                ("subscribe", "q-gone"),
+                ("failOnDataLoss", fail_on_data_loss),
+            ],
+        );
+        StreamingQuery::builder(settings, dir.path())
+            .trigger(Trigger::AvailableNow)
+            .start(recording(seen))
+    };
+    let seen = Seen::default();
+    let outcome = finish(run("true", &seen).await.unwrap()).await.unwrap();
+    assert_eq!((outcome.batches_committed, outcome.rows), (1, 10));
+
+    admin.admin().delete_topics(&["q-gone"]).await.unwrap();
+    let seen = Seen::default();
+    let error = finish(run("true", &seen).await.unwrap()).await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(error, QueryError::DataLoss { batch_id: 1, .. })
+            && text.contains("Partitions Set(q-gone-0) have been deleted"),
+        "{error:?}: {text}"
+    );
+    assert_eq!(
+        error.error_class(),
+        Some("KAFKA_DATA_LOSS.PARTITIONS_DELETED")
+    );
+    assert!(!dir.join("offsets/1").exists(), "nothing logged");
+
+    create(&admin, "q-gone", 1).await;
+    produce(&admin, "q-gone", 0, 0, 3).await;
+    let error = finish(run("true", &seen).await.unwrap()).await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(error, QueryError::DataLoss { batch_id: 1, .. })
+            && text.contains("Partition q-gone-0 offset was changed from 10 to 3"),
+        "{error:?}: {text}"
+    );
+    assert_eq!(
+        error.error_class(),
+        Some("KAFKA_DATA_LOSS.PARTITION_OFFSET_CHANGED")
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    let query = run("false", &seen).await.unwrap();
+    let progress_of = query_progress_reader(&query);
+    let outcome = finish(query).await.unwrap();
+    // The batch moves past the change without rows: 0..3 of the new
+    // partition are never read.
+    assert_eq!((outcome.batches_committed, outcome.rows), (1, 0));
+    let progress = progress_of();
+    let metrics = metrics(&progress[0]);
+    assert!(metrics.contains(&("dataLoss", "1")), "{metrics:?}");
+    assert!(metrics.contains(&("offsetOutOfRange", "3")), "{metrics:?}");
+
+    produce(&admin, "q-gone", 0, 3, 2).await;
+    let outcome = finish(run("false", &seen).await.unwrap()).await.unwrap();
+    assert_eq!((outcome.batches_committed, outcome.rows), (1, 2));
+    assert_eq!(by_partition(&seen)[&0], [3, 4]);
+}
+
+/// Records deleted between planning and reading (the handler deletes them
+/// before it takes the rows): `failOnDataLoss` true stops the query with
+/// the read's range; false skips them and counts them in the progress.
+pub(crate) async fn offsets_gone_between_planning_and_reading(bootstrap: String) {
+    let admin = client(&bootstrap).await;
+    for topic in ["q-race-fail", "q-race-skip"] {
+        create(&admin, topic, 1).await;
+        produce(&admin, topic, 0, 0, 20).await;
+    }
+    let run = |topic: &'static str, fail_on_data_loss: &'static str, seen: &Seen| {
+        let dir = TempDir::new("query-race");
+        let settings = settings(
+            &bootstrap,
+            &[("subscribe", topic), ("failOnDataLoss", fail_on_data_loss)],
+        );
+        let deleter = admin.clone();
+        let mut record = recording(seen);
+        let query = StreamingQuery::builder(settings, dir.path())
+            .trigger(Trigger::AvailableNow)
+            .start(move |batch: MicroBatch| {
+                let deleter = deleter.clone();
+                let handled = record.handle(batch);
+                async move {
+                    deleter
+                        .admin()
+                        .delete_records(&[(TopicPartition::new(topic, 0), 5)])
+                        .await
+                        .unwrap();
+                    handled.await
+                }
+            });
+        async move {
+            let outcome = finish(query.await.unwrap()).await;
+            drop(dir);
+            outcome
+        }
+    };
+    let seen = Seen::default();
+    let error = run("q-race-fail", "true", &seen).await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(error, QueryError::DataLoss { batch_id: 0, .. })
+            && text.contains("q-race-fail-0")
+            && text.contains("[0, 20)"),
+        "{error:?}: {text}"
+    );
+
+    let seen = Seen::default();
+    let outcome = run("q-race-skip", "false", &seen).await.unwrap();
+    assert_eq!((outcome.batches_committed, outcome.rows), (1, 15));
+    assert_eq!(by_partition(&seen)[&0], (5..20).collect::<Vec<_>>());
+}

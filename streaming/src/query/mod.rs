@@ -444,7 +444,9 @@ impl QueryBuilder {
             id: query_id,
             run_id,
             name,
-            control,
+            control: QueryControl {
+                sender: Arc::new(control),
+            },
             recent,
             task: Some(task),
         })
@@ -502,9 +504,34 @@ pub struct StreamingQuery {
     id: String,
     run_id: String,
     name: Option<String>,
-    control: watch::Sender<Command>,
+    control: QueryControl,
     recent: RecentProgress,
     task: Option<JoinHandle<Result<QueryOutcome, QueryError>>>,
+}
+
+/// Stops or aborts a query from anywhere, also while
+/// [`StreamingQuery::await_termination`] has taken the handle (a Ctrl-C
+/// handler, another task): see [`StreamingQuery::control`]. Clones act on
+/// the same query; once it has ended they do nothing.
+#[derive(Debug, Clone)]
+pub struct QueryControl {
+    sender: Arc<watch::Sender<Command>>,
+}
+
+impl QueryControl {
+    /// As [`StreamingQuery::stop`]: finish the running batch, then end.
+    pub fn stop(&self) {
+        self.sender.send_if_modified(|command| {
+            let changed = *command == Command::Run;
+            *command = (*command).max(Command::Stop);
+            changed
+        });
+    }
+
+    /// As [`StreamingQuery::abort`]: abandon the running batch, uncommitted.
+    pub fn abort(&self) {
+        self.sender.send_replace(Command::Abort);
+    }
 }
 
 impl StreamingQuery {
@@ -548,11 +575,7 @@ impl StreamingQuery {
     /// committed, then the query ends ([`Termination::Stopped`]). Returns
     /// at once; [`await_termination`](Self::await_termination) waits.
     pub fn stop(&self) {
-        self.control.send_if_modified(|command| {
-            let changed = *command == Command::Run;
-            *command = (*command).max(Command::Stop);
-            changed
-        });
+        self.control.stop();
     }
 
     /// Stops the query now: a running batch is abandoned (its handler
@@ -560,7 +583,24 @@ impl StreamingQuery {
     /// whole, when the query restarts ([`Termination::Aborted`]). A
     /// checkpoint write under way completes first.
     pub fn abort(&self) {
-        self.control.send_replace(Command::Abort);
+        self.control.abort();
+    }
+
+    /// A handle that stops or aborts this query, usable after
+    /// [`await_termination`](Self::await_termination) has taken the query:
+    ///
+    /// ```no_run
+    /// # async fn run(query: ferrokafka_streaming::query::StreamingQuery) {
+    /// let control = query.control();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(std::time::Duration::from_secs(3600)).await; // or a Ctrl-C
+    ///     control.stop(); // finish the running batch, then end
+    /// });
+    /// let outcome = query.await_termination().await;
+    /// # }
+    /// ```
+    pub fn control(&self) -> QueryControl {
+        self.control.clone()
     }
 
     /// Whether the query is still running.
@@ -587,6 +627,13 @@ impl StreamingQuery {
     /// The newest progress record (Spark's `lastProgress`).
     pub fn last_progress(&self) -> Option<QueryProgress> {
         self.recent.last()
+    }
+
+    /// The query's recent progress records as a shared handle, still
+    /// readable after [`await_termination`](Self::await_termination) has
+    /// taken the query (the driver adds to it while the query runs).
+    pub fn progress_handle(&self) -> RecentProgress {
+        self.recent.clone()
     }
 }
 

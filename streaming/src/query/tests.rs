@@ -296,6 +296,37 @@ async fn abort_abandons_the_running_batch_and_stop_finishes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_stops_the_query_while_it_is_awaited() {
+    let cluster = FakeCluster::builder().topic("t", 1).build().unwrap();
+    let bootstrap = cluster.bootstrap();
+    let producer = client(&bootstrap).await;
+    produce(&producer, "t", 0, 10).await;
+    let seen = Seen::default();
+    let (reached, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let query = StreamingQuery::builder(
+        settings(
+            &bootstrap,
+            &[("subscribe", "t"), ("maxOffsetsPerTrigger", "4")],
+        ),
+        MemoryCheckpoint::new(),
+    )
+    .start(pausing(&seen, Arc::clone(&reached), Arc::clone(&release)))
+    .await
+    .unwrap();
+    let control = query.control();
+    let waiting = tokio::spawn(finish(query));
+    reached.notified().await;
+    control.clone().stop();
+    release.notify_one();
+    let outcome = waiting.await.unwrap().unwrap();
+    assert_eq!(outcome.termination, Termination::Stopped);
+    // Batch 0 finished and committed; no batch 1 although 6 offsets wait.
+    assert_eq!((outcome.batches_committed, outcome.rows), (1, 4));
+    // The query has ended: the control does nothing now.
+    control.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bootstrap_that_never_answers_fails_the_start_within_its_deadline() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

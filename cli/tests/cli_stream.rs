@@ -422,3 +422,74 @@ fn a_stream_killed_ten_times_leaves_every_record_in_its_output() {
     assert!(repeats <= 10 * 100, "{repeats} repeats");
     let _ = std::fs::remove_dir_all(&checkpoint);
 }
+
+/// The newest `offsets/N` of a checkpoint.
+fn newest_offsets(checkpoint: &Path) -> Option<u64> {
+    std::fs::read_dir(checkpoint.join("offsets"))
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .max()
+}
+
+#[test]
+fn ctrl_c_and_sigterm_stop_a_stream_after_its_running_batch() {
+    let cluster = FakeCluster::builder().topic("a", 2).build().unwrap();
+    let bootstrap = cluster.bootstrap();
+    write_records(&bootstrap, "a", 3000);
+    for signal in ["-INT", "-TERM"] {
+        let checkpoint = temp_dir(&format!("signal{signal}"));
+        let out = temp_dir(&format!("signal-out{signal}"));
+        let to = format!("dir:{}", out.display());
+        let child = command(&[
+            "-b",
+            &bootstrap,
+            "stream",
+            "a",
+            "--to",
+            &to,
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "-o",
+            "startingOffsets=earliest",
+            "-o",
+            "maxOffsetsPerTrigger=10",
+            "--progress",
+            "human",
+        ])
+        .spawn()
+        .unwrap();
+        // Wait for the first committed batch, then signal.
+        let mut waited = 0;
+        while commits(&checkpoint) == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+            waited += 1;
+            assert!(waited < 1500, "no batch committed within 30 s");
+        }
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{signal}: {stderr}");
+        assert!(stderr.contains("batches committed"), "{stderr}");
+        if signal == "-INT" {
+            assert!(
+                stderr.contains("stopping after the running batch"),
+                "{stderr}"
+            );
+        }
+        // The running batch was finished: the newest batch logged is committed.
+        let newest = newest_offsets(&checkpoint).unwrap();
+        assert_eq!(
+            commits(&checkpoint),
+            newest + 1,
+            "{signal}: batch {newest} left uncommitted"
+        );
+        let files = std::fs::read_dir(&out).unwrap().count() as u64;
+        assert_eq!(files, newest + 1, "one file per committed batch");
+        let _ = std::fs::remove_dir_all(&checkpoint);
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}

@@ -282,12 +282,13 @@ async fn supervise(
 ) -> Result<ferrokafka_streaming::query::QueryOutcome, CliError> {
     let mut interrupts = signal(SignalKind::interrupt())?;
     let mut terminations = signal(SignalKind::terminate())?;
+    let control = query.control();
+    let termination = query.await_termination();
+    tokio::pin!(termination);
     let mut asked = 0u32;
-    // The handle has no waiter that leaves it usable, so poll it: a tenth
-    // of a second is nothing next to a batch.
-    while query.is_active() {
+    loop {
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            outcome = &mut termination => return Ok(outcome?),
             _ = interrupts.recv() => {
                 asked += 1;
                 if asked == 1 {
@@ -295,16 +296,15 @@ async fn supervise(
                         "stopping after the running batch (Ctrl-C again to stop at once; that \
                          batch then runs again on restart)"
                     );
-                    query.stop();
+                    control.stop();
                 } else {
-                    query.abort();
+                    control.abort();
                 }
             }
-            _ = terminations.recv() => query.stop(),
-            () = stdout_closed.notified() => query.stop(),
+            _ = terminations.recv() => control.stop(),
+            () = stdout_closed.notified() => control.stop(),
         }
     }
-    Ok(query.await_termination().await?)
 }
 
 /// The checkpoint directory: given, or a temporary one for the console.

@@ -170,6 +170,10 @@ struct RunResult {
     cpu_sys_s: f64,
     hwm_kb: u64,
     load1: f64,
+    /// The broker's CPU seconds over the run (parent-side, from /proc).
+    broker_cpu_s: f64,
+    /// The child's stderr, shown when the run miscounts.
+    stderr_tail: String,
 }
 
 impl RunResult {
@@ -252,6 +256,33 @@ fn load1() -> f64 {
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or(f64::NAN)
+}
+
+/// The broker this process started: a child of ours named `nisshi`.
+fn broker_pid() -> Option<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1;
+            let parent: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (parent == me && comm.starts_with("nisshi")).then_some(pid)
+        })
+}
+
+/// User plus system CPU seconds of a process, from `/proc/<pid>/stat`.
+fn process_cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command: state is field 3 of stat(5), utime 14, stime 15.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf reads a constant.
+    let per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / per_s)
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -439,12 +470,19 @@ fn run_one(
         lines[lines.len().saturating_sub(20)..].join("\n")
     };
     if !output.status.success() {
-        return Err(format!("exit {}: {}\n{}", output.status, stdout.trim(), tail()));
+        return Err(format!(
+            "exit {}: {}\n{}",
+            output.status,
+            stdout.trim(),
+            tail()
+        ));
     }
-    stdout
+    let mut result = stdout
         .lines()
         .find_map(RunResult::parse)
-        .ok_or_else(|| format!("no RESULT line: {}\n{}", stdout.trim(), tail()))
+        .ok_or_else(|| format!("no RESULT line: {}\n{}", stdout.trim(), tail()))?;
+    result.stderr_tail = tail();
+    Ok(result)
 }
 
 fn run_parent(args: &Args) -> bool {
@@ -469,12 +507,16 @@ fn run_parent(args: &Args) -> bool {
         // A fresh broker per scenario: Nisshi's memory storage keeps it all.
         let broker = ferrokafka_tests::Nisshi::start();
         let bootstrap = broker.bootstrap();
+        let broker_pid = broker_pid();
         let topic = format!("read-{}", scenario.name());
         let started = Instant::now();
         let ranges = match rt.block_on(prepare_data(&bootstrap, &topic, scenario, args)) {
             Ok(ranges) => ranges,
             Err(e) => {
-                println!("## scenario {}: could not prepare the data: {e}", scenario.name());
+                println!(
+                    "## scenario {}: could not prepare the data: {e}",
+                    scenario.name()
+                );
                 all_ok = false;
                 continue;
             }
@@ -499,25 +541,33 @@ fn run_parent(args: &Args) -> bool {
                 let index = (i + round) % args.clients.len();
                 let client = args.clients[index];
                 let load = load1();
-                match run_one(&exe, client, &bootstrap, &topic, &ranges) {
+                let broker_before = broker_pid.and_then(process_cpu_s);
+                let outcome = run_one(&exe, client, &bootstrap, &topic, &ranges);
+                let broker_after = broker_pid.and_then(process_cpu_s);
+                match outcome {
                     Ok(mut r) => {
                         r.load1 = load;
+                        r.broker_cpu_s = match (broker_before, broker_after) {
+                            (Some(before), Some(after)) => after - before,
+                            _ => f64::NAN,
+                        };
                         let counted = r.records == expected_records && r.bytes == expected_bytes;
                         println!(
-                            "round {round} {:<19} {:>6.2} s {:>10.0} rec/s {:>7.1} MB/s cpu {:>6.2} s ({:>5.2} CPU-s/GB) hwm {:>6.1} MiB load1 {load:.2}{}",
+                            "round {round} {:<19} {:>6.2} s {:>10.0} rec/s {:>7.1} MB/s cpu {:>6.2} s ({:>5.2} CPU-s/GB) broker cpu {:>6.2} s hwm {:>6.1} MiB load1 {load:.2}{}",
                             client.name(),
                             r.wall_s,
                             r.records as f64 / r.wall_s,
                             r.bytes as f64 / r.wall_s / 1e6,
                             r.cpu_s(),
                             r.cpu_s_per_gb(),
+                            r.broker_cpu_s,
                             r.hwm_kb as f64 / 1024.0,
                             if counted {
                                 String::new()
                             } else {
                                 format!(
-                                    "  WRONG COUNT: {} records, {} B",
-                                    r.records, r.bytes
+                                    "  WRONG COUNT: {} records, {} B\n{}",
+                                    r.records, r.bytes, r.stderr_tail
                                 )
                             }
                         );
@@ -543,16 +593,12 @@ fn run_parent(args: &Args) -> bool {
             }
             let client = args.clients[index];
             let per_gb: Vec<f64> = runs.iter().map(RunResult::cpu_s_per_gb).collect();
-            let records_per_s = median(
-                runs.iter()
-                    .map(|r| r.records as f64 / r.wall_s)
-                    .collect(),
-            );
+            let records_per_s = median(runs.iter().map(|r| r.records as f64 / r.wall_s).collect());
             let per_gb_median = median(per_gb.clone());
             cpu_per_gb.insert(client, per_gb_median);
             rate.insert(client, records_per_s);
             summary.push(format!(
-                "| {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.2} | {:.2} ({:.2}–{:.2}) | {:.0} | {:.2} |",
+                "| {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.2} | {:.2} ({:.2}–{:.2}) | {:.2} | {:.0} | {:.2} |",
                 scenario.name(),
                 client.name(),
                 runs.len(),
@@ -563,6 +609,7 @@ fn run_parent(args: &Args) -> bool {
                 per_gb_median,
                 per_gb.iter().copied().fold(f64::INFINITY, f64::min),
                 per_gb.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                median(runs.iter().map(|r| r.broker_cpu_s).collect()),
                 median(runs.iter().map(|r| r.hwm_kb as f64 / 1024.0).collect()),
                 median(runs.iter().map(|r| r.load1).collect()),
             ));
@@ -596,8 +643,8 @@ fn run_parent(args: &Args) -> bool {
         }
     }
     println!();
-    println!("| scenario | client | runs | wall s | records/s | MB/s (key+value) | client CPU-s | CPU-s/GB (median, min–max) | peak RSS MiB | load1 at start |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| scenario | client | runs | wall s | records/s | MB/s (key+value) | client CPU-s | CPU-s/GB (median, min–max) | broker CPU-s | peak RSS MiB | load1 at start |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for line in summary {
         println!("{line}");
     }
@@ -693,6 +740,8 @@ fn run_child(client: Client, job: &Job) -> Result<RunResult, String> {
         cpu_sys_s: sys1 - sys0,
         hwm_kb: vm_hwm_kb(),
         load1: f64::NAN,
+        broker_cpu_s: f64::NAN,
+        stderr_tail: String::new(),
     })
 }
 
@@ -761,9 +810,39 @@ async fn ferrokafka_rows(
     }
     let mut rows = source.read(&plan);
     let mut tally = Tally::default();
+    // Rows per partition, reported when a partition comes up short.
+    let mut per_partition = vec![0u64; PARTITIONS as usize];
     while let Some(row) = rows.next().await {
         let row = row.map_err(|e| format!("read: {e}"))?;
+        if let Some(count) = usize::try_from(row.partition())
+            .ok()
+            .and_then(|p| per_partition.get_mut(p))
+        {
+            *count += 1;
+        }
         tally.add(row.key().map(|k| k.len()), row.value().map(|v| v.len()));
+    }
+    for r in &job.ranges {
+        let got = usize::try_from(r.partition)
+            .ok()
+            .and_then(|p| per_partition.get(p))
+            .copied()
+            .unwrap_or(0);
+        if got != r.len() {
+            eprintln!(
+                "partition {}: {got} rows of [{}, {}) ({} expected); read metrics {:?}; plan {:?}",
+                r.partition,
+                r.start,
+                r.end,
+                r.len(),
+                rows.metrics(),
+                plan.tasks
+                    .iter()
+                    .filter(|t| t.partition.partition == r.partition)
+                    .map(|t| (t.from, t.until))
+                    .collect::<Vec<_>>()
+            );
+        }
     }
     Ok((tally, Box::new(source)))
 }
@@ -795,7 +874,8 @@ async fn ferrokafka_arrow(job: &Job) -> Result<(Tally, Teardown), String> {
     while let Some(batch) = batches.next().await {
         let batch = batch.map_err(|e| format!("read: {e}"))?;
         tally.records += batch.num_rows() as u64;
-        tally.bytes += view_bytes(batch.column(0).as_ref())? + view_bytes(batch.column(1).as_ref())?;
+        tally.bytes +=
+            view_bytes(batch.column(0).as_ref())? + view_bytes(batch.column(1).as_ref())?;
     }
     Ok((tally, Box::new(source)))
 }
@@ -804,7 +884,9 @@ async fn ferrokafka_arrow(job: &Job) -> Result<(Tally, Teardown), String> {
 /// read past nothing here (the ranges end at the high watermark) but must
 /// know when every partition is done.
 struct Progress {
-    ends: std::collections::HashMap<i32, i64>,
+    /// End offset by partition number (-1: not read), a vector so that the
+    /// per-message cost of the harness stays negligible.
+    ends: Vec<i64>,
     unfinished: usize,
     tally: Tally,
 }
@@ -812,15 +894,31 @@ struct Progress {
 impl Progress {
     fn new(ranges: &[Range]) -> Self {
         Progress {
-            ends: ranges.iter().map(|r| (r.partition, r.end)).collect(),
+            ends: {
+                let slots = ranges.iter().map(|r| r.partition + 1).max().unwrap_or(0);
+                let mut ends = vec![-1; usize::try_from(slots).unwrap_or(0)];
+                for r in ranges {
+                    ends[r.partition as usize] = r.end;
+                }
+                ends
+            },
             unfinished: ranges.iter().filter(|r| r.len() > 0).count(),
             tally: Tally::default(),
         }
     }
 
     /// Counts one message (if inside its range); true when every range is read.
-    fn record(&mut self, partition: i32, offset: i64, key: Option<usize>, value: Option<usize>) -> bool {
-        let Some(&end) = self.ends.get(&partition) else {
+    fn record(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        key: Option<usize>,
+        value: Option<usize>,
+    ) -> bool {
+        let Some(&end) = usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.ends.get(p))
+        else {
             return self.unfinished == 0;
         };
         if offset < end {

@@ -789,6 +789,18 @@ async fn batch_source(
     if let Some(n) = min_partitions {
         pairs.push(("minPartitions".to_owned(), n.to_string()));
     }
+    // Experiments only: CONSUMER_PEERS_SOURCE_OPTIONS="key=value,..." adds
+    // source options (e.g. kafka.max.partition.fetch.bytes=6291456).
+    for pair in std::env::var("CONSUMER_PEERS_SOURCE_OPTIONS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("CONSUMER_PEERS_SOURCE_OPTIONS: '{pair}' is not key=value"))?;
+        pairs.push((key.to_owned(), value.to_owned()));
+    }
     let settings = SourceOptions::from_pairs(pairs)
         .batch()
         .map_err(|e| format!("options: {e}"))?;

@@ -150,11 +150,17 @@ fn ranges_from_arg(arg: &str) -> Result<Vec<Range>, String> {
             let bad = || format!("bad range '{item}': expected partition:start-end");
             let (partition, offsets) = item.split_once(':').ok_or_else(bad)?;
             let (start, end) = offsets.split_once('-').ok_or_else(bad)?;
-            Ok(Range {
+            let range = Range {
                 partition: partition.parse().map_err(|_| bad())?,
                 start: start.parse().map_err(|_| bad())?,
                 end: end.parse().map_err(|_| bad())?,
-            })
+            };
+            if range.partition < 0 || range.start < 0 || range.end < range.start {
+                return Err(format!(
+                    "bad range '{item}': partition and offsets must be non-negative, start <= end"
+                ));
+            }
+            Ok(range)
         })
         .collect()
 }

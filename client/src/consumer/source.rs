@@ -244,20 +244,13 @@ impl Source {
         let config = client.config();
         let budget = Arc::clone(client.fetch_budget());
         let buffered = Arc::clone(&self.buffered);
-        let cap = config.fetch_buffer_max_bytes();
-        // Half the budget per fetch, so one can be in flight while the
-        // consumer works through the previous one.
-        let want = (config.fetch_max_bytes() as usize)
-            .min((cap / 2).max(1))
-            .min(u32::MAX as usize) as u32;
-        // A fetch asks for no more than its partitions may bring (past the
-        // one oversized first batch brokers always send): some brokers
-        // answer up to the request's limit whatever the partitions' limits,
-        // and many one-partition readers (one per task of a split query)
-        // would each be answered half the budget.
-        let partitions_can_bring = i32::try_from(indices.len())
-            .unwrap_or(i32::MAX)
-            .saturating_mul(config.max_partition_fetch_bytes().max(1));
+        let partitions_can_bring =
+            partitions_can_bring(indices.len(), config.max_partition_fetch_bytes());
+        let want = fetch_reservation(
+            config.fetch_max_bytes(),
+            config.fetch_buffer_max_bytes(),
+            partitions_can_bring,
+        );
         let per_partition = config.max_partition_fetch_bytes();
         let mut settings = FetchSettings {
             max_wait: config.fetch_max_wait(),
@@ -535,6 +528,36 @@ impl Source {
     }
 }
 
+/// The most a fetch of `partitions` partitions may bring, past the one
+/// oversized first batch brokers always send: some brokers answer up to the
+/// request's limit whatever the partitions' limits, and many one-partition
+/// readers (one per task of a split query) would each be answered half the
+/// budget.
+fn partitions_can_bring(partitions: usize, max_partition_fetch_bytes: i32) -> i32 {
+    i32::try_from(partitions)
+        .unwrap_or(i32::MAX)
+        .saturating_mul(max_partition_fetch_bytes.max(1))
+}
+
+/// The bytes a fetch reserves from the client-wide budget: what it will ask
+/// for, that is `fetch.max.bytes`, at most half the budget (so one fetch
+/// can be in flight while the consumer works through the previous one), and
+/// no more than its partitions may bring. Reserving more than the fetch
+/// asks for would hold budget no answer can use: with many one-partition
+/// readers, two of them would hold it all and the others would wait, or
+/// fetch on an overdraft a record batch at a time.
+fn fetch_reservation(
+    fetch_max_bytes: i32,
+    buffer_max_bytes: usize,
+    partitions_can_bring: i32,
+) -> u32 {
+    let asked = fetch_max_bytes.min(partitions_can_bring).max(1);
+    usize::try_from(asked)
+        .unwrap_or(1)
+        .min((buffer_max_bytes / 2).max(1))
+        .min(u32::MAX as usize) as u32
+}
+
 /// Starts a read of `ranges` on `client` at `isolation`.
 pub(crate) fn spawn(
     client: &Client,
@@ -552,4 +575,36 @@ pub(crate) fn spawn(
     );
     let task = tokio::spawn(source.run());
     super::RecordStream::new(events, shared, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: i32 = 1 << 20;
+
+    #[test]
+    fn a_one_partition_fetch_reserves_what_it_asks_for_not_half_the_budget() {
+        // Defaults: fetch.max.bytes 50 MiB, budget 32 MiB, 1 MiB a partition.
+        let one = partitions_can_bring(1, MIB);
+        assert_eq!(fetch_reservation(50 * MIB, 32 << 20, one), MIB as u32);
+        // Twelve one-partition readers (a split read) fit the budget together.
+        assert!(12 * fetch_reservation(50 * MIB, 32 << 20, one) <= 32 << 20);
+    }
+
+    #[test]
+    fn a_fetch_reserves_at_most_half_the_budget_and_fetch_max_bytes() {
+        let many = partitions_can_bring(100, MIB);
+        assert_eq!(fetch_reservation(50 * MIB, 32 << 20, many), 16 << 20);
+        assert_eq!(fetch_reservation(4 * MIB, 32 << 20, many), 4 << 20);
+        assert_eq!(fetch_reservation(50 * MIB, 1024, many), 512);
+        assert_eq!(fetch_reservation(50 * MIB, 1, many), 1);
+    }
+
+    #[test]
+    fn what_partitions_may_bring_saturates() {
+        assert_eq!(partitions_can_bring(3, MIB), 3 * MIB);
+        assert_eq!(partitions_can_bring(usize::MAX, MIB), i32::MAX);
+        assert_eq!(partitions_can_bring(2, 0), 2);
+    }
 }

@@ -93,25 +93,26 @@ impl Cursor {
     /// and keeping the batches the consumer should see.
     ///
     /// `aborted` lists the answer's aborted transactions as (producer id,
-    /// first offset); `readable_end` is the high watermark, or the last
-    /// stable offset for `read_committed`. `conclusive` says whether an
-    /// empty answer means "nothing there": it does not when a partition
-    /// before this one in the answer used up the response size (the
-    /// broker then sends later partitions empty).
+    /// first offset).
+    ///
+    /// An answer without batches never ends the range, even below the
+    /// high watermark: a broker answers empty when the fetch's wait ran
+    /// out or an earlier partition filled the response, and a Kafka log
+    /// keeps a batch at the end of any compacted span, so a fetch past a
+    /// gap returns the next batch (which moves the position on). Reading
+    /// on is what librdkafka does; the streaming source turns a partition
+    /// that stays empty into Spark's timeout or data-loss error.
     pub(crate) fn advance(
         &mut self,
         records: Bytes,
         aborted: &[(i64, i64)],
         isolation: IsolationLevel,
-        readable_end: i64,
-        conclusive: bool,
     ) -> Progress {
         let mut progress = Progress::default();
         for &(producer_id, first_offset) in aborted {
             self.aborted.push(Reverse((first_offset, producer_id)));
         }
         let mut decoder = BatchDecoder::new(records);
-        let mut saw_batch = false;
         for batch in decoder.by_ref() {
             let batch = match batch {
                 Ok(b) => b,
@@ -126,7 +127,6 @@ impl Cursor {
                     return progress;
                 }
             };
-            saw_batch = true;
             if batch.next_offset() <= self.position {
                 continue; // entirely before the range (or already read)
             }
@@ -149,12 +149,6 @@ impl Cursor {
                 self.done = true;
                 break;
             }
-        }
-        // Nothing at or after the position below the readable end: the rest
-        // of the range was removed (compaction).
-        if conclusive && !saw_batch && decoder.partial_tail().is_none() && readable_end >= self.end
-        {
-            self.done = true;
         }
         progress
     }
@@ -243,7 +237,7 @@ mod tests {
         aborted: &[(i64, i64)],
         iso: IsolationLevel,
     ) -> Vec<i64> {
-        let p = c.advance(data, aborted, iso, 0, true);
+        let p = c.advance(data, aborted, iso);
         let tp = c.tp.clone();
         let mut out = VecDeque::new();
         // The stream trims with the position from before the fetch.
@@ -261,7 +255,7 @@ mod tests {
         batch(&mut data, 10, 5, BatchOptions::default());
         let data = data.freeze();
         let mut c = range(3, 12);
-        let p = c.advance(data.clone(), &[], IsolationLevel::ReadUncommitted, 15, true);
+        let p = c.advance(data.clone(), &[], IsolationLevel::ReadUncommitted);
         assert_eq!(p.batches.len(), 3);
         assert_eq!(p.records, 15, "counted from the batch headers");
         assert!(c.done);
@@ -276,7 +270,7 @@ mod tests {
 
         // A batch wholly before the position is skipped; one past the end stops.
         let mut c = range(5, 10);
-        let p = c.advance(data, &[], IsolationLevel::ReadUncommitted, 15, true);
+        let p = c.advance(data, &[], IsolationLevel::ReadUncommitted);
         assert_eq!(p.batches.len(), 1);
         assert_eq!(c.position, 10);
         assert!(c.done);
@@ -367,19 +361,16 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_answer_past_the_readable_end_finishes_the_range() {
+    fn an_empty_answer_never_ends_the_range() {
+        // A broker whose fetch wait ran out answers empty although records
+        // 3 and 4 exist: ending the range here would lose them silently.
         let mut c = range(3, 5);
-        c.advance(Bytes::new(), &[], IsolationLevel::ReadUncommitted, 9, false);
-        assert!(!c.done, "an empty partition after a full one says nothing");
-        let p = c.advance(Bytes::new(), &[], IsolationLevel::ReadUncommitted, 9, true);
-        assert!(p.batches.is_empty());
-        assert!(
-            c.done,
-            "nothing left in [3, 5) although the log goes to 9: compacted away"
-        );
-        let mut c = range(3, 5);
-        c.advance(Bytes::new(), &[], IsolationLevel::ReadUncommitted, 4, true);
-        assert!(!c.done, "records up to 5 are not written yet: keep waiting");
+        for _ in 0..3 {
+            let p = c.advance(Bytes::new(), &[], IsolationLevel::ReadUncommitted);
+            assert!(p.batches.is_empty());
+            assert!(!c.done, "an empty answer is no proof that nothing is there");
+            assert_eq!(c.position, 3);
+        }
     }
 
     #[test]
@@ -389,8 +380,6 @@ mod tests {
             Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]),
             &[],
             IsolationLevel::ReadUncommitted,
-            9,
-            true,
         );
         assert!(
             matches!(

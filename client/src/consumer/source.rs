@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use ferrokafka_protocol::messages::fetch_response::PartitionData;
 use ferrokafka_protocol::messages::{ApiKey, FetchResponse};
 use ferrokafka_protocol::requests::{fetch_request, FetchPosition, FetchSettings};
@@ -420,14 +419,11 @@ impl Source {
             }
         }
         let mut answered = HashSet::new();
-        let mut bytes_before = 0usize;
         for (i, p) in answers {
-            let conclusive = bytes_before == 0;
-            bytes_before += p.records.as_ref().map_or(0, Bytes::len);
             if !answered.insert(i) {
                 continue; // a partition listed twice: the first answer counts
             }
-            if !self.apply_partition(i, p, conclusive, &mut budget, out_of_range) {
+            if !self.apply_partition(i, p, &mut budget, out_of_range) {
                 return false;
             }
         }
@@ -440,7 +436,6 @@ impl Source {
         &mut self,
         i: usize,
         p: PartitionData,
-        conclusive: bool,
         budget: &mut Option<OwnedSemaphorePermit>,
         out_of_range: &mut Vec<OutOfRange>,
     ) -> bool {
@@ -478,18 +473,8 @@ impl Source {
             .iter()
             .map(|a| (a.producer_id.0, a.first_offset))
             .collect();
-        let readable_end = match isolation {
-            IsolationLevel::ReadCommitted if p.last_stable_offset >= 0 => p.last_stable_offset,
-            _ => p.high_watermark,
-        };
         let low = c.position;
-        let progress = c.advance(
-            p.records.unwrap_or_default(),
-            &aborted,
-            isolation,
-            readable_end,
-            conclusive,
-        );
+        let progress = c.advance(p.records.unwrap_or_default(), &aborted, isolation);
         let high = c.end;
         let position = c.position;
         if progress.error.is_some() {

@@ -163,8 +163,8 @@ fn produce(bootstrap: &str, topic: &str) -> Result<(), String> {
             continue;
         }
         let line_number = index + 1;
-        let parsed: Value =
-            serde_json::from_str(&line).map_err(|e| format!("line {line_number}: not JSON: {e}"))?;
+        let parsed: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("line {line_number}: not JSON: {e}"))?;
         let record = json_record(&parsed).map_err(|e| format!("line {line_number}: {e}"))?;
         let mut base = BaseRecord::<str, str>::to(topic);
         if let Some(key) = record.key {
@@ -303,7 +303,14 @@ fn render(out: &mut Vec<u8>, message: &impl Message) -> Result<(), String> {
         message.partition(),
         message.offset()
     );
-    let at = || format!("{}-{} offset {}", message.topic(), message.partition(), message.offset());
+    let at = || {
+        format!(
+            "{}-{} offset {}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        )
+    };
     json_text(out, message.key()).map_err(|e| format!("{}: key {e}", at()))?;
     out.extend_from_slice(b",\"value\":");
     json_text(out, message.payload()).map_err(|e| format!("{}: value {e}", at()))?;

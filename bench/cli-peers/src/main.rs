@@ -189,9 +189,10 @@ fn main() {
             // Nisshi's memory storage keeps a topic's records until it is
             // deleted.
             let name = topic.as_str();
-            let deleted = rt.block_on(admin(&bootstrap, |a| async move {
-                a.delete_topic(name).await
-            }));
+            let deleted = rt.block_on(admin(
+                &bootstrap,
+                |a| async move { a.delete_topic(name).await },
+            ));
             if let Err(e) = deleted {
                 println!("(could not delete a topic: {e})");
             }

@@ -187,7 +187,7 @@ fn produce(bootstrap: &str, topic: &str) -> Result<(), String> {
             }
         }
         sent += 1;
-        if sent % POLL_EVERY == 0 {
+        if sent.is_multiple_of(POLL_EVERY) {
             producer.poll(Duration::ZERO);
         }
         if producer.context().failed.load(Ordering::Relaxed) > 0 {

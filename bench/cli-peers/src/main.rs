@@ -478,7 +478,7 @@ fn generate_input(path: &Path, records: u64) -> std::io::Result<u64> {
                 value.push(' ');
             }
             value.push_str(WORDS[(r % WORDS.len() as u64) as usize]);
-            if r % 5 == 0 {
+            if r.is_multiple_of(5) {
                 value.push_str(&format!(" {}", (r >> 20) % 100_000));
             }
         }

@@ -25,6 +25,10 @@ use crate::exit::CliError;
 use crate::options::Options;
 use crate::progress::Counter;
 
+/// Records sent but not yet acknowledged before `write` stops reading
+/// lines to wait for acknowledgements.
+const MAX_UNACKNOWLEDGED: usize = 100_000;
+
 /// `ferrokafka write [TOPIC]`.
 #[derive(Debug, Args)]
 pub(crate) struct WriteArgs {
@@ -213,11 +217,19 @@ pub(crate) async fn run(args: WriteArgs, mut options: Options) -> Result<(), Cli
             record = record.partition(p);
         }
         pending.push(producer.send(record).await?);
-        // Keep the futures of records written so far from piling up, and
-        // stop at the first failed record (as Spark's sink does).
-        while pending.len() > 100_000 || matches!(pending.next().now_or_never(), Some(Some(Err(_))))
-        {
-            match pending.next().await {
+        // Take every outcome already known (counting each acknowledgement),
+        // wait while too many records are unacknowledged, and stop at the
+        // first failed record (as Spark's sink does).
+        loop {
+            let outcome = if pending.len() > MAX_UNACKNOWLEDGED {
+                pending.next().await
+            } else {
+                match pending.next().now_or_never() {
+                    Some(outcome) => outcome,
+                    None => break,
+                }
+            };
+            match outcome {
                 Some(Ok(_)) => {
                     written += 1;
                     counter.add(1);

@@ -13,7 +13,7 @@ use crate::output::{Output, Rows};
 /// What to show.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConfigCommand {
-    /// Every client setting (give them as -o kafka.<key>=… or in --config):
+    /// Every client setting (give them as -o kafka.KEY=… or in --config):
     /// section, default, what it accepts.
     Keys {
         /// Only keys containing this text.

@@ -23,7 +23,7 @@
 //!    and reads its rows (offsets gone meanwhile: the same
 //!    `failOnDataLoss` rule, counted in the batch's metrics);
 //! 5. on `Ok`, `commits/<id>` is written, old batches purged, and a
-//!    [`QueryProgress`](crate::progress::QueryProgress) record made for
+//!    [`QueryProgress`] record made for
 //!    the listeners and [`recent_progress`](StreamingQuery::recent_progress)
 //!    (with `dataLoss` and `offsetOutOfRange` metrics when the batch went
 //!    on despite a data loss).

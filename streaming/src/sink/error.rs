@@ -76,7 +76,7 @@ pub enum SinkError {
     /// The producer could not be started: the cluster did not answer, or
     /// refused the producer (with idempotence on, a principal without the
     /// `IDEMPOTENT_WRITE` permission on brokers before 2.8).
-    #[error("the Kafka producer could not be started: {0}")]
+    #[error("the Kafka producer could not be started: {0}{hint}", hint = sink_option_names(.0))]
     Producer(#[source] Box<ferrokafka::Error>),
     /// A record was refused or not acknowledged. The sink stopped sending
     /// and waited for the records already sent.
@@ -102,4 +102,36 @@ pub enum SinkError {
         /// The input's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// The client's hints name its own settings (`enable.idempotence=false`);
+/// a sink takes them with Spark's `kafka.` prefix, so say that too.
+fn sink_option_names(error: &ferrokafka::Error) -> &'static str {
+    if error.to_string().contains("enable.idempotence=false") {
+        " (as a sink option: kafka.enable.idempotence=false)"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hint_naming_a_client_setting_is_given_with_the_sink_option_name() {
+        let refused = ferrokafka::Error::new(ferrokafka::ErrorKind::InvalidArgument(
+            "the broker refused an idempotent producer id: … or set enable.idempotence=false"
+                .into(),
+        ));
+        let text = SinkError::Producer(Box::new(refused)).to_string();
+        assert!(
+            text.ends_with("(as a sink option: kafka.enable.idempotence=false)"),
+            "{text}"
+        );
+        let other =
+            ferrokafka::Error::new(ferrokafka::ErrorKind::InvalidArgument("no route".into()));
+        let text = SinkError::Producer(Box::new(other)).to_string();
+        assert!(!text.contains("kafka.enable.idempotence"), "{text}");
+    }
 }

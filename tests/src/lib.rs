@@ -10,6 +10,7 @@
 //! - [`stunnel`]: TLS (and mutual TLS) in front of a plaintext port.
 //! - [`tempdir`]: temporary directories removed on drop.
 //! - [`process`]: helper processes killed on drop, free ports.
+//! - [`scenarios`]: many scenarios run concurrently on one broker.
 //! - [`interop`]: the librdkafka peer (Python `confluent-kafka`).
 //! - [`wire`]: a small blocking wire client built only on
 //!   `ferrokafka-protocol`, so the protocol layer can be checked against a
@@ -27,6 +28,7 @@ pub mod nisshi;
 pub mod oauth_endpoint;
 pub mod pki;
 pub mod process;
+pub mod scenarios;
 pub mod stunnel;
 pub mod tempdir;
 pub mod wire;

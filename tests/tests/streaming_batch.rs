@@ -20,18 +20,13 @@ mod seed_maps;
 #[path = "streaming_batch/support.rs"]
 mod support;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
-
+use ferrokafka_tests::scenarios::{run_concurrently, Scenario};
 use ferrokafka_tests::Nisshi;
 
 use columns::arrow_batches_hold_the_rows;
 use reads::*;
 use refusals::bad_options_are_refused;
 use seed_maps::seed_plain_map_reads;
-
-type Scenario = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[test]
 fn against_nisshi() {
@@ -79,27 +74,6 @@ fn against_nisshi() {
             Box::pin(seed_plain_map_reads(bootstrap.clone())),
         ),
     ];
-    let count = scenarios.len();
-    let failed = ferrokafka_tests::backend::block_on(async move {
-        let running: Vec<_> = scenarios
-            .into_iter()
-            .map(|(name, scenario)| (name, tokio::spawn(scenario)))
-            .collect();
-        let mut failed = Vec::new();
-        for (name, handle) in running {
-            match tokio::time::timeout(Duration::from_secs(300), handle).await {
-                Ok(Ok(())) => eprintln!("scenario {name}: ok"),
-                Ok(Err(e)) => failed.push(format!("{name}: {e}")),
-                Err(_) => failed.push(format!("{name}: still running after 300 s")),
-            }
-        }
-        failed
-    });
-    assert!(
-        failed.is_empty(),
-        "{} of {count} scenarios failed (their panics are printed above):\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    run_concurrently(scenarios);
     drop(broker);
 }

@@ -14,15 +14,10 @@
 #[path = "streaming_sink/scenarios.rs"]
 mod scenarios;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
-
+use ferrokafka_tests::scenarios::{run_concurrently, Scenario};
 use ferrokafka_tests::Nisshi;
 
 use scenarios::*;
-
-type Scenario = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[test]
 fn against_nisshi() {
@@ -62,27 +57,6 @@ fn against_nisshi() {
             Box::pin(errors_at_run_time(bootstrap.clone())),
         ),
     ];
-    let count = scenarios.len();
-    let failed = ferrokafka_tests::backend::block_on(async move {
-        let running: Vec<_> = scenarios
-            .into_iter()
-            .map(|(name, scenario)| (name, tokio::spawn(scenario)))
-            .collect();
-        let mut failed = Vec::new();
-        for (name, handle) in running {
-            match tokio::time::timeout(Duration::from_secs(300), handle).await {
-                Ok(Ok(())) => eprintln!("scenario {name}: ok"),
-                Ok(Err(e)) => failed.push(format!("{name}: {e}")),
-                Err(_) => failed.push(format!("{name}: still running after 300 s")),
-            }
-        }
-        failed
-    });
-    assert!(
-        failed.is_empty(),
-        "{} of {count} scenarios failed (their panics are printed above):\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    run_concurrently(scenarios);
     drop(broker);
 }

@@ -41,6 +41,15 @@ impl std::fmt::Debug for Options {
     }
 }
 
+/// How client settings are named among Spark's options.
+const KAFKA_PREFIX: &str = "kafka.";
+
+/// Whether `key` is a client setting (`kafka.…`, in any case).
+pub(crate) fn is_client_key(key: &str) -> bool {
+    key.get(..KAFKA_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(KAFKA_PREFIX))
+}
+
 /// Whether a key names a secret: its value is never shown.
 pub(crate) fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -121,23 +130,21 @@ impl Options {
     /// The client properties: `kafka.`-prefixed options with the prefix
     /// stripped.
     pub(crate) fn client_properties(&self) -> HashMap<String, String> {
-        self.entries
-            .iter()
-            .filter_map(|(k, v)| {
-                let stripped = k
-                    .get(..6)
-                    .filter(|p| p.eq_ignore_ascii_case("kafka."))
-                    .map(|_| &k[6..])?;
-                Some((stripped.to_owned(), v.clone()))
-            })
+        self.kafka_pairs()
+            .map(|(k, v)| (k[KAFKA_PREFIX.len()..].to_owned(), v.to_owned()))
             .collect()
+    }
+
+    /// The `kafka.…` options (client settings), prefix kept.
+    pub(crate) fn kafka_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs().filter(|(k, _)| is_client_key(k))
     }
 
     /// The options that are not client properties.
     pub(crate) fn spark_options(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries
             .iter()
-            .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("kafka."))
+            .filter(|(k, _)| !is_client_key(k))
             .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
@@ -282,6 +289,36 @@ fn flatten_toml(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_keys_are_the_kafka_prefixed_ones_in_any_case() {
+        assert!(is_client_key("kafka.bootstrap.servers"));
+        assert!(is_client_key("KAFKA.acks"));
+        assert!(!is_client_key("subscribe"));
+        assert!(!is_client_key("kafka"));
+        // A multi-byte character across the prefix's end is no panic.
+        assert!(!is_client_key("kafkaé.x"));
+        let options = Options::load(&Sources {
+            pairs: vec![
+                "kafka.acks=all".into(),
+                "topic=t".into(),
+                "Kafka.linger.ms=5".into(),
+            ],
+            ..Sources::default()
+        })
+        .unwrap();
+        let kafka: Vec<_> = options.kafka_pairs().collect();
+        assert_eq!(kafka, [("kafka.acks", "all"), ("Kafka.linger.ms", "5")]);
+        let spark: Vec<_> = options.spark_options().collect();
+        assert_eq!(spark, [("topic", "t")]);
+        assert_eq!(
+            options
+                .client_properties()
+                .get("linger.ms")
+                .map(String::as_str),
+            Some("5")
+        );
+    }
 
     #[test]
     fn later_sources_win_and_names_compare_in_any_case() {

@@ -200,14 +200,11 @@ impl BatchSource {
     }
 
     fn read_settings(&self) -> ReadSettings {
-        let source = &self.settings.source;
-        ReadSettings {
-            fail_on_data_loss: source.fail_on_data_loss,
-            poll_timeout_ms: source.poll_timeout_ms,
-            include_headers: source.include_headers,
-            group_id: self.groups.executor_group_id.clone(),
-            max_concurrent_tasks: self.max_concurrent_tasks,
-        }
+        ReadSettings::new(
+            &self.settings.source,
+            &self.groups,
+            self.max_concurrent_tasks,
+        )
     }
 }
 

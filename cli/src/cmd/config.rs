@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::client::{client_config, producer_config};
 use crate::exit::CliError;
-use crate::options::Options;
+use crate::options::{is_client_key, Options};
 use crate::output::{Output, Rows};
 
 /// What to show.
@@ -77,7 +77,7 @@ pub(crate) fn run(command: ConfigCommand, options: &Options) -> Result<(), CliEr
                 rows.push(vec![json!(format!("kafka.{key}")), json!(value)]);
             }
             for (key, value) in options.shown() {
-                if !key.to_ascii_lowercase().starts_with("kafka.") {
+                if !is_client_key(key) {
                     rows.push(vec![json!(key), json!(value)]);
                 }
             }

@@ -178,15 +178,7 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
     );
 
     // The sample data, through the sink (Spark's df.write.format("kafka")).
-    let kafka_options = || {
-        let mut sink = SinkOptions::new();
-        for (key, value) in options.pairs() {
-            if key.len() > 6 && key[..6].eq_ignore_ascii_case("kafka.") {
-                sink.set(key, value);
-            }
-        }
-        sink
-    };
+    let kafka_options = || SinkOptions::from_pairs(options.kafka_pairs());
     let writer = KafkaSink::with_cache(
         kafka_options().with("topic", orders.as_str()).settings()?,
         crate::client::sink_cache(),
@@ -249,12 +241,7 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
             }
         }
     };
-    let mut source = SourceOptions::new();
-    for (key, value) in options.pairs() {
-        if key.len() > 6 && key[..6].eq_ignore_ascii_case("kafka.") {
-            source.set(key, value);
-        }
-    }
+    let mut source = SourceOptions::from_pairs(options.kafka_pairs());
     source
         .set("subscribe", orders.as_str())
         .set("startingOffsets", "earliest")
@@ -308,13 +295,9 @@ pub(crate) async fn run(args: DemoArgs, options: &Options) -> Result<(), CliErro
 
     // Check: every order in the output once.
     let read = BatchSource::new(
-        SourceOptions::from_pairs(
-            options
-                .pairs()
-                .filter(|(k, _)| k.len() > 6 && k[..6].eq_ignore_ascii_case("kafka.")),
-        )
-        .with("subscribe", priced_topic.as_str())
-        .batch()?,
+        SourceOptions::from_pairs(options.kafka_pairs())
+            .with("subscribe", priced_topic.as_str())
+            .batch()?,
         client.clone(),
     );
     let mut rows = read.rows().await?;

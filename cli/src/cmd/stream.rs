@@ -29,7 +29,7 @@ use crate::client::connect_with;
 use crate::cmd::read::source_options;
 use crate::cmd::write::Encoding;
 use crate::exit::CliError;
-use crate::options::{Options, Sources};
+use crate::options::{is_client_key, Options, Sources};
 use crate::printer::{write_out, PrintArgs, Printer, OUT_BUFFER};
 use crate::progress::BatchLines;
 use crate::render;
@@ -394,20 +394,16 @@ impl Handler {
                     pairs: args.sink_option.clone(),
                     ..Sources::default()
                 })?;
-                let mut sink = SinkOptions::new();
-                for (key, value) in options.pairs().chain(sink_side.pairs()) {
-                    if key.len() > 6 && key[..6].eq_ignore_ascii_case("kafka.") {
-                        sink.set(key, value);
-                    }
-                }
                 for (key, _) in sink_side.pairs() {
-                    if !(key.len() > 6 && key[..6].eq_ignore_ascii_case("kafka.")) {
+                    if !is_client_key(key) {
                         return Err(CliError::usage(format!(
                             "-O {key}=…: sink options are kafka.… producer settings (the topic \
                              is --to topic:NAME)"
                         )));
                     }
                 }
+                let mut sink =
+                    SinkOptions::from_pairs(options.kafka_pairs().chain(sink_side.kafka_pairs()));
                 sink.set("topic", topic.as_str());
                 Handler::Topic {
                     sink: KafkaSink::with_cache(sink.settings()?, crate::client::sink_cache()),

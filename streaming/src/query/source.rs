@@ -151,13 +151,6 @@ impl StreamSource {
         &self,
         max_concurrent_tasks: Option<std::num::NonZeroUsize>,
     ) -> ReadSettings {
-        let source = &self.settings.source;
-        ReadSettings {
-            fail_on_data_loss: source.fail_on_data_loss,
-            poll_timeout_ms: source.poll_timeout_ms,
-            include_headers: source.include_headers,
-            group_id: self.groups.executor_group_id.clone(),
-            max_concurrent_tasks,
-        }
+        ReadSettings::new(&self.settings.source, &self.groups, max_concurrent_tasks)
     }
 }

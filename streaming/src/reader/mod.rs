@@ -33,6 +33,7 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
 use crate::error::SourceError;
+use crate::options::{ConsumerGroups, SourceSettings};
 use crate::planner::OffsetRange;
 use crate::row::Row;
 
@@ -49,6 +50,24 @@ pub(crate) struct ReadSettings {
     pub(crate) group_id: String,
     /// Tasks reading at once (`None`: all).
     pub(crate) max_concurrent_tasks: Option<NonZeroUsize>,
+}
+
+impl ReadSettings {
+    /// What the source options say about reading, for readers of the
+    /// consumer groups `groups`.
+    pub(crate) fn new(
+        source: &SourceSettings,
+        groups: &ConsumerGroups,
+        max_concurrent_tasks: Option<NonZeroUsize>,
+    ) -> Self {
+        ReadSettings {
+            fail_on_data_loss: source.fail_on_data_loss,
+            poll_timeout_ms: source.poll_timeout_ms,
+            include_headers: source.include_headers,
+            group_id: groups.executor_group_id.clone(),
+            max_concurrent_tasks,
+        }
+    }
 }
 
 /// Counts of what a read did, for metrics and tests.

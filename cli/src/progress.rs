@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use ferrokafka_streaming::planner::offsets_behind;
 use ferrokafka_streaming::progress::{IdleEvent, ProgressListener, QueryProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -78,23 +79,20 @@ impl<W: std::io::Write + Send> BatchLines<W> {
 /// Offsets between a batch's end and the latest offsets: the total, and
 /// the most in one partition.
 pub(crate) fn lag(progress: &QueryProgress) -> Option<(i64, i64)> {
-    let mut total = 0i64;
-    let mut max = 0i64;
-    let mut known = false;
-    for source in &progress.sources {
-        let (Some(latest), Some(end)) = (&source.latest_offset, &source.end_offset) else {
-            continue;
-        };
-        for (tp, latest) in latest.iter() {
-            if let Some(end) = end.get(tp) {
-                let behind = (latest - end).max(0);
-                total = total.saturating_add(behind);
-                max = max.max(behind);
-                known = true;
-            }
-        }
-    }
-    known.then_some((total, max))
+    let behind: Vec<i64> = progress
+        .sources
+        .iter()
+        .filter_map(|s| {
+            Some(offsets_behind(
+                s.latest_offset.as_ref()?,
+                s.end_offset.as_ref()?,
+            ))
+        })
+        .flatten()
+        .map(|b| b.max(0))
+        .collect();
+    let max = *behind.iter().max()?;
+    Some((behind.into_iter().fold(0i64, i64::saturating_add), max))
 }
 
 /// A batch's line, e.g. `batch 3: 120000 rows in 1.96 s (61234 rows/s);

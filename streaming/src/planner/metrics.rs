@@ -6,6 +6,22 @@ use std::collections::BTreeMap;
 use super::PartitionOffsets;
 use crate::java::double_to_string;
 
+/// `latest − end` for each partition of `latest` that `end` names, in
+/// `latest`'s order: how far a batch that ended at `end` is behind.
+///
+/// ```
+/// use ferrokafka_streaming::planner::{offsets_behind, PartitionOffsets};
+/// let latest = PartitionOffsets::from_json(r#"{"orders":{"0":90,"1":160,"2":5}}"#).unwrap();
+/// let end = PartitionOffsets::from_json(r#"{"orders":{"0":90,"1":150}}"#).unwrap();
+/// assert_eq!(offsets_behind(&latest, &end), [0, 10]);
+/// ```
+pub fn offsets_behind(latest: &PartitionOffsets, end: &PartitionOffsets) -> Vec<i64> {
+    latest
+        .iter()
+        .filter_map(|(tp, latest)| end.get(tp).map(|consumed| latest - consumed))
+        .collect()
+}
+
 /// Spark's `minOffsetsBehindLatest`, `maxOffsetsBehindLatest` and
 /// `avgOffsetsBehindLatest` for a batch that ended at `end`, given the
 /// `latest` offsets fetched while planning it: `latest − end` per partition
@@ -31,10 +47,7 @@ pub fn offsets_behind_latest(
     let Some(end) = end else {
         return BTreeMap::new();
     };
-    let behind: Vec<i64> = latest
-        .iter()
-        .filter_map(|(tp, latest)| end.get(tp).map(|consumed| latest - consumed))
-        .collect();
+    let behind = offsets_behind(latest, end);
     let (Some(min), Some(max)) = (behind.iter().min(), behind.iter().max()) else {
         return BTreeMap::new();
     };

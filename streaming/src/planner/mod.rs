@@ -56,7 +56,7 @@ pub use available_now::{
 };
 pub(crate) use json::parse_assign_json;
 pub use json::{JsonShapeError, PartitionOffsets};
-pub use metrics::offsets_behind_latest;
+pub use metrics::{offsets_behind, offsets_behind_latest};
 pub use offsets::{
     check_batch_limits, Binding, LimitError, LimitPosition, LookupKind, LookupPlan, OffsetLimit,
     OffsetLookups, TimestampStrategy, EARLIEST, LATEST,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::java::double_to_string;
-use crate::planner::{offsets_behind_latest, PartitionOffsets};
+use crate::planner::{offsets_behind, offsets_behind_latest, PartitionOffsets};
 
 /// The key of Databricks' bytes-behind metric.
 pub const ESTIMATED_TOTAL_BYTES_BEHIND_LATEST: &str = "estimatedTotalBytesBehindLatest";
@@ -123,9 +123,8 @@ pub fn source_metrics(
     if metrics.is_empty() {
         return metrics;
     }
-    let behind: i64 = latest
-        .iter()
-        .filter_map(|(tp, latest)| end.get(tp).map(|end| latest - end))
+    let behind: i64 = offsets_behind(latest, end)
+        .into_iter()
         .fold(0i64, i64::saturating_add);
     if let Some(bytes) = estimator.estimate(now_ms, behind) {
         metrics.insert(

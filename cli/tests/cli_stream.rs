@@ -35,6 +35,13 @@ fn records(n: usize) -> String {
     lines
 }
 
+/// `ferrokafka -b BOOTSTRAP stream a ARGS…`.
+fn stream(bootstrap: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["-b", bootstrap, "stream", "a"];
+    all.extend_from_slice(args);
+    ferrokafka(&all, None)
+}
+
 fn write_records(bootstrap: &str, topic: &str, n: usize) {
     let input = records(n);
     ok(&ferrokafka(
@@ -77,12 +84,9 @@ fn a_stream_copies_a_topic_batch_by_batch_and_reports_spark_progress() {
     write_records(&bootstrap, "a", 1000);
     let checkpoint = temp_dir("copy");
     let checkpoint_arg = checkpoint.to_str().unwrap();
-    let output = ferrokafka(
+    let output = stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--to",
             "topic:b",
             "--checkpoint",
@@ -96,7 +100,6 @@ fn a_stream_copies_a_topic_batch_by_batch_and_reports_spark_progress() {
             "--progress",
             "json",
         ],
-        None,
     );
     let progress = json_lines(&ok(&output));
     // 1000 offsets over 3 partitions at most 300 a batch: 4 batches.
@@ -129,12 +132,9 @@ fn a_stream_copies_a_topic_batch_by_batch_and_reports_spark_progress() {
     assert!(read_b.iter().all(|r| r["partition"].as_i64().unwrap() < 2));
 
     // Run again: nothing new, no batch, the same output.
-    let again = ferrokafka(
+    let again = stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--to",
             "topic:b",
             "--checkpoint",
@@ -144,19 +144,15 @@ fn a_stream_copies_a_topic_batch_by_batch_and_reports_spark_progress() {
             "--progress",
             "json",
         ],
-        None,
     );
     assert_eq!(ok(&again), "");
     assert_eq!(read_all(&bootstrap, "b").len(), 1000);
 
     // New records: the next run takes exactly those.
     write_records(&bootstrap, "a", 10);
-    let more = json_lines(&ok(&ferrokafka(
+    let more = json_lines(&ok(&stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--to",
             "topic:b",
             "--checkpoint",
@@ -166,7 +162,6 @@ fn a_stream_copies_a_topic_batch_by_batch_and_reports_spark_progress() {
             "--progress",
             "json",
         ],
-        None,
     )));
     assert_eq!(more.len(), 1);
     assert_eq!(more[0]["batchId"], json!(4));
@@ -183,12 +178,9 @@ fn a_stream_to_a_directory_writes_one_file_per_batch_and_to_the_console_prints_r
     let checkpoint = temp_dir("files-checkpoint");
     let out = temp_dir("files-out");
     let to = format!("dir:{}", out.display());
-    ok(&ferrokafka(
+    ok(&stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--to",
             &to,
             "--checkpoint",
@@ -200,7 +192,6 @@ fn a_stream_to_a_directory_writes_one_file_per_batch_and_to_the_console_prints_r
             "-o",
             "maxOffsetsPerTrigger=200",
         ],
-        None,
     ));
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
@@ -232,12 +223,9 @@ fn a_stream_to_a_directory_writes_one_file_per_batch_and_to_the_console_prints_r
     assert_eq!(from_files, from_read);
 
     // The console: a one-batch stream prints the rows as `read` would.
-    let console = ok(&ferrokafka(
+    let console = ok(&stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--trigger",
             "once",
             "-o",
@@ -245,17 +233,13 @@ fn a_stream_to_a_directory_writes_one_file_per_batch_and_to_the_console_prints_r
             "--output",
             "json",
         ],
-        None,
     ));
     let mut printed: Vec<String> = console.lines().map(str::to_owned).collect();
     printed.sort();
     assert_eq!(printed, from_read);
-    let formatted = ok(&ferrokafka(
+    let formatted = ok(&stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--trigger",
             "once",
             "-o",
@@ -263,7 +247,6 @@ fn a_stream_to_a_directory_writes_one_file_per_batch_and_to_the_console_prints_r
             "-f",
             "%p:%o %s\\n",
         ],
-        None,
     ));
     assert_eq!(formatted.lines().count(), 500);
     assert!(formatted
@@ -278,27 +261,18 @@ fn a_stream_refuses_what_it_cannot_do_with_the_right_exit_code() {
     let cluster = FakeCluster::builder().topic("a", 1).build().unwrap();
     let bootstrap = cluster.bootstrap();
     // A topic sink without a checkpoint: usage.
-    let (code, err) = failed(&ferrokafka(
-        &["-b", &bootstrap, "stream", "a", "--to", "topic:b"],
-        None,
-    ));
+    let (code, err) = failed(&stream(&bootstrap, &["--to", "topic:b"]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--checkpoint"), "{err}");
     // Spark's trigger names only.
-    let (code, err) = failed(&ferrokafka(
-        &["-b", &bootstrap, "stream", "a", "--trigger", "continuous"],
-        None,
-    ));
+    let (code, err) = failed(&stream(&bootstrap, &["--trigger", "continuous"]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not supported"), "{err}");
     // A refused sink property: Spark's message, exit code 3.
     let checkpoint = temp_dir("refused");
-    let (code, err) = failed(&ferrokafka(
+    let (code, err) = failed(&stream(
+        &bootstrap,
         &[
-            "-b",
-            &bootstrap,
-            "stream",
-            "a",
             "--to",
             "topic:b",
             "--checkpoint",
@@ -306,7 +280,6 @@ fn a_stream_refuses_what_it_cannot_do_with_the_right_exit_code() {
             "-O",
             "kafka.value.serializer=x",
         ],
-        None,
     ));
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("value.serializer"), "{err}");

@@ -473,23 +473,13 @@ impl Handler {
     }
 }
 
-/// A read row as a row to write: key, value and headers, and its
-/// partition when asked to keep it (the sink's `topic` option names the
-/// topic).
+/// A read row as a row to write (`From<Row>`: key, value, headers),
+/// without its partition unless asked to keep it; the sink's `topic`
+/// option replaces its topic.
 fn sink_row(row: Row, keep_partition: bool) -> SinkRow {
-    let record = row.into_record();
-    let mut out = SinkRow::new();
-    if let Some(key) = record.key {
-        out = out.key(key);
-    }
-    if let Some(value) = record.value {
-        out = out.value(value);
-    }
-    for header in record.headers {
-        out = out.header(String::from_utf8_lossy(&header.key), header.value);
-    }
-    if keep_partition {
-        out = out.partition(record.partition);
+    let mut out = SinkRow::from(row);
+    if !keep_partition {
+        out.partition = None;
     }
     out
 }

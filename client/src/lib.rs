@@ -78,7 +78,7 @@ pub use config::{
     Acks, BrokerAddress, ClientConfig, ClientConfigBuilder, ConfigError, IsolationLevel,
     ProducerConfig, ProducerConfigBuilder, SecurityProtocol,
 };
-pub use consumer::{PartitionWatermarks, ReadRange, Record, RecordHeader, RecordStream};
+pub use consumer::{PartitionWatermarks, ReadGroup, ReadRange, Record, RecordHeader, RecordStream};
 pub use error::{
     BootstrapAttempt, BootstrapError, BrokerErrorCode, BrokerRef, ConnectFailure,
     ConnectionFailure, Error, ErrorKind, Result,

@@ -75,7 +75,7 @@ use arrow_array::{
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
 pub use arrow_array::RecordBatch;
 /// The Arrow crates the batches are made of, for callers to match versions.
@@ -395,14 +395,24 @@ impl Stream for RecordBatches {
             {
                 return Poll::Ready(Some(this.take_batch()));
             }
-            match this.rows.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(row))) => {
-                    this.pending_bytes +=
-                        row.key().map_or(0, Bytes::len) + row.value().map_or(0, Bytes::len);
+            match this.rows.poll_next_rows(cx) {
+                Poll::Ready(Some(Ok(rows))) => {
                     if this.pending.capacity() == 0 {
                         this.pending.reserve(this.options.max_rows.clamp(1, 8192));
                     }
-                    this.pending.push(row);
+                    let mut rows = rows.into_iter();
+                    for row in rows.by_ref() {
+                        this.pending_bytes +=
+                            row.key().map_or(0, Bytes::len) + row.value().map_or(0, Bytes::len);
+                        this.pending.push(row);
+                        if this.pending.len() >= this.options.max_rows.max(1)
+                            || this.pending_bytes >= this.options.max_bytes
+                        {
+                            break;
+                        }
+                    }
+                    // What does not fit this batch starts the next one.
+                    this.rows.put_back(rows);
                 }
                 Poll::Ready(Some(Err(error))) => {
                     this.done = true;

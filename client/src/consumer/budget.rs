@@ -46,19 +46,59 @@ impl Buffered {
     /// hold are one atomic step, so two fetches cannot both skip the
     /// wait). The fetch should ask for the bytes reserved (the permit's
     /// size; with none, as little as the protocol allows).
+    #[cfg(test)]
     pub(crate) async fn reserve(
         self: &Arc<Self>,
         budget: &Arc<Semaphore>,
         want: u32,
     ) -> (Option<OwnedSemaphorePermit>, Held) {
-        loop {
-            let emptied = self.emptied.notified();
-            tokio::pin!(emptied);
-            emptied.as_mut().enable();
-            if let Ok(permit) = Arc::clone(budget).try_acquire_many_owned(want) {
-                return (Some(permit), self.hold());
-            }
-            if self.holds.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+        let (permit, mut held) = reserve_for(std::slice::from_ref(self), budget, want).await;
+        (permit, held.pop().expect("one reader, one hold"))
+    }
+}
+
+/// As [`Buffered::reserve`], for a fetch shared by several readers: it
+/// may fetch on an overdraft when any one of them holds nothing (that
+/// reader's consumer may be waiting on it). Every reader is held until the
+/// fetch's answer is handled; the holds come back in `readers`' order.
+pub(crate) async fn reserve_for(
+    readers: &[Arc<Buffered>],
+    budget: &Arc<Semaphore>,
+    want: u32,
+) -> (Option<OwnedSemaphorePermit>, Vec<Held>) {
+    // Reader `overdrawn` (if any) is already counted by its compare_exchange.
+    let hold_all = |overdrawn: Option<usize>| -> Vec<Held> {
+        readers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if Some(i) == overdrawn {
+                    Held(Arc::clone(r))
+                } else {
+                    r.hold()
+                }
+            })
+            .collect()
+    };
+    if readers.is_empty() {
+        return (
+            Arc::clone(budget).acquire_many_owned(want).await.ok(),
+            Vec::new(),
+        );
+    }
+    loop {
+        let mut emptied: Vec<_> = readers
+            .iter()
+            .map(|r| Box::pin(r.emptied.notified()))
+            .collect();
+        for notified in &mut emptied {
+            notified.as_mut().enable();
+        }
+        if let Ok(permit) = Arc::clone(budget).try_acquire_many_owned(want) {
+            return (Some(permit), hold_all(None));
+        }
+        for (i, reader) in readers.iter().enumerate() {
+            if reader.holds.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
                 let left = u32::try_from(budget.available_permits())
                     .unwrap_or(u32::MAX)
                     .min(want);
@@ -66,12 +106,12 @@ impl Buffered {
                     0 => None,
                     left => Arc::clone(budget).try_acquire_many_owned(left).ok(),
                 };
-                return (permit, Held(Arc::clone(self)));
+                return (permit, hold_all(Some(i)));
             }
-            tokio::select! {
-                permit = Arc::clone(budget).acquire_many_owned(want) => return (permit.ok(), self.hold()),
-                _ = &mut emptied => {}
-            }
+        }
+        tokio::select! {
+            permit = Arc::clone(budget).acquire_many_owned(want) => return (permit.ok(), hold_all(None)),
+            _ = futures::future::select_all(emptied) => {}
         }
     }
 }

@@ -242,7 +242,7 @@ mod tests {
         let mut out = VecDeque::new();
         // The stream trims with the position from before the fetch.
         for b in &p.batches {
-            decode_batch(&tp, b, i64::MIN, c.end, true, &mut out).unwrap();
+            decode_batch(&tp, b, i64::MIN, c.end, true, |r| out.push_back(r)).unwrap();
         }
         out.iter().map(|r| r.offset).collect()
     }
@@ -261,7 +261,7 @@ mod tests {
         assert!(c.done);
         let mut out = VecDeque::new();
         for b in &p.batches {
-            decode_batch(&c.tp, b, 3, 12, true, &mut out).unwrap();
+            decode_batch(&c.tp, b, 3, 12, true, |r| out.push_back(r)).unwrap();
         }
         let got: Vec<i64> = out.iter().map(|r| r.offset).collect();
         assert_eq!(got, (3..12).collect::<Vec<_>>());

@@ -2,9 +2,10 @@
 //! [`futures::Stream`], in offset order per partition.
 //!
 //! ```text
-//!  Client::read(ranges) ──► source task (source.rs): leaders, one fetch in
-//!        │                  flight per broker, cursors (cursor.rs) advanced
-//!        │                  by each answer, memory budget (budget.rs)
+//!  ReadGroup::read(ranges) ──► the group's source task (source.rs): leaders,
+//!  (Client::read: a group       one fetch in flight per broker for all the
+//!   of one)                     group's readers, cursors (cursor.rs)
+//!        │                  advanced by each answer, memory budget (budget.rs)
 //!        ▼                          │ whole batches, as chunks
 //!  RecordStream (stream.rs) ◄───────┘ records decoded as they are polled
 //! ```
@@ -12,8 +13,12 @@
 //! One job a file: `record.rs` the public types, `budget.rs` the memory
 //! budget, `cursor.rs` the sans-IO per-partition cursor (position, range
 //! end, aborted transactions, retry state), `source.rs` the fetch loop,
-//! `stream.rs` the stream. Fetch sessions (KIP-227, `session.rs`) and
+//! `stream.rs` the stream, `group.rs` the group handle. Fetch sessions (KIP-227, `session.rs`) and
 //! consumer groups (`group/`) will join them.
+//!
+//! Readers of one [`ReadGroup`] share their fetches: one fetch per broker
+//! lists the partitions of all of them; [`Client::read`] is a group of
+//! one.
 //!
 //! Memory is bounded three ways: each fetch asks for at most
 //! `fetch.max.bytes` (and `max.partition.fetch.bytes` per partition), and
@@ -92,10 +97,12 @@
 
 mod budget;
 mod cursor;
+mod group;
 mod record;
 mod source;
 mod stream;
 
+pub use group::ReadGroup;
 pub use record::{PartitionWatermarks, ReadRange, Record, RecordHeader};
 pub use stream::RecordStream;
 
@@ -115,6 +122,6 @@ impl Client {
 
     /// As [`read`](Self::read), at the given isolation level.
     pub fn read_with(&self, ranges: Vec<ReadRange>, isolation: IsolationLevel) -> RecordStream {
-        source::spawn(self, ranges, isolation)
+        ReadGroup::new(self, isolation).read(ranges)
     }
 }

@@ -1,11 +1,16 @@
-//! The fetch source: one task per read that looks up leaders, keeps one
-//! fetch in flight per broker, and applies the answers to the partitions'
-//! cursors, handing kept batches to the stream.
+//! The fetch source of a [`ReadGroup`](super::ReadGroup): one task that
+//! looks up leaders, keeps one fetch in flight per broker for all the
+//! group's readers together, and applies the answers to the partitions'
+//! cursors, handing kept batches to each cursor's reader.
 //!
-//! A fetch first reserves its size from the client-wide budget (see
+//! Readers attach ranges while the source runs; a fetch lists a partition
+//! once, so two readers of the same partition (a partition split into
+//! ranges) take turns, while readers of different partitions share every
+//! fetch. A fetch first reserves its size from the client-wide budget (see
 //! [`budget`](super::budget)); a partition whose fetch fails backs off and
 //! moves to the new leader after a metadata refresh; `OFFSET_OUT_OF_RANGE`
-//! ends a partition with the range the broker does hold.
+//! ends a partition with the range the broker does hold. A reader whose
+//! stream is dropped is forgotten on the source's next turn.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -19,7 +24,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
-use super::budget::{Buffered, Held};
+use super::budget::{reserve_for, Buffered, Held};
 use super::cursor::{Cursor, RetryPolicy};
 use super::record::{PartitionWatermarks, ReadRange};
 use super::stream::{Chunk, Event, Shared};
@@ -30,17 +35,54 @@ use crate::hooks::FetchApplied;
 
 type FetchOutcome = (
     i32,
-    Vec<usize>,
+    Vec<u64>,
     Option<OwnedSemaphorePermit>,
     Result<FetchResponse>,
-    // The fetch counts as this reader's until its answer is handled.
-    Held,
+    // The fetch counts as its readers' until its answer is handled.
+    Vec<Held>,
 );
 
-/// A partition that answered OFFSET_OUT_OF_RANGE: its cursor, the offset
-/// asked for, and the log range the broker reported (-1 when it did not).
+/// One reader of a group: where its records and errors go.
+pub(crate) struct Reader {
+    events: mpsc::UnboundedSender<Event>,
+    shared: Arc<Shared>,
+    buffered: Arc<Buffered>,
+}
+
+impl Reader {
+    pub(crate) fn new(events: mpsc::UnboundedSender<Event>, shared: Arc<Shared>) -> Self {
+        Reader {
+            events,
+            shared,
+            buffered: Arc::default(),
+        }
+    }
+
+    /// Sends `event`; a reader whose stream is gone is forgotten on the
+    /// source's next turn, so a failed send needs no handling here.
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// Ranges a reader attaches to the group's source.
+pub(crate) struct Attach {
+    pub(crate) ranges: Vec<ReadRange>,
+    pub(crate) reader: Reader,
+}
+
+/// A cursor and the reader it reads for.
+struct Slot {
+    cursor: Cursor,
+    reader: Arc<Reader>,
+}
+
+/// A partition that answered OFFSET_OUT_OF_RANGE: its partition and
+/// reader, the offset asked for, and the log range the broker reported
+/// (-1 when it did not).
 struct OutOfRange {
-    index: usize,
+    tp: crate::types::TopicPartition,
+    reader: Arc<Reader>,
     requested: i64,
     log_start_offset: i64,
     high_watermark: i64,
@@ -48,47 +90,23 @@ struct OutOfRange {
 
 pub(crate) struct Source {
     client: Client,
-    buffered: Arc<Buffered>,
     isolation: IsolationLevel,
     retry: RetryPolicy,
-    cursors: Vec<Cursor>,
-    events: mpsc::UnboundedSender<Event>,
-    shared: Arc<Shared>,
-    invalid: Vec<Error>,
+    /// Every live cursor of every reader, by a never-reused id (a fetch in
+    /// flight names its cursors by id; an answer for a forgotten one is
+    /// dropped).
+    slots: BTreeMap<u64, Slot>,
+    next_id: u64,
+    attach: mpsc::UnboundedReceiver<Attach>,
     turn: usize,
 }
 
 impl Source {
     pub(crate) fn new(
         client: Client,
-        ranges: Vec<ReadRange>,
         isolation: IsolationLevel,
-        events: mpsc::UnboundedSender<Event>,
-        shared: Arc<Shared>,
+        attach: mpsc::UnboundedReceiver<Attach>,
     ) -> Self {
-        let mut invalid = Vec::new();
-        let mut cursors = Vec::new();
-        let mut seen = HashSet::new();
-        for range in &ranges {
-            if range.start < 0 || range.end < range.start {
-                invalid.push(
-                    Error::new(ErrorKind::InvalidArgument(format!(
-                        "the range [{}, {}) is not a valid offset range; resolve earliest/latest with Admin::list_offsets first",
-                        range.start, range.end
-                    )))
-                    .with_topic_partition(range.tp.clone()),
-                );
-            } else if !seen.insert(range.tp.clone()) {
-                invalid.push(
-                    Error::new(ErrorKind::InvalidArgument(
-                        "the partition is listed twice; merge its ranges".to_owned(),
-                    ))
-                    .with_topic_partition(range.tp.clone()),
-                );
-            } else {
-                cursors.push(Cursor::new(range));
-            }
-        }
         let config = client.config();
         let retry = RetryPolicy {
             backoff: config.retry_backoff(),
@@ -97,27 +115,69 @@ impl Source {
         };
         Source {
             client,
-            buffered: Arc::default(),
             isolation,
             retry,
-            cursors,
-            events,
-            shared,
-            invalid,
+            slots: BTreeMap::new(),
+            next_id: 0,
+            attach,
             turn: 0,
         }
     }
 
-    fn emit(&self, event: Event) -> bool {
-        self.events.send(event).is_ok()
+    /// Takes a reader's ranges: invalid ones are its errors, the others
+    /// become cursors. A reader left with no cursor is dropped here, which
+    /// ends its stream.
+    fn add(&mut self, attach: Attach) {
+        let reader = Arc::new(attach.reader);
+        let mut seen = HashSet::new();
+        for range in &attach.ranges {
+            if range.start < 0 || range.end < range.start {
+                reader.emit(Event::Failed(
+                    Error::new(ErrorKind::InvalidArgument(format!(
+                        "the range [{}, {}) is not a valid offset range; resolve earliest/latest with Admin::list_offsets first",
+                        range.start, range.end
+                    )))
+                    .with_topic_partition(range.tp.clone()),
+                ));
+            } else if !seen.insert(range.tp.clone()) {
+                reader.emit(Event::Failed(
+                    Error::new(ErrorKind::InvalidArgument(
+                        "the partition is listed twice; merge its ranges".to_owned(),
+                    ))
+                    .with_topic_partition(range.tp.clone()),
+                ));
+            } else if range.start < range.end {
+                self.slots.insert(
+                    self.next_id,
+                    Slot {
+                        cursor: Cursor::new(range),
+                        reader: Arc::clone(&reader),
+                    },
+                );
+                self.next_id += 1;
+            }
+        }
     }
 
-    /// Records a failure of cursor `i`; false when the partition ended.
-    fn fail(&mut self, i: usize, error: &Error) -> bool {
+    /// Forgets the cursors that are done, whose partition failed on the
+    /// reader's side, or whose reader's stream is gone.
+    fn forget_finished(&mut self) {
+        self.slots.retain(|_, slot| {
+            !slot.cursor.done
+                && !slot.reader.events.is_closed()
+                && !slot.reader.shared.has_failed(&slot.cursor.tp)
+        });
+    }
+
+    /// Records a failure of cursor `id`; false when the partition ended.
+    fn fail(&mut self, id: u64, error: &Error) -> bool {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return false;
+        };
         if error.needs_metadata_refresh() {
-            self.client.invalidate_metadata(&self.cursors[i].tp.topic);
+            self.client.invalidate_metadata(&slot.cursor.tp.topic);
         }
-        self.cursors[i].fail(
+        slot.cursor.fail(
             Instant::now(),
             error.is_retriable(),
             &self.retry,
@@ -125,126 +185,144 @@ impl Source {
         )
     }
 
-    /// Fails cursor `i` with `error`, emitting it when the partition ends;
-    /// false when the stream is gone.
-    fn fail_or_emit(&mut self, i: usize, error: Error) -> bool {
-        self.fail(i, &error) || self.emit(Event::Failed(error))
+    /// Fails cursor `id` with `error`, sending the error to its reader
+    /// when the partition ends.
+    fn fail_or_emit(&mut self, id: u64, error: Error) {
+        if !self.fail(id, &error) {
+            if let Some(slot) = self.slots.get(&id) {
+                slot.reader.emit(Event::Failed(error));
+            }
+        }
     }
 
     pub(crate) async fn run(mut self) {
-        for e in std::mem::take(&mut self.invalid) {
-            if !self.emit(Event::Failed(e)) {
-                return;
-            }
-        }
         let mut in_flight: FuturesUnordered<futures::future::BoxFuture<'static, FetchOutcome>> =
             FuturesUnordered::new();
         let mut busy: HashSet<i32> = HashSet::new();
+        let mut attach_open = true;
         loop {
-            for c in &mut self.cursors {
-                if self.shared.has_failed(&c.tp) {
-                    c.done = true;
-                }
+            // Readers attached together are fetched for together.
+            while let Ok(attach) = self.attach.try_recv() {
+                self.add(attach);
             }
-            if self.cursors.iter().all(|c| c.done) && in_flight.is_empty() {
-                return;
+            self.forget_finished();
+            if self.slots.is_empty() && in_flight.is_empty() {
+                match self.attach.recv().await {
+                    Some(attach) => self.add(attach),
+                    None => return,
+                }
+                continue;
             }
             let now = Instant::now();
-            if !self.find_leaders(now).await {
-                return;
-            }
-            // One fetch per broker with work and none in flight.
-            let mut by_broker: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
-            for (i, c) in self.cursors.iter().enumerate() {
+            self.find_leaders(now).await;
+            // One fetch per broker with work and none in flight, listing
+            // each partition once.
+            let mut by_broker: BTreeMap<i32, (Vec<u64>, HashSet<crate::types::TopicPartition>)> =
+                BTreeMap::new();
+            for (&id, slot) in &self.slots {
+                let c = &slot.cursor;
                 if let (true, Some((leader, _))) = (c.is_due(now), c.leader) {
                     if !busy.contains(&leader) {
-                        by_broker.entry(leader).or_default().push(i);
+                        let (ids, listed) = by_broker.entry(leader).or_default();
+                        if listed.insert(c.tp.clone()) {
+                            ids.push(id);
+                        }
                     }
                 }
             }
-            for (broker, mut indices) in by_broker {
+            for (broker, (mut ids, _)) in by_broker {
                 // Rotate the order so that no partition is always last
                 // when the response size runs out.
                 self.turn = self.turn.wrapping_add(1);
-                let len = indices.len();
-                indices.rotate_left(self.turn % len);
+                let len = ids.len();
+                ids.rotate_left(self.turn % len);
                 busy.insert(broker);
-                in_flight.push(self.fetch(broker, indices));
+                in_flight.push(self.fetch(broker, ids));
             }
-            // Wait for an answer or the next retry time.
+            // Wait for an answer, a new reader or the next retry time.
             let next_retry = self
-                .cursors
-                .iter()
-                .filter(|c| !c.done)
-                .filter_map(|c| c.retry_at)
+                .slots
+                .values()
+                .filter(|s| !s.cursor.done)
+                .filter_map(|s| s.cursor.retry_at)
                 .min();
+            if in_flight.is_empty() && next_retry.is_none() {
+                // Nothing to wait for: leaders are looked up again on the
+                // next turn.
+                tokio::task::yield_now().await;
+                continue;
+            }
             tokio::select! {
-                Some((broker, indices, budget, result, fetching)) = in_flight.next(), if !in_flight.is_empty() => {
+                Some((broker, ids, budget, result, fetching)) = in_flight.next(), if !in_flight.is_empty() => {
                     busy.remove(&broker);
-                    if !self.handle(indices, budget, result).await {
-                        return;
-                    }
+                    self.handle(ids, budget, result).await;
                     drop(fetching);
                 }
+                attached = self.attach.recv(), if attach_open => match attached {
+                    Some(attach) => self.add(attach),
+                    None => attach_open = false,
+                },
                 _ = tokio::time::sleep_until(next_retry.unwrap_or(now + Duration::from_secs(3600))), if next_retry.is_some() => {}
-                else => {
-                    // Nothing in flight and nothing to wait for: leaders
-                    // are being looked up again on the next turn.
-                    tokio::task::yield_now().await;
-                }
             }
         }
     }
 
-    /// Looks up the leader of every due partition without one; false when
-    /// the stream is gone.
-    async fn find_leaders(&mut self, now: Instant) -> bool {
-        for i in 0..self.cursors.len() {
-            let c = &self.cursors[i];
-            if !c.is_due(now) || c.leader.is_some() {
-                continue;
-            }
-            let tp = c.tp.clone();
+    /// Looks up the leader of every due partition without one.
+    async fn find_leaders(&mut self, now: Instant) {
+        let wanted: Vec<(u64, crate::types::TopicPartition)> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.cursor.is_due(now) && s.cursor.leader.is_none())
+            .map(|(&id, s)| (id, s.cursor.tp.clone()))
+            .collect();
+        for (id, tp) in wanted {
             match self.client.leader(&tp).await {
                 Ok(p) => {
-                    let c = &mut self.cursors[i];
-                    c.leader = Some((p.leader, p.leader_epoch));
-                    c.retry_at = None;
+                    if let Some(slot) = self.slots.get_mut(&id) {
+                        slot.cursor.leader = Some((p.leader, p.leader_epoch));
+                        slot.cursor.retry_at = None;
+                    }
                 }
                 Err(e) => {
                     // Metadata errors name the topic only; the consumer
                     // needs to know which of its partitions ended.
                     let e = e.with_topic_partition(tp);
+                    let Some(slot) = self.slots.get_mut(&id) else {
+                        continue;
+                    };
                     // Unknown after a refresh and a retry: it does not exist.
                     let gone = matches!(e.kind(), ErrorKind::UnknownTopicOrPartition)
-                        && self.cursors[i].failures >= 2;
+                        && slot.cursor.failures >= 2;
                     if gone {
-                        self.cursors[i].done = true;
-                        if !self.emit(Event::Failed(e)) {
-                            return false;
-                        }
-                    } else if !self.fail_or_emit(i, e) {
-                        return false;
+                        slot.cursor.done = true;
+                        slot.reader.emit(Event::Failed(e));
+                    } else {
+                        self.fail_or_emit(id, e);
                     }
                 }
             }
         }
-        true
     }
 
-    /// Builds one fetch for `indices` (all led by `broker`); reserves its
-    /// size from the client-wide budget first.
+    /// Builds one fetch for cursors `ids` (all led by `broker`); reserves
+    /// its size from the client-wide budget first.
     fn fetch(
         &self,
         broker: i32,
-        indices: Vec<usize>,
+        ids: Vec<u64>,
     ) -> futures::future::BoxFuture<'static, FetchOutcome> {
         let client = self.client.clone();
         let config = client.config();
         let budget = Arc::clone(client.fetch_budget());
-        let buffered = Arc::clone(&self.buffered);
+        let mut readers: Vec<Arc<Buffered>> = Vec::new();
+        for id in &ids {
+            let buffered = &self.slots[id].reader.buffered;
+            if !readers.iter().any(|r| Arc::ptr_eq(r, buffered)) {
+                readers.push(Arc::clone(buffered));
+            }
+        }
         let partitions_can_bring =
-            partitions_can_bring(indices.len(), config.max_partition_fetch_bytes());
+            partitions_can_bring(ids.len(), config.max_partition_fetch_bytes());
         let want = fetch_reservation(
             config.fetch_max_bytes(),
             config.fetch_buffer_max_bytes(),
@@ -259,19 +337,19 @@ impl Source {
         };
         // Where each partition stands, for the request built once the
         // connection (and so the version) is known.
-        let positions: Vec<(Arc<str>, i32, i64, Option<i32>)> = indices
+        let positions: Vec<(Arc<str>, i32, i64, Option<i32>)> = ids
             .iter()
-            .map(|&i| {
-                let c = &self.cursors[i];
+            .map(|id| {
+                let c = &self.slots[id].cursor;
                 let epoch = c.leader.map(|(_, e)| e).filter(|e| *e >= 0);
                 (Arc::clone(&c.tp.topic), c.tp.partition, c.position, epoch)
             })
             .collect();
         let timeout = client.request_timeout_plus(settings.max_wait);
         let fetch = async move {
-            let (permit, fetching) = buffered.reserve(&budget, want).await;
+            let (permit, fetching) = reserve_for(&readers, &budget, want).await;
             // Ask for no more than was reserved: less than wanted when this
-            // reader fetches on an overdraft, which brokers answer with at
+            // fetch runs on an overdraft, which brokers answer with at
             // least one record batch whatever the size asked for.
             let reserved = permit.as_ref().map_or(1, |p| p.num_permits().max(1));
             settings.max_bytes = i32::try_from(reserved)
@@ -295,12 +373,12 @@ impl Source {
                 conn.send_at(&request, version, timeout).await
             }
             .await;
-            (broker, indices, permit, result, fetching)
+            (broker, ids, permit, result, fetching)
         };
         // The fetch runs as its own task: it holds the broker's pool slot
         // while connecting, and the source, busy looking up a leader (a
         // metadata refresh that may need that slot), would otherwise stop
-        // polling it and wait for itself. Dropping the handle (the stream
+        // polling it and wait for itself. Dropping the handle (the group
         // went away) cancels the task.
         let (task, handle) = fetch.remote_handle();
         tokio::spawn(task);
@@ -308,36 +386,32 @@ impl Source {
     }
 
     /// Applies one fetch answer, then reports out-of-range partitions with
-    /// the range they do hold; false when the stream is gone.
+    /// the range they do hold.
     async fn handle(
         &mut self,
-        indices: Vec<usize>,
+        ids: Vec<u64>,
         budget: Option<OwnedSemaphorePermit>,
         result: Result<FetchResponse>,
-    ) -> bool {
+    ) {
         let mut out_of_range = Vec::new();
-        if !self.apply(indices, budget, result, &mut out_of_range) {
-            return false;
-        }
+        self.apply(ids, budget, result, &mut out_of_range);
         for gone in out_of_range {
+            let reader = Arc::clone(&gone.reader);
             let e = self.out_of_range_error(gone).await;
-            if !self.emit(Event::Failed(e)) {
-                return false;
-            }
+            reader.emit(Event::Failed(e));
         }
-        true
     }
 
     /// The error ending a partition that answered OFFSET_OUT_OF_RANGE,
     /// with the range it does hold (asked for when the broker did not say).
     async fn out_of_range_error(&self, gone: OutOfRange) -> Error {
         let OutOfRange {
-            index,
+            tp,
             requested,
             mut log_start_offset,
             mut high_watermark,
+            ..
         } = gone;
-        let tp = self.cursors[index].tp.clone();
         // Brokers send -1 for both with OFFSET_OUT_OF_RANGE; ask.
         if log_start_offset < 0 || high_watermark < 0 {
             let specs = [
@@ -366,105 +440,101 @@ impl Source {
         .with_hint("read from an offset inside the available range (Admin::list_offsets gives earliest and latest)")
     }
 
-    /// Applies an answer (or the failure of the request) to the cursors of
-    /// `indices`; false when the stream is gone.
+    /// Applies an answer (or the failure of the request) to the cursors
+    /// `ids`; an id forgotten meanwhile (its reader went away) is skipped.
     fn apply(
         &mut self,
-        indices: Vec<usize>,
+        ids: Vec<u64>,
         mut budget: Option<OwnedSemaphorePermit>,
         result: Result<FetchResponse>,
         out_of_range: &mut Vec<OutOfRange>,
-    ) -> bool {
+    ) {
+        let ids: Vec<u64> = ids
+            .into_iter()
+            .filter(|id| self.slots.contains_key(id))
+            .collect();
         let response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                for i in indices {
-                    let e = e
-                        .duplicate()
-                        .with_topic_partition(self.cursors[i].tp.clone());
-                    if !self.fail_or_emit(i, e) {
-                        return false;
-                    }
-                }
-                return true;
-            }
+            Ok(r) => match Error::from_code(r.error_code) {
+                None => r,
+                Some(e) => return self.fail_all(ids, e.with_api(ApiKey::Fetch)),
+            },
+            Err(e) => return self.fail_all(ids, e),
         };
-        if let Some(e) = Error::from_code(response.error_code) {
-            for i in indices {
-                let e = e
-                    .duplicate()
-                    .with_topic_partition(self.cursors[i].tp.clone())
-                    .with_api(ApiKey::Fetch);
-                if !self.fail_or_emit(i, e) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        let index: HashMap<(&str, i32), usize> = indices
+        let index: HashMap<(&str, i32), u64> = ids
             .iter()
-            .map(|&i| {
-                (
-                    (&*self.cursors[i].tp.topic, self.cursors[i].tp.partition),
-                    i,
-                )
+            .map(|&id| {
+                let tp = &self.slots[&id].cursor.tp;
+                ((&*tp.topic, tp.partition), id)
             })
             .collect();
-        let mut answers: Vec<(usize, PartitionData)> = Vec::new();
+        let mut answers: Vec<(u64, PartitionData)> = Vec::new();
         for topic in response.responses {
             for p in topic.partitions {
-                if let Some(&i) = index.get(&(topic.topic.0.as_str(), p.partition_index)) {
-                    answers.push((i, p));
+                if let Some(&id) = index.get(&(topic.topic.0.as_str(), p.partition_index)) {
+                    answers.push((id, p));
                 }
             }
         }
         let mut answered = HashSet::new();
-        for (i, p) in answers {
-            if !answered.insert(i) {
+        for (id, p) in answers {
+            if !answered.insert(id) {
                 continue; // a partition listed twice: the first answer counts
             }
-            if !self.apply_partition(i, p, &mut budget, out_of_range) {
-                return false;
-            }
+            self.apply_partition(id, p, &mut budget, out_of_range);
         }
         // Partitions the broker did not mention are fetched again.
-        true
     }
 
-    /// Applies one partition's answer; false when the stream is gone.
+    /// Fails every cursor of a fetch that failed as a whole.
+    fn fail_all(&mut self, ids: Vec<u64>, error: Error) {
+        for id in ids {
+            let e = error
+                .duplicate()
+                .with_topic_partition(self.slots[&id].cursor.tp.clone());
+            self.fail_or_emit(id, e);
+        }
+    }
+
+    /// Applies one partition's answer.
     fn apply_partition(
         &mut self,
-        i: usize,
+        id: u64,
         p: PartitionData,
         budget: &mut Option<OwnedSemaphorePermit>,
         out_of_range: &mut Vec<OutOfRange>,
-    ) -> bool {
+    ) {
         let isolation = self.isolation;
         let verify = self.client.config().check_crcs();
-        let tp = self.cursors[i].tp.clone();
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        let tp = slot.cursor.tp.clone();
+        let reader = Arc::clone(&slot.reader);
         if p.error_code == 1 {
-            let c = &mut self.cursors[i];
+            let c = &mut slot.cursor;
             c.done = true;
             out_of_range.push(OutOfRange {
-                index: i,
+                tp,
+                reader,
                 requested: c.position,
                 log_start_offset: p.log_start_offset,
                 high_watermark: p.high_watermark,
             });
-            return true;
+            return;
         }
         if let Some(e) = Error::from_code(p.error_code) {
             let e = e.with_topic_partition(tp).with_api(ApiKey::Fetch);
-            return self.fail_or_emit(i, e);
+            self.fail_or_emit(id, e);
+            return;
         }
         if let Some(w) = PartitionWatermarks::from_fetch(
             p.high_watermark,
             p.last_stable_offset,
             p.log_start_offset,
         ) {
-            self.shared.set_watermarks(&tp, w);
+            reader.shared.set_watermarks(&tp, w);
         }
-        let c = &mut self.cursors[i];
+        let c = &mut slot.cursor;
         c.succeeded();
         let aborted: Vec<(i64, i64)> = p
             .aborted_transactions
@@ -500,15 +570,12 @@ impl Source {
                 high,
                 verify,
                 _budget: share,
-                _held: self.buffered.hold(),
+                _held: reader.buffered.hold(),
             };
-            if !self.emit(Event::Chunk(chunk)) {
-                return false;
-            }
+            reader.emit(Event::Chunk(chunk));
         }
-        match progress.error {
-            Some(e) => self.emit(Event::Failed(e)),
-            None => true,
+        if let Some(e) = progress.error {
+            reader.emit(Event::Failed(e));
         }
     }
 }
@@ -543,23 +610,15 @@ fn fetch_reservation(
         .min(u32::MAX as usize) as u32
 }
 
-/// Starts a read of `ranges` on `client` at `isolation`.
+/// Starts the fetch source of a group reading at `isolation` on `client`;
+/// readers attach through the returned sender.
 pub(crate) fn spawn(
     client: &Client,
-    ranges: Vec<ReadRange>,
     isolation: IsolationLevel,
-) -> super::RecordStream {
-    let (events_tx, events) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::default());
-    let source = Source::new(
-        client.clone(),
-        ranges,
-        isolation,
-        events_tx,
-        Arc::clone(&shared),
-    );
-    let task = tokio::spawn(source.run());
-    super::RecordStream::new(events, shared, task)
+) -> (mpsc::UnboundedSender<Attach>, tokio::task::JoinHandle<()>) {
+    let (attach_tx, attach) = mpsc::unbounded_channel();
+    let source = Source::new(client.clone(), isolation, attach);
+    (attach_tx, tokio::spawn(source.run()))
 }
 
 #[cfg(test)]

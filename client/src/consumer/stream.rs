@@ -13,6 +13,7 @@ use futures::Stream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::budget::Held;
+use super::group::GroupSource;
 use super::record::{PartitionWatermarks, Record, RecordHeader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::TopicPartition;
@@ -87,7 +88,8 @@ pub struct RecordStream {
     chunk: Option<Chunk>,
     ready: VecDeque<Record>,
     shared: Arc<Shared>,
-    source: tokio::task::JoinHandle<()>,
+    /// Keeps the group's fetch source running.
+    _group: Arc<GroupSource>,
 }
 
 impl std::fmt::Debug for RecordStream {
@@ -98,24 +100,92 @@ impl std::fmt::Debug for RecordStream {
     }
 }
 
-impl Drop for RecordStream {
-    fn drop(&mut self) {
-        self.source.abort();
-    }
-}
-
 impl RecordStream {
     pub(crate) fn new(
         events: mpsc::UnboundedReceiver<Event>,
         shared: Arc<Shared>,
-        source: tokio::task::JoinHandle<()>,
+        group: Arc<GroupSource>,
     ) -> Self {
         RecordStream {
             events,
             chunk: None,
             ready: VecDeque::new(),
             shared,
-            source,
+            _group: group,
+        }
+    }
+
+    /// The next records, a fetched record batch's worth at a time: all of
+    /// one partition, in offset order, never empty. Errors and the end are
+    /// as for the stream's items; records and batches may be taken
+    /// alternately. Taking a batch at a time costs less per record than
+    /// polling each.
+    ///
+    /// ```
+    /// # use futures::StreamExt;
+    /// # async fn count(mut records: ferrokafka::RecordStream) -> Result<usize, ferrokafka::Error> {
+    /// let mut count = 0;
+    /// while let Some(batch) = records.next_batch().await {
+    ///     count += batch?.len();
+    /// }
+    /// # Ok(count) }
+    /// ```
+    pub async fn next_batch(&mut self) -> Option<Result<Vec<Record>>> {
+        std::future::poll_fn(|cx| self.poll_next_batch(cx)).await
+    }
+
+    /// Polls for [`next_batch`](Self::next_batch).
+    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Vec<Record>>>> {
+        loop {
+            if !self.ready.is_empty() {
+                return Poll::Ready(Some(Ok(self.ready.drain(..).collect())));
+            }
+            if let Some(chunk) = self.chunk.as_mut() {
+                if let Some(batch) = chunk.batches.pop_front() {
+                    let mut out = Vec::with_capacity(batch.record_count().clamp(0, 4096) as usize);
+                    let decoded = decode_batch(
+                        &chunk.tp,
+                        &batch,
+                        chunk.low,
+                        chunk.high,
+                        chunk.verify,
+                        |record| out.push(record),
+                    );
+                    if let Err(e) = decoded {
+                        let tp = chunk.tp.clone();
+                        self.chunk = None;
+                        self.shared.mark_failed(tp);
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                    continue;
+                }
+            }
+            match self.poll_chunk(cx) {
+                Poll::Ready(Some(Ok(()))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Drops the consumed chunk (giving its budget back) and takes the
+    /// next event: `Ok(())` when a chunk (or nothing usable) came.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
+        self.chunk = None;
+        match self.events.poll_recv(cx) {
+            Poll::Ready(Some(Event::Chunk(chunk))) => {
+                if !self.shared.has_failed(&chunk.tp) {
+                    self.chunk = Some(chunk);
+                }
+                Poll::Ready(Some(Ok(())))
+            }
+            Poll::Ready(Some(Event::Failed(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -149,14 +219,9 @@ impl RecordStream {
         let chunk = self.chunk.as_mut()?;
         let batch = chunk.batches.pop_front()?;
         let tp = chunk.tp.clone();
-        match decode_batch(
-            &tp,
-            &batch,
-            chunk.low,
-            chunk.high,
-            chunk.verify,
-            &mut self.ready,
-        ) {
+        match decode_batch(&tp, &batch, chunk.low, chunk.high, chunk.verify, |record| {
+            self.ready.push_back(record)
+        }) {
             Ok(()) => None,
             Err(e) => {
                 self.chunk = None;
@@ -167,14 +232,14 @@ impl RecordStream {
     }
 }
 
-/// Decodes the records of `batch` in `[low, high)` into `out`.
+/// Decodes the records of `batch` in `[low, high)`, handing each to `out`.
 pub(crate) fn decode_batch(
     tp: &TopicPartition,
     batch: &RecordBatch,
     low: i64,
     high: i64,
     verify: bool,
-    out: &mut VecDeque<Record>,
+    mut out: impl FnMut(Record),
 ) -> Result<()> {
     let corrupt = |offset: i64, e: ferrokafka_protocol::record::RecordError| {
         Error::new(ErrorKind::CorruptRecords {
@@ -203,7 +268,7 @@ pub(crate) fn decode_batch(
         if offset >= high {
             break;
         }
-        out.push_back(Record {
+        out(Record {
             topic: Arc::clone(&tp.topic),
             partition: tp.partition,
             offset,
@@ -245,14 +310,9 @@ impl Stream for RecordStream {
                 continue;
             }
             // The chunk is consumed: its budget goes back.
-            this.chunk = None;
-            match this.events.poll_recv(cx) {
-                Poll::Ready(Some(Event::Chunk(chunk))) => {
-                    if !this.shared.has_failed(&chunk.tp) {
-                        this.chunk = Some(chunk);
-                    }
-                }
-                Poll::Ready(Some(Event::Failed(e))) => return Poll::Ready(Some(Err(e))),
+            match this.poll_chunk(cx) {
+                Poll::Ready(Some(Ok(()))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }

@@ -13,9 +13,13 @@
 //!  Rows: the tasks' rows interleaved as they arrive; the first error ends it
 //! ```
 //!
-//! Every task reads through the same [`Client`]: one connection per broker,
-//! and the client-wide `fetch.buffer.max.bytes` budget bounds what all
-//! tasks hold in memory together. A task holding nothing may still fetch
+//! Every task reads through the same [`Client`] and one
+//! [`ReadGroup`](ferrokafka::ReadGroup): one connection per broker, one
+//! fetch per broker listing the partitions of all running tasks (tasks of
+//! one partition take turns), and the client-wide
+//! `fetch.buffer.max.bytes` budget bounds what all tasks hold in memory
+//! together. Rows travel a fetched record batch at a time up to [`Rows`],
+//! which hands them out one by one. A task holding nothing may still fetch
 //! when the budget is spent (asking for what is left, so that tasks never
 //! wait on each other's unread records): a read holds at most the budget
 //! plus about one record batch per running task.
@@ -25,10 +29,10 @@ mod task;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{ready, Context, Poll};
 
-use ferrokafka::Client;
+use ferrokafka::{Client, ReadGroup};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
@@ -74,9 +78,10 @@ impl ReadSettings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReadMetrics {
-    /// Rows handed out so far.
+    /// Rows read so far: handed out, or taken from the fetched data to be
+    /// (counted a record batch at a time).
     pub rows: u64,
-    /// Bytes of the rows handed out: keys, values, and header keys and
+    /// Bytes of those rows: keys, values, and header keys and
     /// values.
     pub bytes: u64,
     /// Tasks that fetched (their range was not empty).
@@ -104,6 +109,9 @@ struct Counters {
 /// What every task of one read shares.
 struct Shared {
     client: Client,
+    /// The tasks' shared fetches, started by the first task that reads
+    /// (inside the runtime polling the rows).
+    group: OnceLock<ReadGroup>,
     settings: ReadSettings,
     counters: Counters,
     failure: Mutex<Option<ReadFailure>>,
@@ -146,6 +154,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    fn group(&self) -> &ReadGroup {
+        self.group.get_or_init(|| self.client.read_group())
+    }
+
     fn metrics(&self) -> ReadMetrics {
         let counters = &self.counters;
         ReadMetrics {
@@ -168,7 +180,9 @@ impl Shared {
 /// loss). The first error ends the stream, as a failed task fails a Spark
 /// query; dropping the stream stops every task.
 pub struct Rows {
-    inner: Option<BoxStream<'static, Result<Row, SourceError>>>,
+    inner: Option<BoxStream<'static, Result<Vec<Row>, SourceError>>>,
+    /// Rows of the last batch not handed out yet.
+    ready: std::vec::IntoIter<Row>,
     shared: Arc<Shared>,
 }
 
@@ -176,6 +190,7 @@ impl std::fmt::Debug for Rows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rows")
             .field("metrics", &self.metrics())
+            .field("ready", &self.ready.len())
             .field("done", &self.inner.is_none())
             .finish()
     }
@@ -205,15 +220,49 @@ impl Stream for Rows {
     type Item = Result<Row, SourceError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if let Some(row) = self.ready.next() {
+                return Poll::Ready(Some(Ok(row)));
+            }
+            match ready!(self.poll_next_rows(cx)) {
+                Some(Ok(rows)) => self.ready = rows.into_iter(),
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+impl Rows {
+    /// Gives back rows taken by [`poll_next_rows`](Self::poll_next_rows)
+    /// but not used: they come first again. Only rows of the last
+    /// batch taken, and only when nothing is waiting.
+    pub(crate) fn put_back(&mut self, rows: std::vec::IntoIter<Row>) {
+        debug_assert_eq!(self.ready.len(), 0, "rows are waiting already");
+        self.ready = rows;
+    }
+
+    /// The next rows a whole record batch at a time (all of one task, in
+    /// offset order, never empty), after any rows not yet handed out one by
+    /// one. Rows and batches may be taken alternately.
+    pub(crate) fn poll_next_rows(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Vec<Row>, SourceError>>> {
+        if self.ready.len() > 0 {
+            let rest = std::mem::take(&mut self.ready);
+            return Poll::Ready(Some(Ok(rest.collect())));
+        }
         let Some(inner) = self.inner.as_mut() else {
             return Poll::Ready(None);
         };
         match inner.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(row))) => {
+            Poll::Ready(Some(Ok(rows))) => {
                 let counters = &self.shared.counters;
-                counters.rows.fetch_add(1, Relaxed);
-                counters.bytes.fetch_add(row.size_in_bytes(), Relaxed);
-                Poll::Ready(Some(Ok(row)))
+                let bytes: u64 = rows.iter().map(Row::size_in_bytes).sum();
+                counters.rows.fetch_add(rows.len() as u64, Relaxed);
+                counters.bytes.fetch_add(bytes, Relaxed);
+                Poll::Ready(Some(Ok(rows)))
             }
             Poll::Ready(Some(Err(error))) => {
                 // A failed task fails the read: stop the others.
@@ -238,6 +287,7 @@ pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSetti
     let limit = settings.max_concurrent_tasks.map(NonZeroUsize::get);
     let shared = Arc::new(Shared {
         client: client.clone(),
+        group: OnceLock::new(),
         settings,
         counters: Counters::default(),
         failure: Mutex::new(None),
@@ -249,6 +299,7 @@ pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSetti
         .boxed();
     Rows {
         inner: Some(inner),
+        ready: Vec::new().into_iter(),
         shared,
     }
 }

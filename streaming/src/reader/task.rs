@@ -61,9 +61,11 @@ impl Task {
         }
     }
 
+    /// The task's rows, a fetched record batch's worth at a time (moving
+    /// the task through the stream's state once per batch, not per row).
     pub(super) fn into_stream(
         self,
-    ) -> Pin<Box<dyn Stream<Item = Result<Row, SourceError>> + Send>> {
+    ) -> Pin<Box<dyn Stream<Item = Result<Vec<Row>, SourceError>> + Send>> {
         futures::stream::unfold(self, |mut task| async move {
             let item = task.next().await?;
             Some((item, task))
@@ -75,16 +77,23 @@ impl Task {
         &self.planned.partition
     }
 
-    async fn next(&mut self) -> Option<Result<Row, SourceError>> {
+    async fn next(&mut self) -> Option<Result<Vec<Row>, SourceError>> {
         loop {
             if let State::Reading(reading) = &mut self.state {
                 let timeout = poll_timeout(self.shared.settings.poll_timeout_ms);
-                let interruption = match next_record(&mut reading.stream, timeout).await {
-                    Ok(record) => {
-                        reading.next = record.offset + 1;
+                let interruption = match next_records(&mut reading.stream, timeout).await {
+                    Ok(records) => {
+                        if let Some(last) = records.last() {
+                            reading.next = last.offset + 1;
+                        }
                         reading.restarts_at_same_offset = 0;
                         let include_headers = self.shared.settings.include_headers;
-                        return Some(Ok(Row::new(record, include_headers)));
+                        // Row wraps Record: this collects in place.
+                        let rows = records
+                            .into_iter()
+                            .map(|record| Row::new(record, include_headers))
+                            .collect();
+                        return Some(Ok(rows));
                     }
                     Err(interruption) => interruption,
                 };
@@ -147,7 +156,7 @@ impl Task {
 
     fn read_from(&self, from: i64, until: i64) -> Reading {
         let tp = self.tp();
-        let stream = self.shared.client.read(vec![ReadRange {
+        let stream = self.shared.group().read(vec![ReadRange {
             tp: tp.clone(),
             start: from,
             end: until,
@@ -278,18 +287,22 @@ fn poll_timeout(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-/// The stream's next record, or why there is none; a record already
-/// decoded is taken without arming a timer.
-async fn next_record(stream: &mut RecordStream, timeout: Duration) -> Result<Record, Interruption> {
-    let item = match stream.next().now_or_never() {
+/// The stream's next records (one record batch's, never none), or why
+/// there are none; records already fetched are taken without arming a
+/// timer.
+async fn next_records(
+    stream: &mut RecordStream,
+    timeout: Duration,
+) -> Result<Vec<Record>, Interruption> {
+    let item = match stream.next_batch().now_or_never() {
         Some(item) => item,
-        None => match tokio::time::timeout(timeout, stream.next()).await {
+        None => match tokio::time::timeout(timeout, stream.next_batch()).await {
             Ok(item) => item,
             Err(_) => return Err(Interruption::Idle),
         },
     };
     match item {
-        Some(Ok(record)) => Ok(record),
+        Some(Ok(records)) => Ok(records),
         Some(Err(error)) => Err(Interruption::Failed(error)),
         None => Err(Interruption::End),
     }

@@ -83,7 +83,8 @@ pub use {arrow_array, arrow_buffer, arrow_schema};
 
 use crate::error::SourceError;
 use crate::reader::{ReadMetrics, Rows};
-use crate::row::Row;
+use crate::row::{self, Row};
+use ferrokafka::Record;
 
 /// How `key` and `value` are laid out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -191,35 +192,65 @@ pub fn rows_to_batch(
     include_headers: bool,
     options: &ArrowOptions,
 ) -> Result<RecordBatch, ArrowError> {
-    let binary = |value: fn(&Row) -> Option<&Bytes>| -> Result<ArrayRef, ArrowError> {
+    to_batch(
+        rows.iter().map(Row::record),
+        rows.len(),
+        include_headers,
+        options,
+    )
+}
+
+fn key(record: &Record) -> Option<&Bytes> {
+    record.key.as_ref()
+}
+
+fn value(record: &Record) -> Option<&Bytes> {
+    record.value.as_ref()
+}
+
+/// One record batch of the `len` `records` (the rows they wrap): the
+/// reader's records are built from where they lie, a fetched batch's
+/// worth at a time, without moving them into one list first.
+fn to_batch<'a, I>(
+    records: I,
+    len: usize,
+    include_headers: bool,
+    options: &ArrowOptions,
+) -> Result<RecordBatch, ArrowError>
+where
+    I: Iterator<Item = &'a Record> + Clone,
+{
+    let binary = |value: fn(&Record) -> Option<&Bytes>| -> Result<ArrayRef, ArrowError> {
         Ok(match options.binary {
-            BinaryLayout::View => view_column(rows, value)?,
-            BinaryLayout::Plain => plain_column(rows, value),
+            BinaryLayout::View => view_column(records.clone(), len, value)?,
+            BinaryLayout::Plain => plain_column(records.clone(), len, value),
         })
     };
-    let topic_bytes = rows.iter().map(|row| row.topic().len()).sum();
-    let mut topics = StringBuilder::with_capacity(rows.len(), topic_bytes);
-    for row in rows {
-        topics.append_value(row.topic());
+    let topic_bytes = records.clone().map(|record| record.topic.len()).sum();
+    let mut topics = StringBuilder::with_capacity(len, topic_bytes);
+    for record in records.clone() {
+        topics.append_value(&record.topic);
     }
     let mut columns: Vec<ArrayRef> = vec![
-        binary(Row::key)?,
-        binary(Row::value)?,
+        binary(key)?,
+        binary(value)?,
         Arc::new(topics.finish()),
         Arc::new(Int32Array::from_iter_values(
-            rows.iter().map(Row::partition),
+            records.clone().map(|r| r.partition),
         )),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(Row::offset))),
+        Arc::new(Int64Array::from_iter_values(
+            records.clone().map(|r| r.offset),
+        )),
         Arc::new(
-            TimestampMicrosecondArray::from_iter_values(rows.iter().map(Row::timestamp_micros))
+            TimestampMicrosecondArray::from_iter_values(records.clone().map(row::timestamp_micros))
                 .with_timezone(Arc::clone(&options.time_zone)),
         ),
         Arc::new(Int32Array::from_iter_values(
-            rows.iter().map(Row::timestamp_type_code),
+            records.clone().map(row::timestamp_type_code),
         )),
     ];
     if include_headers {
-        columns.push(headers_column(rows)?);
+        columns.push(headers_column(records, len)?);
     }
     RecordBatch::try_new(kafka_schema(include_headers, options), columns)
 }
@@ -229,13 +260,17 @@ const MAX_INLINE_VIEW_LEN: usize = 12;
 
 /// A `BinaryView` column whose long values point into the rows' fetched
 /// buffers, each added once as a block.
-fn view_column(rows: &[Row], value: fn(&Row) -> Option<&Bytes>) -> Result<ArrayRef, ArrowError> {
-    let mut builder = BinaryViewBuilder::with_capacity(rows.len());
+fn view_column<'a>(
+    records: impl Iterator<Item = &'a Record>,
+    len: usize,
+    value: fn(&Record) -> Option<&Bytes>,
+) -> Result<ArrayRef, ArrowError> {
+    let mut builder = BinaryViewBuilder::with_capacity(len);
     // Fetched buffer (address, length) → its block in the builder.
     let mut blocks: HashMap<(usize, usize), u32> = HashMap::new();
     let mut last: Option<((usize, usize), u32)> = None;
-    for row in rows {
-        let Some(bytes) = value(row) else {
+    for record in records {
+        let Some(bytes) = value(record) else {
             builder.append_null();
             continue;
         };
@@ -243,7 +278,7 @@ fn view_column(rows: &[Row], value: fn(&Row) -> Option<&Bytes>) -> Result<ArrayR
             builder.append_value(bytes);
             continue;
         }
-        let region = row.record().batch_buffer();
+        let region = record.batch_buffer();
         let region_start = region.as_ptr() as usize;
         let start = bytes.as_ptr() as usize;
         let within = start >= region_start && start + bytes.len() <= region_start + region.len();
@@ -274,24 +309,31 @@ fn view_column(rows: &[Row], value: fn(&Row) -> Option<&Bytes>) -> Result<ArrayR
 }
 
 /// A `Binary` column holding a copy of the values.
-fn plain_column(rows: &[Row], value: fn(&Row) -> Option<&Bytes>) -> ArrayRef {
-    let bytes = rows.iter().filter_map(value).map(Bytes::len).sum();
-    let mut builder = BinaryBuilder::with_capacity(rows.len(), bytes);
-    for row in rows {
-        builder.append_option(value(row));
+fn plain_column<'a>(
+    records: impl Iterator<Item = &'a Record> + Clone,
+    len: usize,
+    value: fn(&Record) -> Option<&Bytes>,
+) -> ArrayRef {
+    let bytes = records.clone().filter_map(value).map(Bytes::len).sum();
+    let mut builder = BinaryBuilder::with_capacity(len, bytes);
+    for record in records {
+        builder.append_option(value(record));
     }
     Arc::new(builder.finish())
 }
 
 /// The `headers` column: null for a row without headers.
-fn headers_column(rows: &[Row]) -> Result<ArrayRef, ArrowError> {
+fn headers_column<'a>(
+    records: impl Iterator<Item = &'a Record>,
+    len: usize,
+) -> Result<ArrayRef, ArrowError> {
     let mut keys = StringBuilder::new();
     let mut values = BinaryBuilder::new();
-    let mut offsets: Vec<i32> = Vec::with_capacity(rows.len() + 1);
+    let mut offsets: Vec<i32> = Vec::with_capacity(len + 1);
     offsets.push(0);
-    let mut nulls = NullBufferBuilder::new(rows.len());
-    for row in rows {
-        match row.headers() {
+    let mut nulls = NullBufferBuilder::new(len);
+    for record in records {
+        match row::headers(record) {
             Some(headers) => {
                 for header in headers {
                     keys.append_value(String::from_utf8_lossy(&header.key));
@@ -331,7 +373,9 @@ pub struct RecordBatches {
     rows: Rows,
     options: ArrowOptions,
     schema: SchemaRef,
-    pending: Vec<Row>,
+    /// The next batch's records, as the reader handed them out.
+    pending: Vec<Vec<Record>>,
+    pending_rows: usize,
     pending_bytes: usize,
     done: bool,
 }
@@ -341,7 +385,7 @@ impl std::fmt::Debug for RecordBatches {
         f.debug_struct("RecordBatches")
             .field("rows", &self.rows)
             .field("options", &self.options)
-            .field("pending", &self.pending.len())
+            .field("pending", &self.pending_rows)
             .finish()
     }
 }
@@ -355,6 +399,7 @@ impl RecordBatches {
             options,
             schema,
             pending: Vec::new(),
+            pending_rows: 0,
             pending_bytes: 0,
             done: false,
         }
@@ -371,13 +416,39 @@ impl RecordBatches {
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, SourceError> {
-        let rows = std::mem::take(&mut self.pending);
+        let chunks = std::mem::take(&mut self.pending);
+        let rows = std::mem::take(&mut self.pending_rows);
         self.pending_bytes = 0;
-        Ok(rows_to_batch(
-            &rows,
+        Ok(to_batch(
+            chunks.iter().flatten(),
+            rows,
             self.rows.includes_headers(),
             &self.options,
         )?)
+    }
+
+    fn is_full(&self) -> bool {
+        self.pending_rows >= self.options.max_rows.max(1)
+            || self.pending_bytes >= self.options.max_bytes
+    }
+
+    /// Adds what fits of `records` to the next batch; the rest is given
+    /// back to the reader to start the batch after.
+    fn add(&mut self, mut records: Vec<Record>) {
+        let mut fit = 0;
+        for record in &records {
+            self.pending_bytes +=
+                key(record).map_or(0, Bytes::len) + value(record).map_or(0, Bytes::len);
+            self.pending_rows += 1;
+            fit += 1;
+            if self.is_full() {
+                break;
+            }
+        }
+        if fit < records.len() {
+            self.rows.put_back(records.split_off(fit).into_iter());
+        }
+        self.pending.push(records);
     }
 }
 
@@ -390,38 +461,20 @@ impl Stream for RecordBatches {
             return Poll::Ready(None);
         }
         loop {
-            if this.pending.len() >= this.options.max_rows.max(1)
-                || this.pending_bytes >= this.options.max_bytes
-            {
+            if this.is_full() {
                 return Poll::Ready(Some(this.take_batch()));
             }
-            match this.rows.poll_next_rows(cx) {
-                Poll::Ready(Some(Ok(rows))) => {
-                    if this.pending.capacity() == 0 {
-                        this.pending.reserve(this.options.max_rows.clamp(1, 8192));
-                    }
-                    let mut rows = rows.into_iter();
-                    for row in rows.by_ref() {
-                        this.pending_bytes +=
-                            row.key().map_or(0, Bytes::len) + row.value().map_or(0, Bytes::len);
-                        this.pending.push(row);
-                        if this.pending.len() >= this.options.max_rows.max(1)
-                            || this.pending_bytes >= this.options.max_bytes
-                        {
-                            break;
-                        }
-                    }
-                    // What does not fit this batch starts the next one.
-                    this.rows.put_back(rows);
-                }
+            match this.rows.poll_next_records(cx) {
+                Poll::Ready(Some(Ok(records))) => this.add(records),
                 Poll::Ready(Some(Err(error))) => {
                     this.done = true;
                     this.pending.clear();
+                    this.pending_rows = 0;
                     return Poll::Ready(Some(Err(error)));
                 }
                 Poll::Ready(None) => {
                     this.done = true;
-                    if this.pending.is_empty() {
+                    if this.pending_rows == 0 {
                         return Poll::Ready(None);
                     }
                     return Poll::Ready(Some(this.take_batch()));

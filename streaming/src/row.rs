@@ -28,12 +28,10 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row of `record`; its headers are dropped unless
-    /// `include_headers`.
-    pub(crate) fn new(mut record: Record, include_headers: bool) -> Self {
-        if !include_headers && !record.headers.is_empty() {
-            record.headers = Vec::new();
-        }
+    /// The row of a record read without headers, or with
+    /// `includeHeaders` (see [`drop_headers`]).
+    #[inline]
+    pub(crate) fn wrap(record: Record) -> Self {
         Row { record }
     }
 
@@ -77,7 +75,7 @@ impl Row {
     /// millisecond before the epoch), saturating where Spark's exact
     /// multiplication would fail.
     pub fn timestamp_micros(&self) -> i64 {
-        self.record.timestamp.saturating_mul(1000)
+        timestamp_micros(&self.record)
     }
 
     /// Whether the producer or the broker set the timestamp.
@@ -88,10 +86,7 @@ impl Row {
     /// `timestampType` as Spark has it: Kafka's `TimestampType.id`, `0`
     /// for create time, `1` for log-append time.
     pub fn timestamp_type_code(&self) -> i32 {
-        match self.record.timestamp_type {
-            TimestampType::CreateTime => 0,
-            TimestampType::LogAppendTime => 1,
-        }
+        timestamp_type_code(&self.record)
     }
 
     /// `headers`, in record order with duplicates kept: `None` when the
@@ -99,19 +94,12 @@ impl Row {
     /// `None` when the read does not include headers (Spark then has no
     /// `headers` column).
     pub fn headers(&self) -> Option<&[RecordHeader]> {
-        (!self.record.headers.is_empty()).then_some(self.record.headers.as_slice())
+        headers(&self.record)
     }
 
     /// The row's bytes: key, value, and header keys and values.
     pub fn size_in_bytes(&self) -> u64 {
-        let len = |bytes: Option<&Bytes>| bytes.map_or(0, |b| b.len() as u64);
-        let headers: u64 = self
-            .record
-            .headers
-            .iter()
-            .map(|h| h.key.len() as u64 + len(h.value.as_ref()))
-            .sum();
-        len(self.key()) + len(self.value()) + headers
+        size_in_bytes(&self.record)
     }
 
     /// The fetched record (with no headers when the read does not include
@@ -125,4 +113,40 @@ impl Row {
     pub fn into_record(self) -> Record {
         self.record
     }
+}
+
+// The columns of a row, computed from the fetched record, shared by `Row`
+// and the readers and Arrow builder that hold records a batch at a time.
+
+/// Empties the headers of a record read without `includeHeaders`.
+#[inline]
+pub(crate) fn drop_headers(record: &mut Record) {
+    if !record.headers.is_empty() {
+        record.headers = Vec::new();
+    }
+}
+
+pub(crate) fn timestamp_micros(record: &Record) -> i64 {
+    record.timestamp.saturating_mul(1000)
+}
+
+pub(crate) fn timestamp_type_code(record: &Record) -> i32 {
+    match record.timestamp_type {
+        TimestampType::CreateTime => 0,
+        TimestampType::LogAppendTime => 1,
+    }
+}
+
+pub(crate) fn headers(record: &Record) -> Option<&[RecordHeader]> {
+    (!record.headers.is_empty()).then_some(record.headers.as_slice())
+}
+
+pub(crate) fn size_in_bytes(record: &Record) -> u64 {
+    let len = |bytes: Option<&Bytes>| bytes.map_or(0, |b| b.len() as u64);
+    let headers: u64 = record
+        .headers
+        .iter()
+        .map(|h| h.key.len() as u64 + len(h.value.as_ref()))
+        .sum();
+    len(record.key.as_ref()) + len(record.value.as_ref()) + headers
 }

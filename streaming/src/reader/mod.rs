@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{ready, Context, Poll};
 
-use ferrokafka::{Client, ReadGroup};
+use ferrokafka::{Client, ReadGroup, Record};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
@@ -180,9 +180,10 @@ impl Shared {
 /// loss). The first error ends the stream, as a failed task fails a Spark
 /// query; dropping the stream stops every task.
 pub struct Rows {
-    inner: Option<BoxStream<'static, Result<Vec<Row>, SourceError>>>,
-    /// Rows of the last batch not handed out yet.
-    ready: std::vec::IntoIter<Row>,
+    inner: Option<BoxStream<'static, Result<Vec<Record>, SourceError>>>,
+    /// Records of the last batch not handed out yet, their headers already
+    /// dropped unless `includeHeaders` (each becomes a row as it is taken).
+    ready: std::vec::IntoIter<Record>,
     shared: Arc<Shared>,
 }
 
@@ -221,10 +222,10 @@ impl Stream for Rows {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
-            if let Some(row) = self.ready.next() {
-                return Poll::Ready(Some(Ok(row)));
+            if let Some(record) = self.ready.next() {
+                return Poll::Ready(Some(Ok(Row::wrap(record))));
             }
-            match ready!(self.poll_next_rows(cx)) {
+            match ready!(self.poll_next_records(cx)) {
                 Some(Ok(rows)) => self.ready = rows.into_iter(),
                 Some(Err(error)) => return Poll::Ready(Some(Err(error))),
                 None => return Poll::Ready(None),
@@ -234,21 +235,24 @@ impl Stream for Rows {
 }
 
 impl Rows {
-    /// Gives back rows taken by [`poll_next_rows`](Self::poll_next_rows)
-    /// but not used: they come first again. Only rows of the last
-    /// batch taken, and only when nothing is waiting.
-    pub(crate) fn put_back(&mut self, rows: std::vec::IntoIter<Row>) {
+    /// Gives back records taken by
+    /// [`poll_next_records`](Self::poll_next_records) but not used: they
+    /// come first again. Only records of the last batch taken, and only
+    /// when nothing is waiting.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn put_back(&mut self, rows: std::vec::IntoIter<Record>) {
         debug_assert_eq!(self.ready.len(), 0, "rows are waiting already");
         self.ready = rows;
     }
 
-    /// The next rows a whole record batch at a time (all of one task, in
-    /// offset order, never empty), after any rows not yet handed out one by
-    /// one. Rows and batches may be taken alternately.
-    pub(crate) fn poll_next_rows(
+    /// The next rows as the records they wrap, a whole record batch at a
+    /// time (all of one task, in offset order, never empty, headers
+    /// dropped unless `includeHeaders`), after any not yet handed out one
+    /// by one. Rows and batches may be taken alternately.
+    pub(crate) fn poll_next_records(
         &mut self,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Vec<Row>, SourceError>>> {
+    ) -> Poll<Option<Result<Vec<Record>, SourceError>>> {
         if self.ready.len() > 0 {
             let rest = std::mem::take(&mut self.ready);
             return Poll::Ready(Some(Ok(rest.collect())));
@@ -259,7 +263,7 @@ impl Rows {
         match inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(rows))) => {
                 let counters = &self.shared.counters;
-                let bytes: u64 = rows.iter().map(Row::size_in_bytes).sum();
+                let bytes: u64 = rows.iter().map(crate::row::size_in_bytes).sum();
                 counters.rows.fetch_add(rows.len() as u64, Relaxed);
                 counters.bytes.fetch_add(bytes, Relaxed);
                 Poll::Ready(Some(Ok(rows)))

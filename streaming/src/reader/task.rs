@@ -15,7 +15,7 @@ use super::Shared;
 use crate::error::SourceError;
 use crate::lookup::available_range;
 use crate::planner::{DataLoss, OffsetRange, EARLIEST, LATEST};
-use crate::row::Row;
+use crate::row::drop_headers;
 
 /// How often a task starts again at an offset the broker called out of
 /// range although the log holds it (a topic deleted and recreated under
@@ -65,7 +65,7 @@ impl Task {
     /// the task through the stream's state once per batch, not per row).
     pub(super) fn into_stream(
         self,
-    ) -> Pin<Box<dyn Stream<Item = Result<Vec<Row>, SourceError>> + Send>> {
+    ) -> Pin<Box<dyn Stream<Item = Result<Vec<Record>, SourceError>> + Send>> {
         futures::stream::unfold(self, |mut task| async move {
             let item = task.next().await?;
             Some((item, task))
@@ -77,23 +77,20 @@ impl Task {
         &self.planned.partition
     }
 
-    async fn next(&mut self) -> Option<Result<Vec<Row>, SourceError>> {
+    async fn next(&mut self) -> Option<Result<Vec<Record>, SourceError>> {
         loop {
             if let State::Reading(reading) = &mut self.state {
                 let timeout = poll_timeout(self.shared.settings.poll_timeout_ms);
                 let interruption = match next_records(&mut reading.stream, timeout).await {
-                    Ok(records) => {
+                    Ok(mut records) => {
                         if let Some(last) = records.last() {
                             reading.next = last.offset + 1;
                         }
                         reading.restarts_at_same_offset = 0;
-                        let include_headers = self.shared.settings.include_headers;
-                        // Row wraps Record: this collects in place.
-                        let rows = records
-                            .into_iter()
-                            .map(|record| Row::new(record, include_headers))
-                            .collect();
-                        return Some(Ok(rows));
+                        if !self.shared.settings.include_headers {
+                            records.iter_mut().for_each(drop_headers);
+                        }
+                        return Some(Ok(records));
                     }
                     Err(interruption) => interruption,
                 };

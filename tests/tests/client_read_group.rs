@@ -231,3 +231,18 @@ async fn records_a_batch_at_a_time_are_the_records_one_at_a_time() {
     assert_eq!(a, b);
     assert_eq!(a.len(), 110 + 120);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn readers_of_one_partition_take_turns_so_a_waiting_one_starves_no_other() {
+    let (_cluster, client) = filled(1, 100, false).await;
+    let group = client.read_group();
+    // Attached first, and waits for records that are never written.
+    let mut waiting = group.read(vec![ReadRange::new(TOPIC, 0, 100..1_000)]);
+    let mut reader = group.read(vec![ReadRange::new(TOPIC, 0, 0..50)]);
+    let records = drain(&mut reader).await;
+    assert_eq!(offsets(&records, 0), (0..50).collect::<Vec<_>>());
+    assert!(
+        futures::FutureExt::now_or_never(waiting.next()).is_none(),
+        "nothing past the end yet"
+    );
+}

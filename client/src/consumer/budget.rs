@@ -52,39 +52,42 @@ impl Buffered {
         budget: &Arc<Semaphore>,
         want: u32,
     ) -> (Option<OwnedSemaphorePermit>, Held) {
-        let (permit, mut held) = reserve_for(std::slice::from_ref(self), budget, want).await;
+        let reserved = reserve_for(std::slice::from_ref(self), budget, want).await;
+        let Reserved {
+            permit, mut held, ..
+        } = reserved;
         (permit, held.pop().expect("one reader, one hold"))
     }
 }
 
+/// What [`reserve_for`] got.
+pub(crate) struct Reserved {
+    /// The bytes reserved (none on an overdraft with nothing left).
+    pub(crate) permit: Option<OwnedSemaphorePermit>,
+    /// The readers held until the fetch's answer is handled.
+    pub(crate) held: Vec<Held>,
+    /// On an overdraft, the one reader (index in `readers`) that may
+    /// fetch: only its partitions should be asked for, so that the
+    /// overdraft serves the reader holding nothing and no other.
+    pub(crate) overdrawn: Option<usize>,
+}
+
 /// As [`Buffered::reserve`], for a fetch shared by several readers: it
-/// may fetch on an overdraft when any one of them holds nothing (that
-/// reader's consumer may be waiting on it). Every reader is held until the
-/// fetch's answer is handled; the holds come back in `readers`' order.
+/// may fetch on an overdraft when one of them holds nothing (that reader's
+/// consumer may be waiting on it), for that reader alone. With a
+/// reservation every reader is held, in `readers`' order.
 pub(crate) async fn reserve_for(
     readers: &[Arc<Buffered>],
     budget: &Arc<Semaphore>,
     want: u32,
-) -> (Option<OwnedSemaphorePermit>, Vec<Held>) {
-    // Reader `overdrawn` (if any) is already counted by its compare_exchange.
-    let hold_all = |overdrawn: Option<usize>| -> Vec<Held> {
-        readers
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                if Some(i) == overdrawn {
-                    Held(Arc::clone(r))
-                } else {
-                    r.hold()
-                }
-            })
-            .collect()
+) -> Reserved {
+    let all = |permit: Option<OwnedSemaphorePermit>| Reserved {
+        permit,
+        held: readers.iter().map(|r| r.hold()).collect(),
+        overdrawn: None,
     };
     if readers.is_empty() {
-        return (
-            Arc::clone(budget).acquire_many_owned(want).await.ok(),
-            Vec::new(),
-        );
+        return all(Arc::clone(budget).acquire_many_owned(want).await.ok());
     }
     loop {
         let mut emptied: Vec<_> = readers
@@ -95,7 +98,7 @@ pub(crate) async fn reserve_for(
             notified.as_mut().enable();
         }
         if let Ok(permit) = Arc::clone(budget).try_acquire_many_owned(want) {
-            return (Some(permit), hold_all(None));
+            return all(Some(permit));
         }
         for (i, reader) in readers.iter().enumerate() {
             if reader.holds.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
@@ -106,11 +109,16 @@ pub(crate) async fn reserve_for(
                     0 => None,
                     left => Arc::clone(budget).try_acquire_many_owned(left).ok(),
                 };
-                return (permit, hold_all(Some(i)));
+                // Counted by the compare_exchange.
+                return Reserved {
+                    permit,
+                    held: vec![Held(Arc::clone(reader))],
+                    overdrawn: Some(i),
+                };
             }
         }
         tokio::select! {
-            permit = Arc::clone(budget).acquire_many_owned(want) => return (permit.ok(), hold_all(None)),
+            permit = Arc::clone(budget).acquire_many_owned(want) => return all(permit.ok()),
             _ = futures::future::select_all(emptied) => {}
         }
     }
@@ -176,5 +184,30 @@ mod tests {
         assert!(waiting.await.unwrap());
         assert!(buffered.is_empty(), "the fetch's hold ended with its task");
         drop(others);
+    }
+
+    #[tokio::test]
+    async fn a_shared_fetch_overdraws_for_the_reader_holding_nothing_alone() {
+        let budget = Arc::new(Semaphore::new(100));
+        let spent = Arc::clone(&budget).acquire_many_owned(100).await.unwrap();
+        let (busy, idle) = (Arc::new(Buffered::default()), Arc::new(Buffered::default()));
+        let busy_chunk = busy.hold();
+        let readers = [Arc::clone(&busy), Arc::clone(&idle)];
+        let reserved = reserve_for(&readers, &budget, 50).await;
+        assert!(reserved.permit.is_none(), "nothing left to reserve");
+        assert_eq!(reserved.overdrawn, Some(1), "the idle reader's fetch");
+        assert_eq!(reserved.held.len(), 1, "only the idle reader is held");
+        assert!(!idle.is_empty());
+        drop(reserved);
+        assert!(idle.is_empty());
+        // With budget free, every reader of the fetch is held, none overdrawn.
+        drop(spent);
+        let reserved = reserve_for(&readers, &budget, 50).await;
+        assert_eq!(reserved.permit.as_ref().map(|p| p.num_permits()), Some(50));
+        assert_eq!(reserved.overdrawn, None);
+        assert_eq!(reserved.held.len(), 2);
+        drop(reserved);
+        drop(busy_chunk);
+        assert!(busy.is_empty() && idle.is_empty());
     }
 }

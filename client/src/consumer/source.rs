@@ -75,6 +75,8 @@ pub(crate) struct Attach {
 struct Slot {
     cursor: Cursor,
     reader: Arc<Reader>,
+    /// The source's turn when it was last fetched for (0: never).
+    last_fetch: usize,
 }
 
 /// A partition that answered OFFSET_OUT_OF_RANGE: its partition and
@@ -152,6 +154,7 @@ impl Source {
                     Slot {
                         cursor: Cursor::new(range),
                         reader: Arc::clone(&reader),
+                        last_fetch: 0,
                     },
                 );
                 self.next_id += 1;
@@ -216,24 +219,41 @@ impl Source {
             let now = Instant::now();
             self.find_leaders(now).await;
             // One fetch per broker with work and none in flight, listing
-            // each partition once.
-            let mut by_broker: BTreeMap<i32, (Vec<u64>, HashSet<crate::types::TopicPartition>)> =
+            // each partition once: for the reader of it fetched longest ago,
+            // so that readers of one partition take turns.
+            let mut by_broker: BTreeMap<i32, HashMap<&crate::types::TopicPartition, u64>> =
                 BTreeMap::new();
             for (&id, slot) in &self.slots {
                 let c = &slot.cursor;
                 if let (true, Some((leader, _))) = (c.is_due(now), c.leader) {
                     if !busy.contains(&leader) {
-                        let (ids, listed) = by_broker.entry(leader).or_default();
-                        if listed.insert(c.tp.clone()) {
-                            ids.push(id);
+                        let chosen = by_broker.entry(leader).or_default();
+                        match chosen.get(&c.tp) {
+                            Some(other) if self.slots[other].last_fetch <= slot.last_fetch => {}
+                            _ => {
+                                chosen.insert(&c.tp, id);
+                            }
                         }
                     }
                 }
             }
-            for (broker, (mut ids, _)) in by_broker {
+            let by_broker: Vec<(i32, Vec<u64>)> = by_broker
+                .into_iter()
+                .map(|(broker, chosen)| {
+                    let mut ids: Vec<u64> = chosen.into_values().collect();
+                    ids.sort_unstable();
+                    (broker, ids)
+                })
+                .collect();
+            for (broker, mut ids) in by_broker {
                 // Rotate the order so that no partition is always last
                 // when the response size runs out.
                 self.turn = self.turn.wrapping_add(1);
+                for id in &ids {
+                    if let Some(slot) = self.slots.get_mut(id) {
+                        slot.last_fetch = self.turn;
+                    }
+                }
                 let len = ids.len();
                 ids.rotate_left(self.turn % len);
                 busy.insert(broker);
@@ -314,13 +334,21 @@ impl Source {
         let client = self.client.clone();
         let config = client.config();
         let budget = Arc::clone(client.fetch_budget());
+        // The fetch's readers, and which of them each cursor reads for.
         let mut readers: Vec<Arc<Buffered>> = Vec::new();
-        for id in &ids {
-            let buffered = &self.slots[id].reader.buffered;
-            if !readers.iter().any(|r| Arc::ptr_eq(r, buffered)) {
-                readers.push(Arc::clone(buffered));
-            }
-        }
+        let reader_of: Vec<usize> = ids
+            .iter()
+            .map(|id| {
+                let buffered = &self.slots[id].reader.buffered;
+                match readers.iter().position(|r| Arc::ptr_eq(r, buffered)) {
+                    Some(i) => i,
+                    None => {
+                        readers.push(Arc::clone(buffered));
+                        readers.len() - 1
+                    }
+                }
+            })
+            .collect();
         let partitions_can_bring =
             partitions_can_bring(ids.len(), config.max_partition_fetch_bytes());
         let want = fetch_reservation(
@@ -347,7 +375,17 @@ impl Source {
             .collect();
         let timeout = client.request_timeout_plus(settings.max_wait);
         let fetch = async move {
-            let (permit, fetching) = reserve_for(&readers, &budget, want).await;
+            let reserved = reserve_for(&readers, &budget, want).await;
+            let (permit, fetching) = (reserved.permit, reserved.held);
+            let (mut ids, mut positions) = (ids, positions);
+            if let Some(overdrawn) = reserved.overdrawn {
+                // An overdraft serves the reader holding nothing alone.
+                let keep: Vec<bool> = reader_of.iter().map(|&r| r == overdrawn).collect();
+                let mut flags = keep.iter();
+                ids.retain(|_| *flags.next().unwrap_or(&false));
+                let mut flags = keep.iter();
+                positions.retain(|_| *flags.next().unwrap_or(&false));
+            }
             // Ask for no more than was reserved: less than wanted when this
             // fetch runs on an overdraft, which brokers answer with at
             // least one record batch whatever the size asked for.
@@ -445,7 +483,7 @@ impl Source {
     fn apply(
         &mut self,
         ids: Vec<u64>,
-        mut budget: Option<OwnedSemaphorePermit>,
+        budget: Option<OwnedSemaphorePermit>,
         result: Result<FetchResponse>,
         out_of_range: &mut Vec<OutOfRange>,
     ) {
@@ -475,12 +513,16 @@ impl Source {
                 }
             }
         }
+        // The partitions' records are slices of one answer buffer, which
+        // lives until the last of them is consumed: the reservation goes
+        // back only then, so the budget bounds what is really held.
+        let budget = budget.map(Arc::new);
         let mut answered = HashSet::new();
         for (id, p) in answers {
             if !answered.insert(id) {
                 continue; // a partition listed twice: the first answer counts
             }
-            self.apply_partition(id, p, &mut budget, out_of_range);
+            self.apply_partition(id, p, budget.as_ref(), out_of_range);
         }
         // Partitions the broker did not mention are fetched again.
     }
@@ -500,7 +542,7 @@ impl Source {
         &mut self,
         id: u64,
         p: PartitionData,
-        budget: &mut Option<OwnedSemaphorePermit>,
+        budget: Option<&Arc<OwnedSemaphorePermit>>,
         out_of_range: &mut Vec<OutOfRange>,
     ) {
         let isolation = self.isolation;
@@ -560,16 +602,13 @@ impl Source {
             })
         });
         if !progress.batches.is_empty() {
-            let share = budget
-                .as_mut()
-                .and_then(|b| b.split(progress.bytes.min(b.num_permits())));
             let chunk = Chunk {
                 tp,
                 batches: progress.batches,
                 low,
                 high,
                 verify,
-                _budget: share,
+                _budget: budget.cloned(),
                 _held: reader.buffered.hold(),
             };
             reader.emit(Event::Chunk(chunk));

@@ -27,8 +27,10 @@ pub(crate) struct Chunk {
     /// Records at or above this offset are cut.
     pub(crate) high: i64,
     pub(crate) verify: bool,
-    /// Fetch-budget bytes, given back when the chunk is consumed.
-    pub(crate) _budget: Option<OwnedSemaphorePermit>,
+    /// The fetch's budget bytes, shared by the chunks of one answer (whose
+    /// records are slices of one buffer) and given back when the last of
+    /// them is consumed.
+    pub(crate) _budget: Option<Arc<OwnedSemaphorePermit>>,
     /// Counts the chunk as waiting for this reader's consumer.
     pub(crate) _held: Held,
 }

@@ -3,7 +3,8 @@
 //! A pure-Rust Kafka client driven by tokio — no librdkafka, no C: a
 //! [`Client`] holds the connections and metadata; [`Producer`] writes
 //! records (idempotent by default), [`Client::read`] reads offset ranges as
-//! a [`futures::Stream`], [`Admin`] manages topics and offsets.
+//! a [`futures::Stream`] (a [`SharedFetcher`] serves many such reads with
+//! one fetch per broker), [`Admin`] manages topics and offsets.
 //! Configuration takes the Java client's property names ([`ClientConfig`],
 //! [`ProducerConfig`]), so existing property files work unchanged.
 //!
@@ -78,7 +79,9 @@ pub use config::{
     Acks, BrokerAddress, ClientConfig, ClientConfigBuilder, ConfigError, IsolationLevel,
     ProducerConfig, ProducerConfigBuilder, SecurityProtocol,
 };
-pub use consumer::{PartitionWatermarks, ReadGroup, ReadRange, Record, RecordHeader, RecordStream};
+pub use consumer::{
+    PartitionWatermarks, ReadRange, Record, RecordHeader, RecordStream, SharedFetcher,
+};
 pub use error::{
     BootstrapAttempt, BootstrapError, BrokerErrorCode, BrokerRef, ConnectFailure,
     ConnectionFailure, Error, ErrorKind, Result,

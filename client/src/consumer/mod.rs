@@ -2,9 +2,9 @@
 //! [`futures::Stream`], in offset order per partition.
 //!
 //! ```text
-//!  ReadGroup::read(ranges) ──► the group's source task (source.rs): leaders,
-//!  (Client::read: a group       one fetch in flight per broker for all the
-//!   of one)                     group's readers, cursors (cursor.rs)
+//!  SharedFetcher::read(ranges) ──► the fetcher's source task (source.rs):
+//!  (Client::read: a fetcher      leaders, one fetch in flight per broker for
+//!   of one read)                 all its readers, cursors (cursor.rs)
 //!        │                  advanced by each answer, memory budget (budget.rs)
 //!        ▼                          │ whole batches, as chunks
 //!  RecordStream (stream.rs) ◄───────┘ records decoded as they are polled
@@ -13,12 +13,12 @@
 //! One job a file: `record.rs` the public types, `budget.rs` the memory
 //! budget, `cursor.rs` the sans-IO per-partition cursor (position, range
 //! end, aborted transactions, retry state), `source.rs` the fetch loop,
-//! `stream.rs` the stream, `group.rs` the group handle. Fetch sessions (KIP-227, `session.rs`) and
+//! `stream.rs` the stream, `fetcher.rs` the shared fetcher. Fetch sessions (KIP-227, `session.rs`) and
 //! consumer groups (`group/`) will join them.
 //!
-//! Readers of one [`ReadGroup`] share their fetches: one fetch per broker
-//! lists the partitions of all of them; [`Client::read`] is a group of
-//! one.
+//! Readers of one [`SharedFetcher`] share their fetches: one fetch per broker
+//! lists the partitions of all of them; [`Client::read`] is a fetcher of
+//! one read.
 //!
 //! Memory is bounded three ways: each fetch asks for at most
 //! `fetch.max.bytes` (and `max.partition.fetch.bytes` per partition), and
@@ -97,12 +97,12 @@
 
 mod budget;
 mod cursor;
-mod group;
+mod fetcher;
 mod record;
 mod source;
 mod stream;
 
-pub use group::ReadGroup;
+pub use fetcher::SharedFetcher;
 pub use record::{PartitionWatermarks, ReadRange, Record, RecordHeader};
 pub use stream::RecordStream;
 
@@ -122,6 +122,6 @@ impl Client {
 
     /// As [`read`](Self::read), at the given isolation level.
     pub fn read_with(&self, ranges: Vec<ReadRange>, isolation: IsolationLevel) -> RecordStream {
-        ReadGroup::new(self, isolation).read(ranges)
+        SharedFetcher::new(self, isolation).read(ranges)
     }
 }

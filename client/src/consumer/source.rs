@@ -1,6 +1,6 @@
-//! The fetch source of a [`ReadGroup`](super::ReadGroup): one task that
+//! The fetch source of a [`SharedFetcher`](super::SharedFetcher): one task that
 //! looks up leaders, keeps one fetch in flight per broker for all the
-//! group's readers together, and applies the answers to the partitions'
+//! fetcher's readers together, and applies the answers to the partitions'
 //! cursors, handing kept batches to each cursor's reader.
 //!
 //! Readers attach ranges while the source runs; a fetch lists a partition
@@ -42,7 +42,7 @@ type FetchOutcome = (
     Vec<Held>,
 );
 
-/// One reader of a group: where its records and errors go.
+/// One reader of a fetcher: where its records and errors go.
 pub(crate) struct Reader {
     events: mpsc::UnboundedSender<Event>,
     shared: Arc<Shared>,
@@ -65,7 +65,7 @@ impl Reader {
     }
 }
 
-/// Ranges a reader attaches to the group's source.
+/// Ranges a reader attaches to the fetcher's source.
 pub(crate) struct Attach {
     pub(crate) ranges: Vec<ReadRange>,
     pub(crate) reader: Reader,
@@ -416,7 +416,7 @@ impl Source {
         // The fetch runs as its own task: it holds the broker's pool slot
         // while connecting, and the source, busy looking up a leader (a
         // metadata refresh that may need that slot), would otherwise stop
-        // polling it and wait for itself. Dropping the handle (the group
+        // polling it and wait for itself. Dropping the handle (the fetcher
         // went away) cancels the task.
         let (task, handle) = fetch.remote_handle();
         tokio::spawn(task);
@@ -649,7 +649,7 @@ fn fetch_reservation(
         .min(u32::MAX as usize) as u32
 }
 
-/// Starts the fetch source of a group reading at `isolation` on `client`;
+/// Starts the fetch source of a fetcher reading at `isolation` on `client`;
 /// readers attach through the returned sender.
 pub(crate) fn spawn(
     client: &Client,

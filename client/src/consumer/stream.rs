@@ -13,7 +13,7 @@ use futures::Stream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::budget::Held;
-use super::group::GroupSource;
+use super::fetcher::FetcherTask;
 use super::record::{PartitionWatermarks, Record, RecordHeader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::TopicPartition;
@@ -90,8 +90,8 @@ pub struct RecordStream {
     chunk: Option<Chunk>,
     ready: VecDeque<Record>,
     shared: Arc<Shared>,
-    /// Keeps the group's fetch source running.
-    _group: Arc<GroupSource>,
+    /// Keeps the fetcher's fetch loop running.
+    _fetcher: Arc<FetcherTask>,
 }
 
 impl std::fmt::Debug for RecordStream {
@@ -106,14 +106,14 @@ impl RecordStream {
     pub(crate) fn new(
         events: mpsc::UnboundedReceiver<Event>,
         shared: Arc<Shared>,
-        group: Arc<GroupSource>,
+        fetcher: Arc<FetcherTask>,
     ) -> Self {
         RecordStream {
             events,
             chunk: None,
             ready: VecDeque::new(),
             shared,
-            _group: group,
+            _fetcher: fetcher,
         }
     }
 

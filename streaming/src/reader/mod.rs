@@ -7,14 +7,15 @@
 //!    ▼
 //!  task (task.rs): sentinels resolved by ListOffsets right before it reads;
 //!    │             an empty range stops here (no fetch); otherwise one
-//!    │             Client::read of its range, records in offset order;
+//!    │             read of its range through the read's SharedFetcher, record
+//!    │             batches in offset order;
 //!    │             gone offsets → failOnDataLoss (fail, or skip and count)
 //!    ▼
 //!  Rows: the tasks' rows interleaved as they arrive; the first error ends it
 //! ```
 //!
 //! Every task reads through the same [`Client`] and one
-//! [`ReadGroup`](ferrokafka::ReadGroup): one connection per broker, one
+//! [`SharedFetcher`](ferrokafka::SharedFetcher): one connection per broker, one
 //! fetch per broker listing the partitions of all running tasks (tasks of
 //! one partition take turns), and the client-wide
 //! `fetch.buffer.max.bytes` budget bounds what all tasks hold in memory
@@ -32,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{ready, Context, Poll};
 
-use ferrokafka::{Client, ReadGroup, Record};
+use ferrokafka::{Client, Record, SharedFetcher};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
@@ -111,7 +112,7 @@ struct Shared {
     client: Client,
     /// The tasks' shared fetches, started by the first task that reads
     /// (inside the runtime polling the rows).
-    group: OnceLock<ReadGroup>,
+    fetcher: OnceLock<SharedFetcher>,
     settings: ReadSettings,
     counters: Counters,
     failure: Mutex<Option<ReadFailure>>,
@@ -154,8 +155,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn group(&self) -> &ReadGroup {
-        self.group.get_or_init(|| self.client.read_group())
+    fn fetcher(&self) -> &SharedFetcher {
+        self.fetcher.get_or_init(|| self.client.shared_fetcher())
     }
 
     fn metrics(&self) -> ReadMetrics {
@@ -291,7 +292,7 @@ pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSetti
     let limit = settings.max_concurrent_tasks.map(NonZeroUsize::get);
     let shared = Arc::new(Shared {
         client: client.clone(),
-        group: OnceLock::new(),
+        fetcher: OnceLock::new(),
         settings,
         counters: Counters::default(),
         failure: Mutex::new(None),

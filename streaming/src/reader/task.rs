@@ -153,7 +153,7 @@ impl Task {
 
     fn read_from(&self, from: i64, until: i64) -> Reading {
         let tp = self.tp();
-        let stream = self.shared.group().read(vec![ReadRange {
+        let stream = self.shared.fetcher().read(vec![ReadRange {
             tp: tp.clone(),
             start: from,
             end: until,

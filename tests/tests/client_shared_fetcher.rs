@@ -1,4 +1,4 @@
-//! `ReadGroup` against the fake cluster: readers of one group share their
+//! `SharedFetcher` against the fake cluster: readers of one fetcher share their
 //! fetches (one fetch per broker lists every reader's partitions), readers
 //! of one partition split into ranges each get exactly their range, a
 //! dropped reader is no longer fetched for, and readers drained one after
@@ -6,7 +6,7 @@
 //!
 //! The request log of the fake tells what was fetched. Tests run on a
 //! current-thread runtime so that readers attached before the first await
-//! are all known to the group's source when it sends its first fetch.
+//! are all known to the fetcher's source when it sends its first fetch.
 
 mod common;
 
@@ -20,7 +20,7 @@ use ferrokafka_fake::FakeCluster;
 use ferrokafka_tests::backend::fake_with_topic;
 use futures::StreamExt;
 
-const TOPIC: &str = "grouped";
+const TOPIC: &str = "shared";
 /// Longer than any request may take: a stream that yields nothing for
 /// this long is stuck.
 const STALL: Duration = Duration::from_secs(90);
@@ -101,11 +101,11 @@ fn fetched_partitions(cluster: &FakeCluster) -> Vec<Vec<i32>> {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn readers_of_a_group_share_one_fetch_per_broker() {
+async fn readers_of_a_fetcher_share_one_fetch_per_broker() {
     let (cluster, client) = filled(4, 200, false).await;
-    let group = client.read_group();
+    let fetcher = client.shared_fetcher();
     let mut streams: Vec<RecordStream> = (0..4)
-        .map(|p| group.read(vec![ReadRange::new(TOPIC, p, 0..200)]))
+        .map(|p| fetcher.read(vec![ReadRange::new(TOPIC, p, 0..200)]))
         .collect();
     let read = futures::future::join_all(streams.iter_mut().map(drain)).await;
     for (p, records) in read.iter().enumerate() {
@@ -129,10 +129,10 @@ async fn readers_of_a_group_share_one_fetch_per_broker() {
 #[tokio::test(flavor = "current_thread")]
 async fn readers_of_one_partition_split_into_ranges_each_get_their_range() {
     let (cluster, client) = filled(2, 300, true).await;
-    let group = client.read_group();
-    let mut low = group.read(vec![ReadRange::new(TOPIC, 0, 0..150)]);
-    let mut high = group.read(vec![ReadRange::new(TOPIC, 0, 150..300)]);
-    let mut other = group.read(vec![ReadRange::new(TOPIC, 1, 0..300)]);
+    let fetcher = client.shared_fetcher();
+    let mut low = fetcher.read(vec![ReadRange::new(TOPIC, 0, 0..150)]);
+    let mut high = fetcher.read(vec![ReadRange::new(TOPIC, 0, 150..300)]);
+    let mut other = fetcher.read(vec![ReadRange::new(TOPIC, 1, 0..300)]);
     let (low, high, other) = futures::join!(drain(&mut low), drain(&mut high), drain(&mut other));
     assert_eq!(offsets(&low, 0), (0..150).collect::<Vec<_>>());
     assert_eq!(low.len(), 150);
@@ -153,10 +153,10 @@ async fn readers_of_one_partition_split_into_ranges_each_get_their_range() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_dropped_reader_is_no_longer_fetched_for_and_the_others_go_on() {
     let (cluster, client) = filled(2, 100, false).await;
-    let group = client.read_group();
+    let fetcher = client.shared_fetcher();
     // Waits for records past the end: fetched for until dropped.
-    let mut waiting = group.read(vec![ReadRange::new(TOPIC, 0, 0..1_000)]);
-    let mut first = group.read(vec![ReadRange::new(TOPIC, 1, 0..50)]);
+    let mut waiting = fetcher.read(vec![ReadRange::new(TOPIC, 0, 0..1_000)]);
+    let mut first = fetcher.read(vec![ReadRange::new(TOPIC, 1, 0..50)]);
     assert_eq!(drain(&mut first).await.len(), 50);
     let mut some = Vec::new();
     while some.len() < 100 {
@@ -166,7 +166,7 @@ async fn a_dropped_reader_is_no_longer_fetched_for_and_the_others_go_on() {
     // A reader attached after the drop: by the time it has its records,
     // the source has forgotten the dropped one (it forgets before each
     // round of fetches), and no fetch after that names partition 0.
-    let mut second = group.read(vec![ReadRange::new(TOPIC, 1, 50..100)]);
+    let mut second = fetcher.read(vec![ReadRange::new(TOPIC, 1, 50..100)]);
     assert_eq!(drain(&mut second).await.len(), 50);
     let naming_0 = |c: &FakeCluster| {
         fetched_partitions(c)
@@ -175,7 +175,7 @@ async fn a_dropped_reader_is_no_longer_fetched_for_and_the_others_go_on() {
             .count()
     };
     let after_drop = naming_0(&cluster);
-    let mut third = group.read(vec![ReadRange::new(TOPIC, 1, 0..100)]);
+    let mut third = fetcher.read(vec![ReadRange::new(TOPIC, 1, 0..100)]);
     assert_eq!(drain(&mut third).await.len(), 100);
     assert_eq!(
         naming_0(&cluster),
@@ -190,9 +190,9 @@ async fn readers_drained_one_after_another_do_not_wait_on_each_other() {
     // records fill it while the first is drained, and the first (holding
     // nothing) must still be fetched for.
     let (_cluster, client) = filled(2, 400, true).await;
-    let group = client.read_group();
-    let mut first = group.read(vec![ReadRange::new(TOPIC, 0, 0..400)]);
-    let mut second = group.read(vec![ReadRange::new(TOPIC, 1, 0..400)]);
+    let fetcher = client.shared_fetcher();
+    let mut first = fetcher.read(vec![ReadRange::new(TOPIC, 0, 0..400)]);
+    let mut second = fetcher.read(vec![ReadRange::new(TOPIC, 1, 0..400)]);
     let first = drain(&mut first).await;
     assert_eq!(offsets(&first, 0), (0..400).collect::<Vec<_>>());
     let second = drain(&mut second).await;
@@ -235,10 +235,10 @@ async fn records_a_batch_at_a_time_are_the_records_one_at_a_time() {
 #[tokio::test(flavor = "current_thread")]
 async fn readers_of_one_partition_take_turns_so_a_waiting_one_starves_no_other() {
     let (_cluster, client) = filled(1, 100, false).await;
-    let group = client.read_group();
+    let fetcher = client.shared_fetcher();
     // Attached first, and waits for records that are never written.
-    let mut waiting = group.read(vec![ReadRange::new(TOPIC, 0, 100..1_000)]);
-    let mut reader = group.read(vec![ReadRange::new(TOPIC, 0, 0..50)]);
+    let mut waiting = fetcher.read(vec![ReadRange::new(TOPIC, 0, 100..1_000)]);
+    let mut reader = fetcher.read(vec![ReadRange::new(TOPIC, 0, 0..50)]);
     let records = drain(&mut reader).await;
     assert_eq!(offsets(&records, 0), (0..50).collect::<Vec<_>>());
     assert!(

@@ -1,4 +1,4 @@
-//! [`ReadGroup`]: reads that share their fetches.
+//! [`SharedFetcher`]: one fetch source serving several reads.
 
 use std::sync::Arc;
 
@@ -10,23 +10,24 @@ use super::stream::{RecordStream, Shared};
 use crate::client::Client;
 use crate::config::IsolationLevel;
 
-/// Reads whose fetches are shared: every [`RecordStream`] started from one
-/// group is served by one fetch source, which sends one fetch per broker
-/// listing the partitions of all the group's streams (as librdkafka and
+/// A fetch source shared by several reads: every [`RecordStream`] started
+/// from one fetcher is served by one fetch loop, which sends one fetch per
+/// broker listing the partitions of all the fetcher's streams (as librdkafka and
 /// the Java consumer fetch for all their assigned partitions at once),
 /// instead of one fetch per stream.
 ///
 /// Many small readers of one client (the tasks of a batch query, one
 /// partition each) thus cost a few large fetches rather than many small
-/// ones. Streams of a group may read the same partition (different
+/// ones. Streams of a fetcher may read the same partition (different
 /// ranges, as when a partition is split between tasks): a fetch lists a
-/// partition once, so those take turns.
+/// partition once, so those take turns (the one fetched longest ago
+/// first).
 ///
 /// Each stream keeps its own errors, watermarks and memory accounting:
 /// a stream whose consumer has taken everything may still fetch when the
 /// client-wide `fetch.buffer.max.bytes` budget is spent, so the streams may
 /// be drained one after the other. Dropping a stream stops reading its
-/// ranges; the group's source stops when the group and all its streams
+/// ranges; the fetch loop stops when the fetcher and all its streams
 /// are dropped.
 ///
 /// ```
@@ -44,10 +45,10 @@ use crate::config::IsolationLevel;
 /// #         producer.send(ferrokafka::ProducerRecord::new("events").partition(p).value(format!("v{i}"))).await?.await?;
 /// #     }
 /// # }
-/// let group = client.read_group();
+/// let fetcher = client.shared_fetcher();
 /// // Two readers, one fetch per broker for both.
-/// let mut first = group.read(vec![ReadRange::new("events", 0, 0..5)]);
-/// let mut second = group.read(vec![ReadRange::new("events", 1, 0..5)]);
+/// let mut first = fetcher.read(vec![ReadRange::new("events", 0, 0..5)]);
+/// let mut second = fetcher.read(vec![ReadRange::new("events", 1, 0..5)]);
 /// let (mut a, mut b) = (0, 0);
 /// while let Some(record) = first.next().await {
 ///     record?;
@@ -61,37 +62,37 @@ use crate::config::IsolationLevel;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct ReadGroup {
-    inner: Arc<GroupSource>,
+pub struct SharedFetcher {
+    inner: Arc<FetcherTask>,
 }
 
-impl std::fmt::Debug for ReadGroup {
+impl std::fmt::Debug for SharedFetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadGroup").finish_non_exhaustive()
+        f.debug_struct("SharedFetcher").finish_non_exhaustive()
     }
 }
 
-/// The group's running source; dropping the last handle stops it.
-pub(crate) struct GroupSource {
+/// The fetcher's running fetch loop; dropping the last handle stops it.
+pub(crate) struct FetcherTask {
     attach: mpsc::UnboundedSender<Attach>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for GroupSource {
+impl Drop for FetcherTask {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-impl ReadGroup {
+impl SharedFetcher {
     pub(crate) fn new(client: &Client, isolation: IsolationLevel) -> Self {
         let (attach, task) = source::spawn(client, isolation);
-        ReadGroup {
-            inner: Arc::new(GroupSource { attach, task }),
+        SharedFetcher {
+            inner: Arc::new(FetcherTask { attach, task }),
         }
     }
 
-    /// Reads `ranges` through the group's shared fetches, as
+    /// Reads `ranges` through the fetcher's shared fetches, as
     /// [`Client::read`] does alone: empty ranges are skipped, an invalid
     /// one is yielded as an error for its partition, and a partition may
     /// be listed once per call.
@@ -106,15 +107,16 @@ impl ReadGroup {
 }
 
 impl Client {
-    /// A group of reads sharing their fetches, at the configured
+    /// A fetcher whose reads share their fetches, at the configured
     /// `isolation.level`. Must be called inside a tokio runtime (it spawns
-    /// the group's fetch source).
-    pub fn read_group(&self) -> ReadGroup {
-        ReadGroup::new(self, self.config().isolation_level())
+    /// the fetcher's fetch loop).
+    pub fn shared_fetcher(&self) -> SharedFetcher {
+        SharedFetcher::new(self, self.config().isolation_level())
     }
 
-    /// As [`read_group`](Self::read_group), at the given isolation level.
-    pub fn read_group_with(&self, isolation: IsolationLevel) -> ReadGroup {
-        ReadGroup::new(self, isolation)
+    /// As [`shared_fetcher`](Self::shared_fetcher), at the given isolation
+    /// level.
+    pub fn shared_fetcher_with(&self, isolation: IsolationLevel) -> SharedFetcher {
+        SharedFetcher::new(self, isolation)
     }
 }

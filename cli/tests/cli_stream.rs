@@ -466,3 +466,74 @@ fn ctrl_c_and_sigterm_stop_a_stream_after_its_running_batch() {
         let _ = std::fs::remove_dir_all(&out);
     }
 }
+
+#[test]
+fn keep_partitions_writes_each_record_to_the_partition_it_came_from() {
+    let cluster = FakeCluster::builder()
+        .topic("a", 3)
+        .topic("wide", 5)
+        .topic("narrow", 2)
+        .build()
+        .unwrap();
+    let bootstrap = cluster.bootstrap();
+    write_records(&bootstrap, "a", 300);
+    let copy = |to: &str, name: &str| {
+        let checkpoint = temp_dir(name);
+        let output = stream(
+            &bootstrap,
+            &[
+                "--to",
+                to,
+                "--keep-partitions",
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--trigger",
+                "availableNow",
+                "-o",
+                "startingOffsets=earliest",
+                "--progress",
+                "none",
+            ],
+        );
+        let _ = std::fs::remove_dir_all(&checkpoint);
+        output
+    };
+    ok(&copy("topic:wide", "keep-wide"));
+    // Where each record (by its value, unique) was and went.
+    let partitions = |topic: &str| -> BTreeMap<String, i64> {
+        read_all(&bootstrap, topic)
+            .iter()
+            .map(|r| {
+                (
+                    r["value"].as_str().unwrap().to_owned(),
+                    r["partition"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let source = partitions("a");
+    assert_eq!(source.len(), 300);
+    assert_eq!(
+        partitions("wide"),
+        source,
+        "every record kept its partition"
+    );
+    // Spread over a's three partitions, none beyond: not the partitioner's
+    // choice over five.
+    assert_eq!(
+        source
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3
+    );
+
+    // A target with fewer partitions than the source cannot take them.
+    let refused = copy("topic:narrow", "keep-narrow");
+    let (code, stderr) = failed(&refused);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("narrow-2") && stderr.contains("the topic has 2 partitions"),
+        "names the missing partition: {stderr}"
+    );
+}

@@ -10,10 +10,10 @@
 //! written again whole under the same name, so the files hold every
 //! record once.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt as _;
 
 use clap::{Args, ValueEnum};
 use ferrokafka_streaming::progress::JsonLinesListener;
@@ -504,8 +504,11 @@ async fn write_batch_file(
     let cannot = |what: &str, path: &Path, e: std::io::Error| {
         CliError::failed(format!("cannot {what} {}: {e}", path.display()))
     };
-    let mut file =
-        std::fs::File::create(&temporary).map_err(|e| cannot("create", &temporary, e))?;
+    // tokio's file calls run on its blocking threads: a slow disk does
+    // not stall the runtime's workers (the query's fetches among them).
+    let mut file = tokio::fs::File::create(&temporary)
+        .await
+        .map_err(|e| cannot("create", &temporary, e))?;
     let mut out = Vec::with_capacity(OUT_BUFFER * 2);
     let mut rows = batch.into_rows();
     while let Some(row) = rows.next().await {
@@ -513,19 +516,31 @@ async fn write_batch_file(
             .map_err(|e| CliError::failed(e.0))?;
         if out.len() >= OUT_BUFFER {
             file.write_all(&out)
+                .await
                 .map_err(|e| cannot("write", &temporary, e))?;
             out.clear();
         }
     }
     file.write_all(&out)
-        .and_then(|()| file.sync_all())
+        .await
+        .map_err(|e| cannot("write", &temporary, e))?;
+    // A write's error shows on the flush; then the data goes to disk.
+    file.flush()
+        .await
+        .map_err(|e| cannot("write", &temporary, e))?;
+    file.sync_all()
+        .await
         .map_err(|e| cannot("write", &temporary, e))?;
     drop(file);
     let target = dir.join(&name);
-    std::fs::rename(&temporary, &target).map_err(|e| cannot("rename", &temporary, e))?;
+    tokio::fs::rename(&temporary, &target)
+        .await
+        .map_err(|e| cannot("rename", &temporary, e))?;
     // The rename is durable once the directory is synced.
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
+    let synced_dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::File::open(&synced_dir)?.sync_all())
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
         .map_err(|e| cannot("sync", dir, e))?;
     Ok(())
 }

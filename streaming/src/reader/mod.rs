@@ -110,9 +110,6 @@ struct Counters {
 /// What every task of one read shares.
 struct Shared {
     client: Client,
-    /// The tasks' shared fetches, started by the first task that reads
-    /// (inside the runtime polling the rows).
-    fetcher: OnceLock<SharedFetcher>,
     settings: ReadSettings,
     counters: Counters,
     failure: Mutex<Option<ReadFailure>>,
@@ -155,10 +152,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn fetcher(&self) -> &SharedFetcher {
-        self.fetcher.get_or_init(|| self.client.shared_fetcher())
-    }
-
     fn metrics(&self) -> ReadMetrics {
         let counters = &self.counters;
         ReadMetrics {
@@ -292,14 +285,19 @@ pub(crate) fn read(client: &Client, tasks: Vec<OffsetRange>, settings: ReadSetti
     let limit = settings.max_concurrent_tasks.map(NonZeroUsize::get);
     let shared = Arc::new(Shared {
         client: client.clone(),
-        fetcher: OnceLock::new(),
         settings,
         counters: Counters::default(),
         failure: Mutex::new(None),
     });
     let for_tasks = Arc::clone(&shared);
+    // The tasks' shared fetches, started by the first task that reads
+    // (inside the runtime polling the rows); the tasks alone hold it, so
+    // it stops with the rows (a probe outlives them).
+    let fetcher: Arc<OnceLock<SharedFetcher>> = Arc::default();
     let inner = futures::stream::iter(tasks)
-        .map(move |range| task::Task::new(Arc::clone(&for_tasks), range).into_stream())
+        .map(move |range| {
+            task::Task::new(Arc::clone(&for_tasks), Arc::clone(&fetcher), range).into_stream()
+        })
         .flatten_unordered(limit)
         .boxed();
     Rows {

@@ -5,10 +5,10 @@
 
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use ferrokafka::{ErrorKind, ReadRange, Record, RecordStream, TopicPartition};
+use ferrokafka::{ErrorKind, ReadRange, Record, RecordStream, SharedFetcher, TopicPartition};
 use futures::{FutureExt, Stream, StreamExt};
 
 use super::Shared;
@@ -24,6 +24,8 @@ const MAX_RESTARTS_AT_SAME_OFFSET: u32 = 3;
 
 pub(super) struct Task {
     shared: Arc<Shared>,
+    /// The read's fetcher, shared by its tasks.
+    fetcher: Arc<OnceLock<SharedFetcher>>,
     planned: OffsetRange,
     state: State,
 }
@@ -53,9 +55,14 @@ enum Interruption {
 }
 
 impl Task {
-    pub(super) fn new(shared: Arc<Shared>, planned: OffsetRange) -> Self {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        fetcher: Arc<OnceLock<SharedFetcher>>,
+        planned: OffsetRange,
+    ) -> Self {
         Task {
             shared,
+            fetcher,
             planned,
             state: State::Planned,
         }
@@ -153,7 +160,10 @@ impl Task {
 
     fn read_from(&self, from: i64, until: i64) -> Reading {
         let tp = self.tp();
-        let stream = self.shared.fetcher().read(vec![ReadRange {
+        let fetcher = self
+            .fetcher
+            .get_or_init(|| self.shared.client.shared_fetcher());
+        let stream = fetcher.read(vec![ReadRange {
             tp: tp.clone(),
             start: from,
             end: until,

@@ -70,7 +70,8 @@ use std::task::{Context, Poll};
 
 use arrow_array::builder::{ArrayBuilder, BinaryBuilder, BinaryViewBuilder, StringBuilder};
 use arrow_array::{
-    ArrayRef, Int32Array, Int64Array, ListArray, StructArray, TimestampMicrosecondArray,
+    ArrayRef, BinaryArray, BinaryViewArray, Int32Array, Int64Array, ListArray, StructArray,
+    TimestampMicrosecondArray,
 };
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
@@ -221,6 +222,13 @@ where
     I: Iterator<Item = &'a Record> + Clone,
 {
     let binary = |value: fn(&Record) -> Option<&Bytes>| -> Result<ArrayRef, ArrowError> {
+        // Keyless topics are common: an all-null column costs no builder.
+        if records.clone().all(|record| value(record).is_none()) {
+            return Ok(match options.binary {
+                BinaryLayout::View => Arc::new(BinaryViewArray::new_null(len)),
+                BinaryLayout::Plain => Arc::new(BinaryArray::new_null(len)),
+            });
+        }
         Ok(match options.binary {
             BinaryLayout::View => view_column(records.clone(), len, value)?,
             BinaryLayout::Plain => plain_column(records.clone(), len, value),

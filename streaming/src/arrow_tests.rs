@@ -142,3 +142,29 @@ async fn batches_end_at_the_row_or_byte_limit() {
     };
     assert_eq!(read(options).await, [3, 3, 3, 3, 3, 3, 3, 3, 1]);
 }
+
+#[tokio::test]
+async fn an_all_null_key_column_is_a_null_column_of_the_schemas_type() {
+    let cluster = FakeCluster::builder().topic("t", 1).build().unwrap();
+    let config = ClientConfig::builder()
+        .bootstrap_servers(cluster.bootstrap())
+        .build()
+        .unwrap();
+    let client = Client::connect(config).await.unwrap();
+    let producer = client.producer(ProducerConfig::default()).await.unwrap();
+    for i in 0..5 {
+        let record = ProducerRecord::new("t").value(format!("{LONG} {i}"));
+        producer.send(record).await.unwrap().await.unwrap();
+    }
+    let rows = rows_of(&cluster).await;
+    assert_eq!(rows.len(), 5);
+    for layout in [BinaryLayout::View, BinaryLayout::Plain] {
+        let options = ArrowOptions::default().with_binary(layout);
+        let batch = rows_to_batch(&rows, false, &options).unwrap();
+        assert_eq!(batch.schema(), kafka_schema(false, &options));
+        let keys = batch.column(0);
+        assert_eq!(keys.len(), 5);
+        assert_eq!(keys.null_count(), 5, "{layout:?}: every key is null");
+        assert_eq!(batch.column(1).null_count(), 0);
+    }
+}

@@ -38,26 +38,6 @@ impl Buffered {
     pub(crate) fn is_empty(&self) -> bool {
         self.holds.load(SeqCst) == 0
     }
-
-    /// Reserves up to `want` bytes of the client-wide budget, waiting for
-    /// them only while this reader holds something (a fetch in flight,
-    /// unread chunks); holding nothing, it takes what is left (perhaps
-    /// nothing) at once. The fetch is held from then on (the check and the
-    /// hold are one atomic step, so two fetches cannot both skip the
-    /// wait). The fetch should ask for the bytes reserved (the permit's
-    /// size; with none, as little as the protocol allows).
-    #[cfg(test)]
-    pub(crate) async fn reserve(
-        self: &Arc<Self>,
-        budget: &Arc<Semaphore>,
-        want: u32,
-    ) -> (Option<OwnedSemaphorePermit>, Held) {
-        let reserved = reserve_for(std::slice::from_ref(self), budget, want).await;
-        let Reserved {
-            permit, mut held, ..
-        } = reserved;
-        (permit, held.pop().expect("one reader, one hold"))
-    }
 }
 
 /// What [`reserve_for`] got.
@@ -72,10 +52,15 @@ pub(crate) struct Reserved {
     pub(crate) overdrawn: Option<usize>,
 }
 
-/// As [`Buffered::reserve`], for a fetch shared by several readers: it
-/// may fetch on an overdraft when one of them holds nothing (that reader's
-/// consumer may be waiting on it), for that reader alone. With a
-/// reservation every reader is held, in `readers`' order.
+/// Reserves up to `want` bytes of the client-wide budget for a fetch for
+/// `readers`, waiting for them only while every one of those readers holds
+/// something (a fetch in flight, unread chunks). When one holds nothing,
+/// the fetch goes at once on an overdraft, for that reader alone (its
+/// consumer may be waiting on it), taking what is left of the budget
+/// (perhaps nothing). The check and the hold are one atomic step, so two
+/// fetches cannot both skip the wait. With a reservation every reader is
+/// held, in `readers`' order. The fetch should ask for the bytes reserved
+/// (the permit's size; with none, as little as the protocol allows).
 pub(crate) async fn reserve_for(
     readers: &[Arc<Buffered>],
     budget: &Arc<Semaphore>,
@@ -139,6 +124,20 @@ impl Drop for Held {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Buffered {
+        /// [`reserve_for`] a fetch for this reader alone.
+        async fn reserve(
+            self: &Arc<Self>,
+            budget: &Arc<Semaphore>,
+            want: u32,
+        ) -> (Option<OwnedSemaphorePermit>, Held) {
+            let Reserved {
+                permit, mut held, ..
+            } = reserve_for(std::slice::from_ref(self), budget, want).await;
+            (permit, held.pop().expect("one reader, one hold"))
+        }
+    }
 
     #[tokio::test]
     async fn a_reader_with_nothing_unread_is_not_starved_by_a_spent_budget() {

@@ -79,6 +79,17 @@ struct Slot {
     last_fetch: usize,
 }
 
+/// One partition of a fetch being built: its cursor, the fetch's reader
+/// it reads for (index), and where it stands.
+struct Wanted {
+    id: u64,
+    reader: usize,
+    topic: Arc<str>,
+    partition: i32,
+    offset: i64,
+    epoch: Option<i32>,
+}
+
 /// A partition that answered OFFSET_OUT_OF_RANGE: its partition and
 /// reader, the offset asked for, and the log range the broker reported
 /// (-1 when it did not).
@@ -218,34 +229,7 @@ impl Source {
             }
             let now = Instant::now();
             self.find_leaders(now).await;
-            // One fetch per broker with work and none in flight, listing
-            // each partition once: for the reader of it fetched longest ago,
-            // so that readers of one partition take turns.
-            let mut by_broker: BTreeMap<i32, HashMap<&crate::types::TopicPartition, u64>> =
-                BTreeMap::new();
-            for (&id, slot) in &self.slots {
-                let c = &slot.cursor;
-                if let (true, Some((leader, _))) = (c.is_due(now), c.leader) {
-                    if !busy.contains(&leader) {
-                        let chosen = by_broker.entry(leader).or_default();
-                        match chosen.get(&c.tp) {
-                            Some(other) if self.slots[other].last_fetch <= slot.last_fetch => {}
-                            _ => {
-                                chosen.insert(&c.tp, id);
-                            }
-                        }
-                    }
-                }
-            }
-            let by_broker: Vec<(i32, Vec<u64>)> = by_broker
-                .into_iter()
-                .map(|(broker, chosen)| {
-                    let mut ids: Vec<u64> = chosen.into_values().collect();
-                    ids.sort_unstable();
-                    (broker, ids)
-                })
-                .collect();
-            for (broker, mut ids) in by_broker {
+            for (broker, mut ids) in self.due_fetches(now, &busy) {
                 // Rotate the order so that no partition is always last
                 // when the response size runs out.
                 self.turn = self.turn.wrapping_add(1);
@@ -285,6 +269,39 @@ impl Source {
                 _ = tokio::time::sleep_until(next_retry.unwrap_or(now + Duration::from_secs(3600))), if next_retry.is_some() => {}
             }
         }
+    }
+
+    /// The cursors to fetch for now, by broker: one fetch per broker with
+    /// work and none in flight (`busy`), listing each partition once, for
+    /// the reader of it fetched longest ago, so that readers of one
+    /// partition take turns.
+    fn due_fetches(&self, now: Instant, busy: &HashSet<i32>) -> Vec<(i32, Vec<u64>)> {
+        let mut by_broker: BTreeMap<i32, HashMap<&crate::types::TopicPartition, u64>> =
+            BTreeMap::new();
+        for (&id, slot) in &self.slots {
+            let c = &slot.cursor;
+            let Some((leader, _)) = c.leader.filter(|_| c.is_due(now)) else {
+                continue;
+            };
+            if busy.contains(&leader) {
+                continue;
+            }
+            let chosen = by_broker.entry(leader).or_default();
+            match chosen.get(&c.tp) {
+                Some(other) if self.slots[other].last_fetch <= slot.last_fetch => {}
+                _ => {
+                    chosen.insert(&c.tp, id);
+                }
+            }
+        }
+        by_broker
+            .into_iter()
+            .map(|(broker, chosen)| {
+                let mut ids: Vec<u64> = chosen.into_values().collect();
+                ids.sort_unstable();
+                (broker, ids)
+            })
+            .collect()
     }
 
     /// Looks up the leader of every due partition without one.
@@ -334,21 +351,6 @@ impl Source {
         let client = self.client.clone();
         let config = client.config();
         let budget = Arc::clone(client.fetch_budget());
-        // The fetch's readers, and which of them each cursor reads for.
-        let mut readers: Vec<Arc<Buffered>> = Vec::new();
-        let reader_of: Vec<usize> = ids
-            .iter()
-            .map(|id| {
-                let buffered = &self.slots[id].reader.buffered;
-                match readers.iter().position(|r| Arc::ptr_eq(r, buffered)) {
-                    Some(i) => i,
-                    None => {
-                        readers.push(Arc::clone(buffered));
-                        readers.len() - 1
-                    }
-                }
-            })
-            .collect();
         let partitions_can_bring =
             partitions_can_bring(ids.len(), config.max_partition_fetch_bytes());
         let want = fetch_reservation(
@@ -364,27 +366,41 @@ impl Source {
             isolation: self.isolation,
         };
         // Where each partition stands, for the request built once the
-        // connection (and so the version) is known.
-        let positions: Vec<(Arc<str>, i32, i64, Option<i32>)> = ids
+        // connection (and so the version) is known, and which of the
+        // fetch's readers it is for.
+        let mut readers: Vec<Arc<Buffered>> = Vec::new();
+        let wanted: Vec<Wanted> = ids
             .iter()
-            .map(|id| {
-                let c = &self.slots[id].cursor;
-                let epoch = c.leader.map(|(_, e)| e).filter(|e| *e >= 0);
-                (Arc::clone(&c.tp.topic), c.tp.partition, c.position, epoch)
+            .map(|&id| {
+                let Slot { cursor, reader, .. } = &self.slots[&id];
+                let reader = match readers
+                    .iter()
+                    .position(|r| Arc::ptr_eq(r, &reader.buffered))
+                {
+                    Some(i) => i,
+                    None => {
+                        readers.push(Arc::clone(&reader.buffered));
+                        readers.len() - 1
+                    }
+                };
+                Wanted {
+                    id,
+                    reader,
+                    topic: Arc::clone(&cursor.tp.topic),
+                    partition: cursor.tp.partition,
+                    offset: cursor.position,
+                    epoch: cursor.leader.map(|(_, e)| e).filter(|e| *e >= 0),
+                }
             })
             .collect();
         let timeout = client.request_timeout_plus(settings.max_wait);
         let fetch = async move {
             let reserved = reserve_for(&readers, &budget, want).await;
             let (permit, fetching) = (reserved.permit, reserved.held);
-            let (mut ids, mut positions) = (ids, positions);
+            let mut wanted = wanted;
             if let Some(overdrawn) = reserved.overdrawn {
                 // An overdraft serves the reader holding nothing alone.
-                let keep: Vec<bool> = reader_of.iter().map(|&r| r == overdrawn).collect();
-                let mut flags = keep.iter();
-                ids.retain(|_| *flags.next().unwrap_or(&false));
-                let mut flags = keep.iter();
-                positions.retain(|_| *flags.next().unwrap_or(&false));
+                wanted.retain(|w| w.reader == overdrawn);
             }
             // Ask for no more than was reserved: less than wanted when this
             // fetch runs on an overdraft, which brokers answer with at
@@ -397,13 +413,13 @@ impl Source {
             let result = async {
                 let conn = client.broker_connection(broker).await?;
                 let version = conn.version(ApiKey::Fetch)?;
-                let positions: Vec<FetchPosition<'_>> = positions
+                let positions: Vec<FetchPosition<'_>> = wanted
                     .iter()
-                    .map(|(topic, partition, offset, epoch)| FetchPosition {
-                        topic,
-                        partition: *partition,
-                        offset: *offset,
-                        current_leader_epoch: *epoch,
+                    .map(|w| FetchPosition {
+                        topic: &w.topic,
+                        partition: w.partition,
+                        offset: w.offset,
+                        current_leader_epoch: w.epoch,
                         max_bytes: per_partition,
                     })
                     .collect();
@@ -411,6 +427,7 @@ impl Source {
                 conn.send_at(&request, version, timeout).await
             }
             .await;
+            let ids = wanted.iter().map(|w| w.id).collect();
             (broker, ids, permit, result, fetching)
         };
         // The fetch runs as its own task: it holds the broker's pool slot

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use ferrokafka_protocol::record::RecordBatch;
 use ferrokafka_protocol::ProtocolError;
@@ -142,53 +142,39 @@ impl RecordStream {
             if !self.ready.is_empty() {
                 return Poll::Ready(Some(Ok(self.ready.drain(..).collect())));
             }
-            if let Some(chunk) = self.chunk.as_mut() {
-                if let Some(batch) = chunk.batches.pop_front() {
-                    let mut out = Vec::with_capacity(batch.record_count().clamp(0, 4096) as usize);
-                    let decoded = decode_batch(
-                        &chunk.tp,
-                        &batch,
-                        chunk.low,
-                        chunk.high,
-                        chunk.verify,
-                        |record| out.push(record),
-                    );
-                    if let Err(e) = decoded {
-                        let tp = chunk.tp.clone();
-                        self.chunk = None;
-                        self.shared.mark_failed(tp);
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(out)));
-                    }
-                    continue;
-                }
+            let records = self
+                .chunk
+                .as_ref()
+                .and_then(|c| c.batches.front())
+                .map_or(0, |b| b.record_count().clamp(0, 4096) as usize);
+            let mut out = Vec::with_capacity(records);
+            match decode_next_batch(&mut self.chunk, &self.shared, |record| out.push(record)) {
+                Some(Ok(())) if out.is_empty() => continue,
+                Some(Ok(())) => return Poll::Ready(Some(Ok(out))),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {}
             }
-            match self.poll_chunk(cx) {
-                Poll::Ready(Some(Ok(()))) => {}
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
+            if let Err(end) = ready!(self.poll_chunk(cx)) {
+                return Poll::Ready(end.map(Err));
             }
         }
     }
 
     /// Drops the consumed chunk (giving its budget back) and takes the
-    /// next event: `Ok(())` when a chunk (or nothing usable) came.
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
+    /// next event: `Ok` when a chunk (or nothing usable) came, else the
+    /// stream's error item, or `None` at its end.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), Option<Error>>> {
         self.chunk = None;
-        match self.events.poll_recv(cx) {
-            Poll::Ready(Some(Event::Chunk(chunk))) => {
+        Poll::Ready(match ready!(self.events.poll_recv(cx)) {
+            Some(Event::Chunk(chunk)) => {
                 if !self.shared.has_failed(&chunk.tp) {
                     self.chunk = Some(chunk);
                 }
-                Poll::Ready(Some(Ok(())))
+                Ok(())
             }
-            Poll::Ready(Some(Event::Failed(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
+            Some(Event::Failed(e)) => Err(Some(e)),
+            None => Err(None),
+        })
     }
 
     /// The high watermark, last stable offset and log start offset of
@@ -215,23 +201,32 @@ impl RecordStream {
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
+}
 
-    /// Decodes the next batch of the current chunk into `ready`.
-    fn decode_next_batch(&mut self) -> Option<Error> {
-        let chunk = self.chunk.as_mut()?;
-        let batch = chunk.batches.pop_front()?;
-        let tp = chunk.tp.clone();
-        match decode_batch(&tp, &batch, chunk.low, chunk.high, chunk.verify, |record| {
-            self.ready.push_back(record)
-        }) {
-            Ok(()) => None,
-            Err(e) => {
-                self.chunk = None;
-                self.shared.mark_failed(tp);
-                Some(e)
-            }
-        }
+/// Decodes the next batch of `chunk`, handing its records to `out`; `None`
+/// when the chunk has no batch left. A corrupt batch ends the chunk and
+/// its partition.
+fn decode_next_batch(
+    chunk: &mut Option<Chunk>,
+    shared: &Shared,
+    out: impl FnMut(Record),
+) -> Option<Result<()>> {
+    let current = chunk.as_mut()?;
+    let batch = current.batches.pop_front()?;
+    let decoded = decode_batch(
+        &current.tp,
+        &batch,
+        current.low,
+        current.high,
+        current.verify,
+        out,
+    );
+    if decoded.is_err() {
+        let tp = current.tp.clone();
+        *chunk = None;
+        shared.mark_failed(tp);
     }
+    Some(decoded)
 }
 
 /// Decodes the records of `batch` in `[low, high)`, handing each to `out`.
@@ -317,18 +312,15 @@ impl Stream for RecordStream {
             if let Some(record) = this.ready.pop_front() {
                 return Poll::Ready(Some(Ok(record)));
             }
-            if this.chunk.as_ref().is_some_and(|c| !c.batches.is_empty()) {
-                if let Some(e) = this.decode_next_batch() {
-                    return Poll::Ready(Some(Err(e)));
-                }
-                continue;
+            let ready = &mut this.ready;
+            match decode_next_batch(&mut this.chunk, &this.shared, |r| ready.push_back(r)) {
+                Some(Ok(())) => continue,
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {}
             }
             // The chunk is consumed: its budget goes back.
-            match this.poll_chunk(cx) {
-                Poll::Ready(Some(Ok(()))) => {}
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
+            if let Err(end) = ready!(this.poll_chunk(cx)) {
+                return Poll::Ready(end.map(Err));
             }
         }
     }

@@ -17,6 +17,19 @@ const LONG: &str = "a value too long to live inside an Arrow view";
 /// A fake cluster whose topic `t` (one partition) holds `count` records:
 /// keys `k<i>` (short), long values, every third value null.
 async fn cluster_with_records(count: usize) -> FakeCluster {
+    cluster_holding((0..count).map(|i| {
+        let record = ProducerRecord::new("t").key(format!("k{i}"));
+        if i % 3 != 0 {
+            record.value(format!("{LONG} {i}"))
+        } else {
+            record
+        }
+    }))
+    .await
+}
+
+/// A fake cluster whose topic `t` (one partition) holds `records`.
+async fn cluster_holding(records: impl IntoIterator<Item = ProducerRecord>) -> FakeCluster {
     let cluster = FakeCluster::builder().topic("t", 1).build().unwrap();
     let config = ClientConfig::builder()
         .bootstrap_servers(cluster.bootstrap())
@@ -25,11 +38,7 @@ async fn cluster_with_records(count: usize) -> FakeCluster {
     let client = Client::connect(config).await.unwrap();
     let producer = client.producer(ProducerConfig::default()).await.unwrap();
     let mut deliveries = Vec::new();
-    for i in 0..count {
-        let mut record = ProducerRecord::new("t").key(format!("k{i}"));
-        if i % 3 != 0 {
-            record = record.value(format!("{LONG} {i}"));
-        }
+    for record in records {
         deliveries.push(producer.send(record).await.unwrap());
     }
     for delivery in deliveries {
@@ -145,17 +154,9 @@ async fn batches_end_at_the_row_or_byte_limit() {
 
 #[tokio::test]
 async fn an_all_null_key_column_is_a_null_column_of_the_schemas_type() {
-    let cluster = FakeCluster::builder().topic("t", 1).build().unwrap();
-    let config = ClientConfig::builder()
-        .bootstrap_servers(cluster.bootstrap())
-        .build()
-        .unwrap();
-    let client = Client::connect(config).await.unwrap();
-    let producer = client.producer(ProducerConfig::default()).await.unwrap();
-    for i in 0..5 {
-        let record = ProducerRecord::new("t").value(format!("{LONG} {i}"));
-        producer.send(record).await.unwrap().await.unwrap();
-    }
+    let cluster =
+        cluster_holding((0..5).map(|i| ProducerRecord::new("t").value(format!("{LONG} {i}"))))
+            .await;
     let rows = rows_of(&cluster).await;
     assert_eq!(rows.len(), 5);
     for layout in [BinaryLayout::View, BinaryLayout::Plain] {
